@@ -1,0 +1,274 @@
+"""Fitted linear mixed model in lme4's vocabulary (``merMod``).
+
+Notation
+--------
+============  ==============================================================
+symbol        meaning
+============  ==============================================================
+``theta``     relative covariance parameters at the optimum
+``sigma2``    residual variance, ``pwrss / (n - k)`` (REML) or ``pwrss / n``
+``T_t``       part of a block's ``T`` for term ``t``
+``Sigma_t``   ``sigma2 T_t T_t'``, the covariance of term ``t``'s effects
+``beta``      fixed effects, ``cov(beta) = sigma2 (L_X L_X')^{-1}``
+``b``         conditional modes ``Lambda u``
+============  ==============================================================
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+import scipy.linalg
+
+from ..errors import DataError
+from .summary import lmer_summary
+
+if TYPE_CHECKING:
+    from ..model import LinearMixedModel
+    from ..optim.optimizer import OptimizerResult
+
+__all__ = ["LmerResults"]
+
+
+class LmerResults:
+    """Results of :func:`mixedmodels.lmer`.
+
+    Attributes
+    ----------
+    model : LinearMixedModel
+    theta : ndarray
+    fe_params : Series
+        Fixed effects with lme4 names; NaN for columns dropped as collinear.
+    bse_fe : Series
+        Standard errors of the fixed effects.
+    cov_fe : DataFrame
+        Covariance matrix of the fixed effects (lme4's ``vcov``).
+    scale : float
+        Residual variance ``sigma^2``.
+    llf : float
+        Log-likelihood; the REML log-likelihood for REML fits (lme4's ``logLik``).
+    objective : float
+        REML criterion or deviance, ``-2 llf``.
+    aic, bic : float
+    nobs : int
+    nobs_dropped : int
+        Rows dropped for missing values (or zero weight).
+    converged : bool
+    singular : bool
+    optimizer : OptimizerResult
+    """
+
+    def __init__(self, model: LinearMixedModel, optimizer: OptimizerResult, singular: bool) -> None:
+        state = model.state
+        state.evaluate(optimizer.theta)
+        self.model = model
+        self.optimizer = optimizer
+        self.theta = optimizer.theta.copy()
+        self.reml = model.reml
+        self.method = "REML" if model.reml else "ML"
+        self.objective = state.objective()
+        self.llf = -0.5 * self.objective
+        self.scale = state.sigma2()
+        self.nobs = model.n_obs
+        design = model.design
+        self.nobs_dropped = design.nobs_dropped if design is not None else 0
+        self.converged = bool(optimizer.converged)
+        self.singular = bool(singular)
+        n_parameters = model.n_theta + model.n_fixed + 1
+        self.df_modelwc = n_parameters
+        self.aic = self.objective + 2.0 * n_parameters
+        self.bic = self.objective + np.log(self.nobs) * n_parameters
+        names = model.fixed_names
+        beta = state.beta()
+        covariance = self.scale * state.fixed_covariance_unscaled()
+        all_names = names
+        if design is not None and design.fixed.dropped:
+            all_names = [
+                name for name in (_lme4(n) for n in design.fixed.all_names)
+            ]
+        self.fe_params = pd.Series(beta, index=names, name="fe_params").reindex(all_names)
+        self.bse_fe = pd.Series(np.sqrt(np.diag(covariance)), index=names, name="bse_fe").reindex(
+            all_names
+        )
+        self.cov_fe = pd.DataFrame(covariance, index=names, columns=names)
+        self._beta = beta
+        self._modes = state.conditional_modes()
+        self._factors = [factor.copy() for factor in state.factors]
+        self._unscaled_cov_fe = state.fixed_covariance_unscaled()
+
+    # ------------------------------------------------------------------ components
+    @property
+    def fixef(self) -> pd.Series:
+        """Alias of :attr:`fe_params` (lme4's ``fixef``)."""
+        return self.fe_params
+
+    @property
+    def sigma(self) -> float:
+        """Residual standard deviation."""
+        return float(np.sqrt(self.scale))
+
+    def term_covariances(self) -> list[tuple[str, str, tuple[str, ...], np.ndarray]]:
+        """``(grp label, group factor, column names, Sigma_t)`` per term in lme4 order."""
+        infos = sorted(
+            self.model.term_infos,
+            key=lambda info: info.theta_indices[0] if info.theta_indices else 10**9,
+        )
+        seen: dict[str, int] = {}
+        out = []
+        for info in infos:
+            factor = self._factors[info.block]
+            columns = list(info.columns)
+            part = factor[np.ix_(columns, columns)]
+            count = seen.get(info.group_name, 0)
+            seen[info.group_name] = count + 1
+            label = info.group_name if count == 0 else f"{info.group_name}.{count}"
+            out.append((label, info.group_name, info.column_names, self.scale * part @ part.T))
+        return out
+
+    def varcorr(self) -> pd.DataFrame:
+        """Variance components as lme4's ``as.data.frame(VarCorr(fit))``.
+
+        Columns ``grp, var1, var2, vcov, sdcor``; ``var2`` is missing on variance
+        rows; covariance rows give the correlation in ``sdcor``.
+        """
+        rows = []
+        for label, _, names, covariance in self.term_covariances():
+            sd = np.sqrt(np.clip(np.diag(covariance), 0, None))
+            for index, name in enumerate(names):
+                rows.append((label, name, None, covariance[index, index], sd[index]))
+            for col in range(len(names)):
+                for row in range(col + 1, len(names)):
+                    denominator = sd[row] * sd[col]
+                    correlation = covariance[row, col] / denominator if denominator > 0 else np.nan
+                    rows.append((label, names[col], names[row], covariance[row, col], correlation))
+        rows.append(("Residual", None, None, self.scale, np.sqrt(self.scale)))
+        frame = pd.DataFrame(rows, columns=["grp", "var1", "var2", "vcov", "sdcor"])
+        return frame.astype({"grp": object, "var1": object, "var2": object})
+
+    def ranef(self) -> dict[str, pd.DataFrame]:
+        """Conditional modes of the random effects, one DataFrame per grouping factor."""
+        result = {}
+        for block, modes in zip(self.model.blocks, self._modes, strict=True):
+            result[block.factor.name] = pd.DataFrame(
+                modes, index=block.factor.levels.astype(str), columns=list(block.column_names)
+            )
+        return result
+
+    @cached_property
+    def _conditional_variances(self) -> list[np.ndarray]:
+        """Per block, ``(l, p, p)`` conditional covariances ``sigma2 T (L L')^{-1}_ll T'``."""
+        state = self.model.state
+        state.evaluate(self.theta)
+        blocks = self.model.blocks
+        result = []
+        if len(blocks) == 1:
+            inverse = state.L_inv_blocks[0]
+            precision_inverse = np.einsum("lji,ljk->lik", inverse, inverse)
+            result.append(precision_inverse)
+        else:
+            dense = state.random_lower_dense()
+            inverse = scipy.linalg.solve_triangular(dense, np.eye(dense.shape[0]), lower=True)
+            offset = 0
+            for block in blocks:
+                size = block.n_random
+                piece = inverse[:, offset : offset + size]
+                levels, p = block.n_levels, block.n_columns
+                reshaped = piece.reshape(-1, levels, p)
+                result.append(np.einsum("rli,rlj->lij", reshaped, reshaped))
+                offset += size
+        out = []
+        for factor, covariance in zip(self._factors, result, strict=True):
+            out.append(self.scale * np.einsum("ij,ljk,mk->lim", factor, covariance, factor))
+        return out
+
+    def ranef_condsd(self) -> dict[str, pd.DataFrame]:
+        """Conditional standard deviations of the random effects (lme4's ``condVar``)."""
+        result = {}
+        for block, covariance in zip(self.model.blocks, self._conditional_variances, strict=True):
+            sd = np.sqrt(np.clip(np.diagonal(covariance, axis1=1, axis2=2), 0, None))
+            result[block.factor.name] = pd.DataFrame(
+                sd, index=block.factor.levels.astype(str), columns=list(block.column_names)
+            )
+        return result
+
+    def ranef_condcov(self) -> dict[str, np.ndarray]:
+        """Conditional covariance matrices ``(l, p, p)`` of each factor's random effects."""
+        return {
+            block.factor.name: covariance
+            for block, covariance in zip(self.model.blocks, self._conditional_variances, strict=True)
+        }
+
+    # ------------------------------------------------------------------ fitted values
+    def _random_part(self) -> np.ndarray:
+        total = np.zeros(self.nobs)
+        for block, modes in zip(self.model.blocks, self._modes, strict=True):
+            total += np.einsum("ij,ij->i", block.z, modes[block.factor.codes])
+        return total
+
+    @cached_property
+    def fittedvalues(self) -> pd.Series:
+        """Conditional fitted values ``X beta + Z b (+ offset)``."""
+        rows = self.model.rows
+        if rows is None:
+            raise DataError("fitted values need the row data, which this model did not keep")
+        fitted = rows.X @ self._beta + self._random_part()
+        if rows.offset is not None:
+            fitted = fitted + rows.offset
+        index = self.model.design.row_index if self.model.design is not None else None
+        return pd.Series(fitted, index=index, name="fittedvalues")
+
+    @cached_property
+    def resid(self) -> pd.Series:
+        """Conditional residuals ``y - fitted``."""
+        rows = self.model.rows
+        return pd.Series(rows.y - self.fittedvalues.to_numpy(), index=self.fittedvalues.index, name="resid")
+
+    def predict(self, newdata: pd.DataFrame | None = None, include_random: bool = True) -> pd.Series:
+        """Predictions for new data; unseen levels contribute zero random effect.
+
+        Parameters
+        ----------
+        newdata : DataFrame, optional
+            Defaults to the fitted data (returns :attr:`fittedvalues`).
+        include_random : bool, default True
+            Add the conditional modes of the levels seen in fitting
+            (lme4's ``re.form = NULL``); False gives the population prediction.
+        """
+        if newdata is None:
+            return self.fittedvalues
+        design = self.model.design
+        if design is None:
+            raise DataError("predict(newdata) needs a model built from a formula")
+        from ..design.builder import random_term_matrix
+
+        X = design.fixed.new_matrix(newdata)  # noqa: N806
+        prediction = X @ self._beta
+        if include_random:
+            for bar, term in zip(design.bars, self.model.term_infos, strict=True):
+                block = self.model.blocks[term.block]
+                modes = self._modes[term.block][:, list(term.columns)]
+                z, _, _ = random_term_matrix(bar, newdata)
+                group_values = newdata[list(bar.group)].astype(str).agg(":".join, axis=1)
+                codes = pd.Index(block.factor.levels.astype(str)).get_indexer(group_values)
+                known = codes >= 0
+                contribution = np.zeros(len(newdata))
+                contribution[known] = np.einsum("ij,ij->i", z[known], modes[codes[known]])
+                prediction = prediction + contribution
+        return pd.Series(prediction, index=newdata.index, name="predicted")
+
+    # ------------------------------------------------------------------ summary
+    def summary(self):
+        """lme4-style summary (printable)."""
+        return lmer_summary(self)
+
+    def __repr__(self) -> str:
+        return f"<LmerResults {self.method} llf={self.llf:.4f} nobs={self.nobs}>"
+
+
+def _lme4(name: str) -> str:
+    from ..design.fixed import lme4_name
+
+    return lme4_name(name)
