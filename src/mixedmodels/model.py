@@ -14,13 +14,16 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from .design.builder import Design, build_design
+from .design.checks import check_structure
 from .design.terms import RandomEffectsBlock, TermInfo, TermSpec, assemble_blocks
-from .errors import ConvergenceWarning, DataError, SingularFitWarning, StructureError
+from .errors import ConvergenceWarning, SingularFitWarning
 from .objective.crossprod import BlockData, CrossProducts, cross_products
 from .objective.pls import PLSState
 from .optim.optimizer import OptimizerResult, minimize_theta
+from .optim.start import initial_steps, initial_theta
 
 __all__ = ["LinearMixedModel", "lmer"]
 
@@ -70,7 +73,7 @@ class LinearMixedModel:
     def __init__(
         self,
         y: np.ndarray,
-        X: np.ndarray,  # noqa: N803 - X is the conventional name of the fixed-effects matrix
+        X: np.ndarray,
         terms: list[TermSpec],
         fixed_names: list[str],
         reml: bool = True,
@@ -91,7 +94,7 @@ class LinearMixedModel:
             y = np.asarray(y, dtype=float)
             X = np.asarray(X, dtype=float)
             if check:
-                self._check_structure(y)
+                check_structure(y, blocks)
             response = y if offset is None else y - offset
             cross = cross_products(
                 [BlockData(block.factor.codes, block.z, block.n_levels) for block in blocks],
@@ -114,7 +117,7 @@ class LinearMixedModel:
         cls,
         formula: str,
         data: pd.DataFrame,
-        REML: bool = True,  # noqa: N803 - lme4's argument name
+        REML: bool = True,
         weights: object = None,
         offset: object = None,
     ) -> LinearMixedModel:
@@ -130,33 +133,6 @@ class LinearMixedModel:
             offset=design.offset,
             design=design,
         )
-
-    def _check_structure(self, y: np.ndarray) -> None:
-        n_obs = len(y)
-        if not np.all(np.isfinite(y)):
-            raise DataError("the response holds non-finite values")
-        if n_obs > 1 and np.ptp(y) == 0:
-            raise DataError(
-                f"the response is constant (every value is {y[0]:g}); there is no variation "
-                "to split between random effects and residual"
-            )
-        for block in self.blocks:
-            name = block.factor.name
-            if block.n_levels < 2:
-                raise StructureError(
-                    f"grouping factor {name!r} has {block.n_levels} level(s); a variance "
-                    "cannot be estimated from fewer than 2 levels"
-                )
-            if block.n_levels >= n_obs:
-                raise StructureError(
-                    f"grouping factor {name!r} has {block.n_levels} levels for {n_obs} "
-                    "observations; its variance cannot be separated from the residual variance"
-                )
-            if block.n_random >= n_obs:
-                raise StructureError(
-                    f"the random-effect term(s) on {name!r} have {block.n_random} random effects "
-                    f"for {n_obs} observations; the model is not identifiable"
-                )
 
     def _lower_bounds(self) -> np.ndarray:
         lower = np.full(self.n_theta, -np.inf)
@@ -187,11 +163,15 @@ class LinearMixedModel:
 
     # ------------------------------------------------------------------ criterion
     def initial_theta(self) -> np.ndarray:
-        """lme4's start: identity ``T`` in the internally scaled parameterisation."""
-        theta = np.zeros(self.n_theta)
-        for block in self.blocks:
-            theta[block.diagonal_theta_indices()] = 1.0
-        return theta / self.theta_scale
+        """Starting theta; see :func:`mixedmodels.optim.start.initial_theta`."""
+        theta, self._moment_started = initial_theta(self.blocks, self.cross, self.theta_scale)
+        return theta
+
+    def initial_steps(self) -> np.ndarray:
+        """BOBYQA's first trust-region radius per scaled coordinate."""
+        if not hasattr(self, "_moment_started"):
+            self.initial_theta()
+        return initial_steps(self._moment_started)
 
     def objective(self, theta: np.ndarray) -> float:
         """Profiled REML criterion or ML deviance at ``theta`` (``-2 log L``).
@@ -211,7 +191,7 @@ class LinearMixedModel:
         self,
         start: np.ndarray | None = None,
         keep_log: bool = False,
-        initial_step: float = 0.5,
+        initial_step: float | None = None,
         warn: bool = True,
     ):
         """Fit the model and return :class:`~mixedmodels.results.lmer.LmerResults`.
@@ -222,35 +202,53 @@ class LinearMixedModel:
             Starting theta (lme4's ``start=list(theta=...)``).
         keep_log : bool
             Keep every evaluation in ``results.optimizer.log``.
-        initial_step : float
-            BOBYQA's initial trust-region radius in the scaled parameters.
+        initial_step : float, optional
+            BOBYQA's initial trust-region radius in the scaled parameters
+            (default: :meth:`initial_steps`).
         warn : bool
             Issue convergence and singular-fit warnings.
         """
+        theta0 = self.initial_theta() if start is None else np.asarray(start, dtype=float)
+        # One BLAS thread: the dense blocks here are small to medium, and
+        # multithreaded OpenBLAS Cholesky on them was measured 10-40x slower
+        # on a shared 2-core machine than single-threaded.
+        with threadpool_limits(limits=self.blas_threads, user_api="blas"):
+            return self._fit(theta0, keep_log, initial_step, warn)
+
+    blas_threads: int = 1
+
+    def _fit(
+        self,
+        theta0: np.ndarray,
+        keep_log: bool,
+        initial_step: float | None,
+        warn: bool,
+    ):
         from .results.lmer import LmerResults
 
-        theta0 = self.initial_theta() if start is None else np.asarray(start, dtype=float)
         result = minimize_theta(
             self.objective,
             theta0,
             self.lower_bounds,
             self.theta_scale,
             keep_log=keep_log,
-            initial_step=initial_step,
+            initial_step=self.initial_steps() if initial_step is None else initial_step,
         )
         self.state.evaluate(result.theta)
         singular = self.is_singular(result.theta)
         if warn:
             if not result.converged:
                 warnings.warn(
-                    f"optimizer did not converge: {result.message}", ConvergenceWarning, stacklevel=2
+                    f"optimizer did not converge: {result.message}",
+                    ConvergenceWarning,
+                    stacklevel=3,
                 )
             if singular:
                 warnings.warn(
                     "boundary (singular) fit: a random-effects covariance matrix is singular; "
                     "see results.varcorr()",
                     SingularFitWarning,
-                    stacklevel=2,
+                    stacklevel=3,
                 )
         return LmerResults(self, result, singular)
 
@@ -269,7 +267,7 @@ class LinearMixedModel:
 def lmer(
     formula: str,
     data: pd.DataFrame,
-    REML: bool = True,  # noqa: N803 - lme4's argument name
+    REML: bool = True,
     weights: object = None,
     offset: object = None,
     start: np.ndarray | None = None,

@@ -12,7 +12,7 @@ from formulaic import model_matrix
 
 from ..errors import FormulaError, RankDeficiencyWarning
 
-__all__ = ["FixedDesign", "build_fixed", "lme4_name", "independent_columns"]
+__all__ = ["FixedDesign", "build_fixed", "independent_columns", "lme4_name"]
 
 _TREATMENT = re.compile(r"\[T\.([^\]]*)\]")
 

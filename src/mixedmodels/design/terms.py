@@ -33,7 +33,7 @@ import numpy as np
 
 from .grouping import GroupingFactor
 
-__all__ = ["RandomEffectsBlock", "TermSpec", "TermInfo", "assemble_blocks", "full_pattern"]
+__all__ = ["RandomEffectsBlock", "TermInfo", "TermSpec", "assemble_blocks", "full_pattern"]
 
 
 def full_pattern(n_columns: int) -> np.ndarray:
@@ -112,6 +112,15 @@ class RandomEffectsBlock:
     def __post_init__(self) -> None:
         self._rows, self._cols = np.nonzero(self.theta_index >= 0)
         self._idx = self.theta_index[self._rows, self._cols]
+
+    @property
+    def is_intercept_only(self) -> bool:
+        """True for a scalar random intercept (``z`` is a column of ones)."""
+        return (
+            self.n_columns == 1
+            and self.theta_index[0, 0] >= 0
+            and (self.z is None or bool(np.all(self.z == 1.0)))
+        )
 
     @property
     def n_columns(self) -> int:

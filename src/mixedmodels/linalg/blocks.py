@@ -88,7 +88,9 @@ def congruence(blocks: np.ndarray, factor: np.ndarray) -> np.ndarray:
     return np.einsum("ji,kjl,lm->kim", factor, blocks, factor, optimize=True)
 
 
-def right_blockdiag(matrix: np.ndarray | sp.spmatrix, blocks: np.ndarray) -> np.ndarray | sp.spmatrix:
+def right_blockdiag(
+    matrix: np.ndarray | sp.spmatrix, blocks: np.ndarray
+) -> np.ndarray | sp.spmatrix:
     """``matrix @ blockdiag(blocks)`` for a dense or sparse ``matrix``."""
     n_blocks, size, _ = blocks.shape
     if size == 1:

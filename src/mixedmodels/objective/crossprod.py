@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["CrossProducts", "BlockData", "cross_products"]
+__all__ = ["BlockData", "CrossProducts", "cross_products"]
 
 
 @dataclass(frozen=True)
@@ -108,7 +108,9 @@ def cross_products(
         gram = np.empty((block.n_levels, p, p))
         for row in range(p):
             for col in range(row + 1):
-                sums = _grouped_sums(block.codes, z_weighted[:, row] * block.z[:, col], block.n_levels)
+                sums = _grouped_sums(
+                    block.codes, z_weighted[:, row] * block.z[:, col], block.n_levels
+                )
                 gram[:, row, col] = sums
                 gram[:, col, row] = sums
         diagonal.append(gram)
@@ -126,8 +128,12 @@ def cross_products(
         for j in range(i):
             block_j = blocks[j]
             p_j = block_j.z.shape[1]
-            rows = (block_i.codes[:, None, None] * p_i + np.arange(p_i)[None, :, None]).astype(np.int64)
-            cols = (block_j.codes[:, None, None] * p_j + np.arange(p_j)[None, None, :]).astype(np.int64)
+            rows = (block_i.codes[:, None, None] * p_i + np.arange(p_i)[None, :, None]).astype(
+                np.int64
+            )
+            cols = (block_j.codes[:, None, None] * p_j + np.arange(p_j)[None, None, :]).astype(
+                np.int64
+            )
             values = z_i[:, :, None] * block_j.z[:, None, :]
             shape = (block_i.n_levels * p_i, block_j.n_levels * p_j)
             rows, cols = np.broadcast_arrays(rows, cols)

@@ -57,7 +57,9 @@ __all__ = ["PLSState"]
 _DENSE_FILL = 0.25  # level-pattern density above which a sparse block is stored dense
 
 
-def _level_pattern(matrix: sp.csr_matrix, rows_per_level: int, cols_per_level: int) -> sp.csr_matrix:
+def _level_pattern(
+    matrix: sp.csr_matrix, rows_per_level: int, cols_per_level: int
+) -> sp.csr_matrix:
     coo = matrix.tocoo()
     shape = (matrix.shape[0] // rows_per_level, matrix.shape[1] // cols_per_level)
     pattern = sp.coo_matrix(
@@ -66,6 +68,42 @@ def _level_pattern(matrix: sp.csr_matrix, rows_per_level: int, cols_per_level: i
     ).tocsr()
     pattern.data[:] = 1
     return pattern
+
+
+class _FillPairs:
+    """``A diag(w) A'`` as a dense matrix for a fixed sparse ``A`` and changing ``w``.
+
+    The pairs of non-zeros that share a column are listed once; each
+    evaluation is then a single weighted ``bincount`` instead of a sparse
+    matrix product whose symbolic phase is repeated every time.
+    """
+
+    def __init__(self, matrix: sp.csr_matrix) -> None:
+        csc = matrix.tocsc()
+        csc.sort_indices()
+        self.size = matrix.shape[0]
+        counts = np.diff(csc.indptr)
+        columns = np.repeat(np.arange(matrix.shape[1]), counts)
+        # All (first, second) pairs of entries within each column, first <= second.
+        within = np.arange(csc.nnz) - np.repeat(csc.indptr[:-1], counts)
+        pairs_per_entry = counts[columns] - within
+        first = np.repeat(np.arange(csc.nnz), pairs_per_entry)
+        offsets = np.arange(first.size) - np.repeat(
+            np.cumsum(pairs_per_entry) - pairs_per_entry, pairs_per_entry
+        )
+        second = first + offsets
+        rows = csc.indices
+        self.target = rows[second].astype(np.int64) * self.size + rows[first]
+        self.values = csc.data[first] * csc.data[second]
+        self.column = columns[first]
+        self.diagonal_pair = first == second
+
+    def product(self, weights: np.ndarray) -> np.ndarray:
+        """Dense symmetric ``A diag(weights) A'``."""
+        lower = np.bincount(
+            self.target, weights=self.values * weights[self.column], minlength=self.size**2
+        ).reshape(self.size, self.size)
+        return lower + np.tril(lower, -1).T
 
 
 class PLSState:
@@ -125,6 +163,13 @@ class PLSState:
                 size = self.blocks[i].n_levels * self.blocks[j].n_levels
                 density = 0.0 if level_pattern is None else level_pattern.nnz / size
                 self.off_kind[(i, j)] = "dense" if density > _DENSE_FILL else "sparse"
+        self._fill_pairs = {
+            j: _FillPairs(self.cross.off_diagonal[(j, 0)])
+            for j in range(1, n_blocks)
+            if self.diagonal_kind[j] == "dense"
+            and self.blocks[0].n_columns == 1
+            and (j, 0) in self.cross.off_diagonal
+        }
 
     # ------------------------------------------------------------------ evaluation
     def set_theta(self, theta: np.ndarray) -> None:
@@ -147,7 +192,7 @@ class PLSState:
         scaled = left_blockdiag_transpose(self._lambda_blocks(i), matrix)
         return right_blockdiag(scaled, self._lambda_blocks(j))
 
-    def update_L(self) -> None:  # noqa: N802 - the factor is called L throughout the literature
+    def update_L(self) -> None:
         """Numeric blocked Cholesky factorisation at the installed ``theta``."""
         if self.theta is None:
             raise RuntimeError("set_theta must be called before update_L")
@@ -180,7 +225,20 @@ class PLSState:
                 dense = blockdiag_to_dense(gram)
                 for k in range(j):
                     off = self.L_off.get((j, k))
-                    if off is not None:
+                    if off is None:
+                        continue
+                    if k == 0 and j in self._fill_pairs:
+                        # L_j0 = Lambda_j' A_j0 diag(t0 / l0): the fill is
+                        # Lambda_j' (A_j0 diag(w) A_j0') Lambda_j with a fixed pattern.
+                        column_weights = (self.factors[0][0, 0] / self.L_diag[0][:, 0, 0]) ** 2
+                        fill = self._fill_pairs[j].product(column_weights)
+                        lam = self._lambda_blocks(j)
+                        if lam.shape[1] == 1:
+                            fill *= lam[0, 0, 0] ** 2
+                        else:
+                            fill = right_blockdiag(right_blockdiag(fill, lam).T, lam).T
+                        dense -= fill
+                    else:
                         dense -= as_dense(off @ off.T)
                 factor = scipy.linalg.cholesky(dense, lower=True, check_finite=False)
                 self.L_diag.append(factor)
@@ -299,7 +357,9 @@ class PLSState:
     def conditional_modes(self) -> list[np.ndarray]:
         """Random effects ``b = Lambda u`` per block, shaped ``(l_b, p_b)``."""
         result = []
-        for block, factor, modes in zip(self.blocks, self.factors, self.spherical_modes(), strict=True):
+        for block, factor, modes in zip(
+            self.blocks, self.factors, self.spherical_modes(), strict=True
+        ):
             result.append(modes.reshape(block.n_levels, block.n_columns) @ factor.T)
         return result
 

@@ -90,7 +90,7 @@ def _run_bobyqa(
     ftol_rel: float,
     xtol_abs: float,
     max_evaluations: int,
-    initial_step: float,
+    initial_step: float | np.ndarray,
 ) -> tuple[bool, str]:
     opt = nlopt.opt(nlopt.LN_BOBYQA, len(x0))
     opt.set_lower_bounds(lower.tolist())
@@ -99,7 +99,7 @@ def _run_bobyqa(
     opt.set_ftol_abs(1e-10)
     opt.set_xtol_abs(xtol_abs)
     opt.set_maxeval(max_evaluations)
-    step = np.full(len(x0), initial_step)
+    step = np.broadcast_to(np.asarray(initial_step, dtype=float), x0.shape)
     opt.set_initial_step(step.tolist())
     try:
         opt.optimize(x0.tolist())
@@ -122,7 +122,7 @@ def minimize_theta(
     ftol_rel: float = 1e-12,
     xtol_abs: float = 1e-9,
     max_evaluations: int | None = None,
-    initial_step: float = 0.5,
+    initial_step: float | np.ndarray = 0.5,
     keep_log: bool = False,
 ) -> OptimizerResult:
     """Minimise ``function(theta)`` subject to ``theta >= lower``.

@@ -86,9 +86,7 @@ class LmerResults:
         covariance = self.scale * state.fixed_covariance_unscaled()
         all_names = names
         if design is not None and design.fixed.dropped:
-            all_names = [
-                name for name in (_lme4(n) for n in design.fixed.all_names)
-            ]
+            all_names = [name for name in (_lme4(n) for n in design.fixed.all_names)]
         self.fe_params = pd.Series(beta, index=names, name="fe_params").reindex(all_names)
         self.bse_fe = pd.Series(np.sqrt(np.diag(covariance)), index=names, name="bse_fe").reindex(
             all_names
@@ -198,7 +196,9 @@ class LmerResults:
         """Conditional covariance matrices ``(l, p, p)`` of each factor's random effects."""
         return {
             block.factor.name: covariance
-            for block, covariance in zip(self.model.blocks, self._conditional_variances, strict=True)
+            for block, covariance in zip(
+                self.model.blocks, self._conditional_variances, strict=True
+            )
         }
 
     # ------------------------------------------------------------------ fitted values
@@ -224,9 +224,13 @@ class LmerResults:
     def resid(self) -> pd.Series:
         """Conditional residuals ``y - fitted``."""
         rows = self.model.rows
-        return pd.Series(rows.y - self.fittedvalues.to_numpy(), index=self.fittedvalues.index, name="resid")
+        return pd.Series(
+            rows.y - self.fittedvalues.to_numpy(), index=self.fittedvalues.index, name="resid"
+        )
 
-    def predict(self, newdata: pd.DataFrame | None = None, include_random: bool = True) -> pd.Series:
+    def predict(
+        self, newdata: pd.DataFrame | None = None, include_random: bool = True
+    ) -> pd.Series:
         """Predictions for new data; unseen levels contribute zero random effect.
 
         Parameters
@@ -244,7 +248,7 @@ class LmerResults:
             raise DataError("predict(newdata) needs a model built from a formula")
         from ..design.builder import random_term_matrix
 
-        X = design.fixed.new_matrix(newdata)  # noqa: N806
+        X = design.fixed.new_matrix(newdata)
         prediction = X @ self._beta
         if include_random:
             for bar, term in zip(design.bars, self.model.term_infos, strict=True):

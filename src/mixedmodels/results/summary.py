@@ -74,7 +74,7 @@ def lmer_summary(results: LmerResults) -> LmerSummary:
             )
         )
         lines.append("")
-    except Exception:  # noqa: BLE001 - residuals are optional (models built from cross-products)
+    except Exception:
         pass
     lines.append("Random effects:")
     table = [["Groups", "Name", "Variance", "Std.Dev.", "Corr"]]
@@ -87,14 +87,17 @@ def lmer_summary(results: LmerResults) -> LmerSummary:
                 value = covariance[index, col] / denominator if denominator > 0 else np.nan
                 correlations.append(f"{value:.2f}")
             table.append(
-                [label if index == 0 else "", name, f"{covariance[index, index]:.4g}",
-                 f"{sd[index]:.4g}", " ".join(correlations)]
+                [
+                    label if index == 0 else "",
+                    name,
+                    f"{covariance[index, index]:.4g}",
+                    f"{sd[index]:.4g}",
+                    " ".join(correlations),
+                ]
             )
     table.append(["Residual", "", f"{results.scale:.4g}", f"{results.sigma:.4g}", ""])
     lines.extend("  " + line for line in _format_table(table, right_align_from=2))
-    groups = ", ".join(
-        f"{block.factor.name}, {block.n_levels}" for block in model.blocks
-    )
+    groups = ", ".join(f"{block.factor.name}, {block.n_levels}" for block in model.blocks)
     lines.append(f"Number of obs: {results.nobs}, groups:  {groups}")
     if results.nobs_dropped:
         lines.append(f"({results.nobs_dropped} observations deleted due to missingness)")
@@ -109,8 +112,14 @@ def lmer_summary(results: LmerResults) -> LmerSummary:
     lines.append("Fixed effects:")
     rows = [["", "Estimate", "Std. Error", "t value"]]
     for name, row in coefficients.iterrows():
-        rows.append([str(name), f"{row['Estimate']:.6g}", f"{row['Std. Error']:.6g}",
-                     f"{row['t value']:.3f}"])
+        rows.append(
+            [
+                str(name),
+                f"{row['Estimate']:.6g}",
+                f"{row['Std. Error']:.6g}",
+                f"{row['t value']:.3f}",
+            ]
+        )
     lines.extend(_format_table(rows))
     notes = []
     if results.singular:

@@ -1,0 +1,47 @@
+"""The criterion at fixed theta against lme4's devfun (``objective_at_theta``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import CASE_NAMES, load_case
+
+import mixedmodels as mm
+
+CASES_WITH_VALUES = [name for name in CASE_NAMES if "objective_at_theta" in load_case(name)]
+POINTS = [
+    (name, criterion, point)
+    for name in CASES_WITH_VALUES
+    for criterion in ("REML", "ML")
+    for point in ("ones", "half", "hat")
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "criterion", "point"), POINTS, ids=[f"{n}-{c}-{p}" for n, c, p in POINTS]
+)
+def test_objective_at_theta_matches_lme4(name: str, criterion: str, point: str) -> None:
+    reference = load_case(name)
+    data = mm.datasets.load(reference["dataset"])
+    model = mm.LinearMixedModel.from_formula(reference["formula"], data, REML=(criterion == "REML"))
+    entry = reference["objective_at_theta"][criterion][point]
+    theta = np.atleast_1d(np.asarray(entry["theta"], dtype=float))
+    assert model.objective(theta) == pytest.approx(entry["value"], rel=1e-8)
+
+
+def test_objective_is_one_short_composition() -> None:
+    reference = load_case("penicillin_crossed_reml")
+    model = mm.LinearMixedModel.from_formula(reference["formula"], mm.datasets.load("Penicillin"))
+    theta = np.array([0.7, 2.0])
+    model.state.set_theta(theta)
+    model.state.update_L()
+    assert model.state.objective() == model.objective(theta)
+
+
+def test_objective_outside_bounds_is_infinite() -> None:
+    model = mm.LinearMixedModel.from_formula(
+        "Reaction ~ Days + (Days | Subject)", mm.datasets.load("sleepstudy")
+    )
+    assert model.objective(np.array([-0.1, 0.0, 1.0])) == np.inf
+    with pytest.raises(ValueError, match="theta must have 3"):
+        model.objective(np.array([1.0]))

@@ -1,0 +1,151 @@
+"""Every lme4 reference fit, reproduced by mm.lmer to the documented tolerances.
+
+Tolerances (shared/reference/README): logLik not below lme4's by more than
+1e-6 relative; fixed effects within 1e-5 relative; standard errors and variance
+components within 1e-3 relative; exactly zero variance on singular fits.
+"""
+
+from __future__ import annotations
+
+import warnings
+from functools import cache
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import CASE_NAMES, load_case
+
+import mixedmodels as mm
+from mixedmodels.errors import SingularFitWarning
+
+
+@cache
+def fitted(name: str):
+    reference = load_case(name)
+    data = mm.datasets.load(reference["dataset"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SingularFitWarning)
+        return mm.lmer(reference["formula"], data, REML=reference["REML"])
+
+
+def _relative(got: float, want: float) -> float:
+    return abs(got - want) / max(abs(want), 1e-300)
+
+
+@pytest.mark.parametrize("name", CASE_NAMES, ids=CASE_NAMES)
+def test_loglik_reaches_reference(name: str) -> None:
+    reference = load_case(name)
+    fit = fitted(name)
+    want = reference["logLik"]
+    assert fit.llf >= want - 1e-6 * max(1.0, abs(want))
+    assert fit.converged
+    assert fit.nobs == reference["nobs"]
+
+
+@pytest.mark.parametrize("name", CASE_NAMES, ids=CASE_NAMES)
+def test_fixed_effects_and_standard_errors(name: str) -> None:
+    reference = load_case(name)
+    fit = fitted(name)
+    assert list(fit.fe_params.index) == list(reference["fixef"])
+    for term, value in reference["fixef"].items():
+        assert _relative(fit.fe_params[term], value) < 1e-5, term
+    for term, value in reference["se"].items():
+        assert _relative(fit.bse_fe[term], value) < 1e-3, term
+    np.testing.assert_allclose(fit.cov_fe.to_numpy(), np.array(reference["vcov"]), rtol=2e-3)
+
+
+@pytest.mark.parametrize("name", CASE_NAMES, ids=CASE_NAMES)
+def test_variance_components(name: str) -> None:
+    reference = load_case(name)
+    fit = fitted(name)
+    table = fit.varcorr()
+    want = pd.DataFrame(reference["varcorr"])
+    assert len(table) == len(want)
+    largest = want["vcov"].abs().max()
+    for (_, row), (_, expected) in zip(table.iterrows(), want.iterrows(), strict=True):
+        assert row["grp"] == expected["grp"]
+        for column in ("var1", "var2"):
+            want_name = expected.get(column)
+            if isinstance(want_name, str):
+                assert row[column] == want_name
+            else:
+                assert pd.isna(row[column])
+        if expected["vcov"] == 0:
+            assert abs(row["vcov"]) <= 1e-6 * largest
+        else:
+            assert _relative(row["vcov"], expected["vcov"]) < 1e-3, (row, expected)
+    assert _relative(fit.scale, reference["sigma2"]) < 1e-3
+
+
+@pytest.mark.parametrize("name", CASE_NAMES, ids=CASE_NAMES)
+def test_information_criteria_and_theta(name: str) -> None:
+    reference = load_case(name)
+    fit = fitted(name)
+    assert fit.aic == pytest.approx(reference["AIC"], rel=1e-6, abs=1e-3)
+    assert fit.bic == pytest.approx(reference["BIC"], rel=1e-6, abs=1e-3)
+    assert fit.singular == reference["singular"]
+    theta = np.atleast_1d(np.asarray(reference["theta"], dtype=float))
+    np.testing.assert_allclose(fit.theta, theta, rtol=2e-3, atol=2e-5)
+
+
+@pytest.mark.parametrize("name", CASE_NAMES, ids=CASE_NAMES)
+def test_conditional_modes(name: str) -> None:
+    reference = load_case(name)
+    fit = fitted(name)
+    modes = fit.ranef()
+    sds = fit.ranef_condsd() if reference["nobs"] < 20000 else None
+    scale = max(abs(row["condval"]) for row in reference["ranef"]) or 1.0
+    for row in reference["ranef"]:
+        got = modes[row["grpvar"]].loc[row["grp"], row["term"]]
+        assert abs(got - row["condval"]) <= 2e-3 * scale, row
+        if sds is not None:
+            got_sd = sds[row["grpvar"]].loc[row["grp"], row["term"]]
+            assert abs(got_sd - row["condsd"]) <= 2e-3 * max(row["condsd"], 1e-8) + 1e-8, row
+
+
+def test_singular_fit_is_flagged_and_exact() -> None:
+    reference = load_case("dyestuff2_singular_reml")
+    data = mm.datasets.load(reference["dataset"])
+    with pytest.warns(SingularFitWarning):
+        fit = mm.lmer(reference["formula"], data)
+    assert fit.singular
+    assert fit.theta[0] == 0.0
+    assert fit.varcorr()["vcov"].iloc[0] == 0.0
+
+
+def test_sitka_slopes_reach_the_true_optimum_where_lme4_stops() -> None:
+    fit = fitted("sitka_rs_reml")
+    assert fit.llf >= -62.48344 - 1e-6 * 62.48344
+    assert not fit.singular
+
+
+def test_summary_mentions_the_parts() -> None:
+    text = str(fitted("sleepstudy_rs_reml").summary())
+    for phrase in (
+        "REML criterion",
+        "Random effects:",
+        "Subject",
+        "Residual",
+        "Fixed effects:",
+        "Days",
+        "Number of obs: 180",
+    ):
+        assert phrase in text
+
+
+def test_fitted_plus_residual_is_response() -> None:
+    fit = fitted("sleepstudy_rs_reml")
+    data = mm.datasets.load("sleepstudy")
+    np.testing.assert_allclose(fit.fittedvalues + fit.resid, data["Reaction"])
+    np.testing.assert_allclose(fit.predict(data), fit.fittedvalues, rtol=1e-10)
+
+
+def test_predict_new_level_uses_population_part() -> None:
+    fit = fitted("sleepstudy_rs_reml")
+    new = pd.DataFrame({"Days": [0.0, 5.0], "Subject": ["unseen", "308"]})
+    prediction = fit.predict(new)
+    beta = fit.fe_params
+    assert prediction.iloc[0] == pytest.approx(beta["(Intercept)"])
+    modes = fit.ranef()["Subject"].loc["308"]
+    expected = beta["(Intercept)"] + modes["(Intercept)"] + 5 * (beta["Days"] + modes["Days"])
+    assert prediction.iloc[1] == pytest.approx(expected)
