@@ -191,7 +191,7 @@ def build_design(
     weights_array = _as_vector(weights, "weights", data)
     offset_array = _as_vector(offset, "offset", data)
     _check_finite(data, variables)
-    complete = data[variables].notna().all(axis=1).to_numpy()
+    complete = data[variables].notna().all(axis=1).to_numpy().copy()
     for name, array in (("weights", weights_array), ("offset", offset_array)):
         if array is not None:
             if np.isinf(array).any():
