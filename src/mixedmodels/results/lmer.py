@@ -263,10 +263,31 @@ class LmerResults:
                 prediction = prediction + contribution
         return pd.Series(prediction, index=newdata.index, name="predicted")
 
+    # ------------------------------------------------------------------ inference
+    @cached_property
+    def coef_table(self) -> pd.DataFrame:
+        """Fixed-effects table with Satterthwaite df and p values (as lmerTest)."""
+        from .inference import satterthwaite_table
+
+        return satterthwaite_table(self)
+
+    def conf_int(self, alpha: float = 0.05) -> pd.DataFrame:
+        """Wald confidence intervals for the fixed effects (lme4's ``confint(method="Wald")``)."""
+        from .inference import wald_intervals
+
+        return wald_intervals(self, level=1 - alpha)
+
     # ------------------------------------------------------------------ summary
-    def summary(self):
-        """lme4-style summary (printable)."""
-        return lmer_summary(self)
+    def summary(self, ddf: str | None = "Satterthwaite"):
+        """lme4-style summary (printable).
+
+        Parameters
+        ----------
+        ddf : {"Satterthwaite", None}
+            With ``"Satterthwaite"`` the fixed-effects table has lmerTest's
+            df and p-value columns; ``None`` prints lme4's plain table.
+        """
+        return lmer_summary(self, ddf=ddf)
 
     def __repr__(self) -> str:
         return f"<LmerResults {self.method} llf={self.llf:.4f} nobs={self.nobs}>"

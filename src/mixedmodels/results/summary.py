@@ -45,7 +45,7 @@ def _format_table(rows: list[list[str]], right_align_from: int = 1) -> list[str]
     return lines
 
 
-def lmer_summary(results: LmerResults) -> LmerSummary:
+def lmer_summary(results: LmerResults, ddf: str | None = "Satterthwaite") -> LmerSummary:
     """Build the lme4-style summary of a fit."""
     model = results.model
     design = model.design
@@ -102,24 +102,31 @@ def lmer_summary(results: LmerResults) -> LmerSummary:
     if results.nobs_dropped:
         lines.append(f"({results.nobs_dropped} observations deleted due to missingness)")
     lines.append("")
-    coefficients = pd.DataFrame(
-        {
-            "Estimate": results.fe_params,
-            "Std. Error": results.bse_fe,
-            "t value": results.fe_params / results.bse_fe,
-        }
-    )
-    lines.append("Fixed effects:")
-    rows = [["", "Estimate", "Std. Error", "t value"]]
-    for name, row in coefficients.iterrows():
-        rows.append(
-            [
-                str(name),
-                f"{row['Estimate']:.6g}",
-                f"{row['Std. Error']:.6g}",
-                f"{row['t value']:.3f}",
-            ]
+    if ddf == "Satterthwaite":
+        coefficients = results.coef_table
+        lines.append("Fixed effects (Satterthwaite df):")
+    elif ddf is None:
+        coefficients = pd.DataFrame(
+            {
+                "Estimate": results.fe_params,
+                "Std. Error": results.bse_fe,
+                "t value": results.fe_params / results.bse_fe,
+            }
         )
+        lines.append("Fixed effects:")
+    else:
+        raise ValueError(f"ddf must be 'Satterthwaite' or None, got {ddf!r}")
+    rows = [["", *coefficients.columns]]
+    for name, row in coefficients.iterrows():
+        cells = [str(name)]
+        for column, value in row.items():
+            if column == "Pr(>|t|)":
+                cells.append(f"{value:.3g}" if value >= 2e-16 else "<2e-16")
+            elif column in ("t value", "df"):
+                cells.append(f"{value:.3f}")
+            else:
+                cells.append(f"{value:.6g}")
+        rows.append(cells)
     lines.extend(_format_table(rows))
     notes = []
     if results.singular:
