@@ -93,7 +93,7 @@ def test_conditional_modes(name: str) -> None:
     reference = load_case(name)
     fit = fitted(name)
     modes = fit.ranef()
-    sds = fit.ranef_condsd() if reference["nobs"] < 20000 else None
+    sds = fit.ranef_condsd()
     scale = max(abs(row["condval"]) for row in reference["ranef"]) or 1.0
     for row in reference["ranef"]:
         got = modes[row["grpvar"]].loc[row["grp"], row["term"]]

@@ -28,6 +28,7 @@ from .summary import lmer_summary
 
 if TYPE_CHECKING:
     from ..model import LinearMixedModel
+    from ..objective.pls import PLSState
     from ..optim.optimizer import OptimizerResult
 
 __all__ = ["LmerResults"]
@@ -164,19 +165,9 @@ class LmerResults:
         result = []
         if len(blocks) == 1:
             inverse = state.L_inv_blocks[0]
-            precision_inverse = np.einsum("lji,ljk->lik", inverse, inverse)
-            result.append(precision_inverse)
+            result.append(np.einsum("lji,ljk->lik", inverse, inverse))
         else:
-            dense = state.random_lower_dense()
-            inverse = scipy.linalg.solve_triangular(dense, np.eye(dense.shape[0]), lower=True)
-            offset = 0
-            for block in blocks:
-                size = block.n_random
-                piece = inverse[:, offset : offset + size]
-                levels, p = block.n_levels, block.n_columns
-                reshaped = piece.reshape(-1, levels, p)
-                result.append(np.einsum("rli,rlj->lij", reshaped, reshaped))
-                offset += size
+            result = _blocked_inverse_diagonal(state)
         out = []
         for factor, covariance in zip(self._factors, result, strict=True):
             out.append(self.scale * np.einsum("ij,ljk,mk->lim", factor, covariance, factor))
@@ -291,6 +282,48 @@ class LmerResults:
 
     def __repr__(self) -> str:
         return f"<LmerResults {self.method} llf={self.llf:.4f} nobs={self.nobs}>"
+
+
+def _blocked_inverse_diagonal(state: PLSState) -> list[np.ndarray]:
+    """Per-level diagonal blocks of ``(L_Z L_Z')^{-1}``, block column by block column.
+
+    With ``S = L_Z^{-1}`` (block lower triangular), ``S_jj = L_jj^{-1}`` and
+    ``S_ij = -L_ii^{-1} sum_{j <= m < i} L_im S_mj``; the wanted blocks are the
+    per-level diagonal blocks of ``sum_{i >= j} S_ij' S_ij``. Only one block
+    column of ``S`` is held at a time, so InstEval needs seconds, not the
+    ``O(q^3)`` of a dense inverse.
+    """
+    from ..linalg.blocks import as_dense
+
+    blocks = state.blocks
+    n_blocks = len(blocks)
+
+    def solve_lower(i: int, rhs: np.ndarray) -> np.ndarray:
+        factor = state.L_diag[i]
+        if factor.ndim == 3:
+            levels, p, _ = factor.shape
+            reshaped = rhs.reshape(levels, p, -1)
+            return np.einsum("lij,ljc->lic", state.L_inv_blocks[i], reshaped).reshape(rhs.shape)
+        return scipy.linalg.solve_triangular(factor, rhs, lower=True, check_finite=False)
+
+    result = []
+    for j in range(n_blocks):
+        size_j = blocks[j].n_random
+        column = {j: solve_lower(j, np.eye(size_j))}
+        for i in range(j + 1, n_blocks):
+            accumulated = np.zeros((blocks[i].n_random, size_j))
+            for m in range(j, i):
+                off = state.L_off.get((i, m))
+                if off is not None:
+                    accumulated += as_dense(off @ column[m])
+            column[i] = -solve_lower(i, accumulated)
+        levels, p = blocks[j].n_levels, blocks[j].n_columns
+        total = np.zeros((levels, p, p))
+        for piece in column.values():
+            reshaped = piece.reshape(piece.shape[0], levels, p)
+            total += np.einsum("rli,rlj->lij", reshaped, reshaped)
+        result.append(total)
+    return result
 
 
 def _lme4(name: str) -> str:
