@@ -126,7 +126,7 @@ def test_summary_mentions_the_parts() -> None:
         "Random effects:",
         "Subject",
         "Residual",
-        "Fixed effects:",
+        "Fixed effects",
         "Days",
         "Number of obs: 180",
     ):
