@@ -304,7 +304,7 @@ def plot_time_vs_size(doc: dict[str, Any], path: Path) -> None:
     peers = list(doc["peers"])
     colors = {p: f"C{i}" for i, p in enumerate(peers)}
     styles = {"reference": ("", "o"), "slopes": ("-", "s"), "crossed": ("--", "^")}
-    fig, ax = plt.subplots(figsize=(8, 5.5))
+    fig, ax = plt.subplots(figsize=(9.5, 5.5))
     plotted = False
     for p in peers:
         by_family: dict[str, list[tuple[int, float, bool]]] = {}
@@ -337,7 +337,8 @@ def plot_time_vs_size(doc: dict[str, Any], path: Path) -> None:
         Line2D([], [], color="gray", marker="^", ls="--", label="synthetic crossed"),
         Line2D([], [], color="gray", marker="o", mfc="none", ls="", label="wrong optimum"),
     ]
-    ax.legend(handles=handles, fontsize=8, loc="upper left")
+    ax.legend(handles=handles, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0),
+              borderaxespad=0.0)
     if not plotted:
         ax.text(0.5, 0.5, "no successful fits", transform=ax.transAxes, ha="center")
     fig.tight_layout()

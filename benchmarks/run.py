@@ -310,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
         "peers": probe_peers(peers, env),
         "cases": [],
     }
-    failed_at: dict[tuple[str, str], str] = {}  # (peer, family) -> first failing case
+    failed_at: dict[tuple[str, str], dict[str, Any]] = {}  # (peer, family) -> failure
     tmpdir = Path(tempfile.mkdtemp(prefix="mixedmodels-bench-"))
     try:
         for case in cases:
@@ -323,11 +323,17 @@ def main(argv: list[str] | None = None) -> int:
                 if not info["available"]:
                     r = empty_result("unavailable", info["error"])
                 elif case.kind == "synthetic" and key in failed_at:
-                    r = empty_result("skipped", f"failed on smaller case {failed_at[key]}")
+                    prev = failed_at[key]
+                    if prev["status"] == "unsupported":
+                        r = empty_result("unsupported", prev["error"])
+                    else:
+                        r = empty_result("skipped", f"{prev['status']} on smaller case "
+                                                    f"{prev['case']}")
                 else:
                     r = run_one(peer, case, args, env, mem_limit, tmpdir)
                     if case.kind == "synthetic" and r["status"] not in ("ok", "skipped"):
-                        failed_at[key] = case.id
+                        failed_at[key] = {"case": case.id, "status": r["status"],
+                                          "error": r.get("error")}
                 if r.get("input_bytes") and peer != "lme4":
                     entry.setdefault("input_bytes", r["input_bytes"])
                 entry["results"][peer] = r

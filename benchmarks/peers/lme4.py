@@ -40,7 +40,7 @@ def version() -> str:
     Returns
     -------
     str
-        e.g. ``"lme4 1.1.31; R version 4.2.2 ..."``.
+        e.g. ``"1.1.31 (R version 4.2.2 ...)"``.
 
     Raises
     ------
@@ -50,7 +50,7 @@ def version() -> str:
     exe = rscript()
     if exe is None:
         raise RuntimeError("Rscript not found on PATH")
-    code = ('cat(sprintf("lme4 %s; %s", as.character(packageVersion("lme4")), '
+    code = ('cat(sprintf("%s (%s)", as.character(packageVersion("lme4")), '
             'R.version.string))')
     out = subprocess.run([exe, "-e", code], capture_output=True, text=True, timeout=120)
     if out.returncode != 0:

@@ -41,8 +41,7 @@ if (!requireNamespace("lme4", quietly = TRUE)) {
 }
 suppressPackageStartupMessages(library(lme4))
 
-version <- sprintf("lme4 %s; %s", as.character(packageVersion("lme4")),
-                   R.version.string)
+version <- sprintf("%s (%s)", as.character(packageVersion("lme4")), R.version.string)
 
 schema <- jsonlite::fromJSON(schema_path, simplifyVector = TRUE)
 kinds <- unlist(schema$columns)

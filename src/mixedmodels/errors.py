@@ -4,14 +4,43 @@ Every error a user can trigger with bad input is a subclass of
 :class:`MixedModelsError` (itself a :class:`ValueError`) or of
 :class:`MixedModelsTypeError` (a :class:`TypeError`), and its message names the
 column, term or argument at fault and says what to do about it.
+
+Hierarchy::
+
+    ValueError
+    └── MixedModelsError
+        ├── MixedModelsTypeError (also a TypeError)
+        │   ├── ArgumentTypeError   wrong type of argument (formula, data, REML, ...)
+        │   └── ColumnTypeError     unusable column type (non-numeric response, complex)
+        ├── ArgumentError           right type, unusable value (start, weights length)
+        ├── FormulaError            unparsable formula, unknown column
+        ├── DataError               empty data, Inf, negative weights, constant response
+        │   └── MissingDataError    missing values where an error was asked for
+        ├── StructureError          random effects not estimable from these data
+        └── NotFittedError
+
+    UserWarning
+    └── MixedModelsWarning
+        ├── SingularFitWarning, ConvergenceWarning, RankDeficiencyWarning
+        ├── DataWarning             rows dropped (zero weight, NaN from a transformation)
+        └── IdentifiabilityWarning  two terms describe the same random effects
 """
 
 from __future__ import annotations
 
+import os
+import sys
+import warnings
+
 __all__ = [
+    "ArgumentError",
+    "ArgumentTypeError",
+    "ColumnTypeError",
     "ConvergenceWarning",
     "DataError",
+    "DataWarning",
     "FormulaError",
+    "IdentifiabilityWarning",
     "MissingDataError",
     "MixedModelsError",
     "MixedModelsTypeError",
@@ -20,6 +49,7 @@ __all__ = [
     "RankDeficiencyWarning",
     "SingularFitWarning",
     "StructureError",
+    "warn_user",
 ]
 
 
@@ -29,6 +59,18 @@ class MixedModelsError(ValueError):
 
 class MixedModelsTypeError(MixedModelsError, TypeError):
     """An argument or column has the wrong type."""
+
+
+class ArgumentTypeError(MixedModelsTypeError):
+    """An argument of a public function has the wrong type (``REML="yes"``, ``data=[...]``)."""
+
+
+class ColumnTypeError(MixedModelsTypeError):
+    """A data column has a type the model cannot use (a categorical response, complex values)."""
+
+
+class ArgumentError(MixedModelsError):
+    """An argument has the right type but an unusable value (a start of the wrong length)."""
 
 
 class FormulaError(MixedModelsError):
@@ -65,3 +107,33 @@ class ConvergenceWarning(MixedModelsWarning):
 
 class RankDeficiencyWarning(MixedModelsWarning):
     """Columns of the fixed-effects matrix were dropped because they are collinear."""
+
+
+class DataWarning(MixedModelsWarning):
+    """Rows were dropped for a reason other than a missing value in the data.
+
+    Zero weights, or a transformation such as ``log(x)`` that is undefined on them.
+    """
+
+
+class IdentifiabilityWarning(MixedModelsWarning):
+    """Two random-effect terms describe the same effects; only their total variance is estimable."""
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def warn_user(message: str, category: type[Warning]) -> None:
+    """Issue a warning attributed to the first caller outside mixedmodels.
+
+    Parameters
+    ----------
+    message : str
+    category : type of Warning
+    """
+    frame = sys._getframe(1)
+    level = 2
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR):
+        frame = frame.f_back
+        level += 1
+    warnings.warn(message, category, stacklevel=level)

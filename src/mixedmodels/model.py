@@ -17,15 +17,24 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from .design.builder import Design, build_design
-from .design.checks import check_structure
+from .design.checks import check_flag, check_start, check_structure
 from .design.terms import RandomEffectsBlock, TermInfo, TermSpec, assemble_blocks
 from .errors import ConvergenceWarning, SingularFitWarning
 from .objective.crossprod import BlockData, CrossProducts, cross_products
 from .objective.pls import PLSState
 from .optim.optimizer import OptimizerResult, minimize_theta
-from .optim.start import initial_steps, initial_theta
+from .optim.start import PURE_ERROR_THETA, initial_steps, initial_theta, pure_error_dof
 
 __all__ = ["LinearMixedModel", "lmer"]
+
+_CHUNK_ROWS = 1_000_000  # == design.chunked.CHUNK_ROWS, without importing it eagerly
+
+
+def _is_dask_collection(data: object) -> bool:
+    """True for a Dask DataFrame, without importing dask."""
+    module = type(data).__module__ or ""
+    return module.split(".")[0] in ("dask", "dask_expr") and hasattr(data, "to_delayed")
+
 
 SINGULAR_TOLERANCE = 1e-4  # lme4's isSingular tolerance, applied to the internally scaled theta
 
@@ -83,7 +92,7 @@ class LinearMixedModel:
         check: bool = True,
         cross: CrossProducts | None = None,
     ) -> None:
-        self.reml = bool(reml)
+        self.reml = check_flag(reml, "REML")
         self.design = design
         self.fixed_names = list(fixed_names)
         blocks, term_infos, n_theta = assemble_blocks(terms)
@@ -120,8 +129,32 @@ class LinearMixedModel:
         REML: bool = True,
         weights: object = None,
         offset: object = None,
+        chunk_rows: int | None = None,
     ) -> LinearMixedModel:
-        """Build the model of an lme4 formula on a DataFrame."""
+        """Build the model of an lme4 formula on a DataFrame.
+
+        A pandas DataFrame of more than
+        :data:`~mixedmodels.design.chunked.CHUNK_ROWS` rows (or any, when
+        ``chunk_rows`` is given), and a Dask DataFrame, are read in chunks:
+        only the cross-products are kept, so ``fittedvalues`` and ``resid``
+        are recomputed from the data on request
+        (:func:`mixedmodels.design.chunked.fitted_values`).
+        """
+        if _is_dask_collection(data):
+            from .dask import model_from_dask
+
+            return model_from_dask(formula, data, REML=REML, weights=weights, offset=offset)
+        if isinstance(data, pd.DataFrame) and (chunk_rows is not None or len(data) > _CHUNK_ROWS):
+            from .design.chunked import model_from_chunks
+
+            return model_from_chunks(
+                formula,
+                data,
+                REML=REML,
+                weights=weights,
+                offset=offset,
+                chunk_rows=chunk_rows or _CHUNK_ROWS,
+            )
         design = build_design(formula, data, weights=weights, offset=offset)
         return cls(
             design.y,
@@ -163,8 +196,19 @@ class LinearMixedModel:
 
     # ------------------------------------------------------------------ criterion
     def initial_theta(self) -> np.ndarray:
-        """Starting theta; see :func:`mixedmodels.optim.start.initial_theta`."""
-        theta, self._moment_started = initial_theta(self.blocks, self.cross, self.theta_scale)
+        """Starting theta; see :func:`mixedmodels.optim.start.initial_theta`.
+
+        With several grouping factors, one evaluation at a very large theta
+        gives the pure-error sum of squares for the intercepts' moment start.
+        """
+        pure_error = None
+        if len(self.blocks) > 1 and any(block.is_intercept_only for block in self.blocks):
+            big = np.where(np.isfinite(self.lower_bounds), PURE_ERROR_THETA, 0.0)
+            self.state.evaluate(big / self.theta_scale)
+            pure_error = (self.state.pwrss, pure_error_dof(self.blocks, self.cross))
+        theta, self._moment_started = initial_theta(
+            self.blocks, self.cross, self.theta_scale, pure_error
+        )
         return theta
 
     def initial_steps(self) -> np.ndarray:
@@ -208,7 +252,11 @@ class LinearMixedModel:
         warn : bool
             Issue convergence and singular-fit warnings.
         """
-        theta0 = self.initial_theta() if start is None else np.asarray(start, dtype=float)
+        theta0 = (
+            self.initial_theta()
+            if start is None
+            else check_start(start, self.n_theta, self.lower_bounds)
+        )
         # One BLAS thread: the dense blocks here are small to medium, and
         # multithreaded OpenBLAS Cholesky on them was measured 10-40x slower
         # on a shared 2-core machine than single-threaded.
@@ -244,19 +292,36 @@ class LinearMixedModel:
                     stacklevel=3,
                 )
             if singular:
+                from .design.checks import singular_terms
+
+                terms = singular_terms(
+                    self.blocks, result.theta, self.theta_scale, SINGULAR_TOLERANCE, self.objective
+                )
                 warnings.warn(
-                    "boundary (singular) fit: a random-effects covariance matrix is singular; "
-                    "see results.varcorr()",
+                    "boundary (singular) fit: the random-effects covariance is singular (a "
+                    f"variance is zero or a correlation is +-1) at {', '.join(terms)}; consider "
+                    "simplifying the random effects, see results.varcorr()",
                     SingularFitWarning,
                     stacklevel=3,
                 )
         return LmerResults(self, result, singular)
 
     def is_singular(self, theta: np.ndarray) -> bool:
-        """True when a diagonal entry of ``T`` is on its bound, relative to its covariate."""
-        scaled = np.asarray(theta) * self.theta_scale
-        bounded = np.isfinite(self.lower_bounds)
-        return bool(np.any(scaled[bounded] < SINGULAR_TOLERANCE))
+        """True when a diagonal entry of ``T`` is on its bound, relative to its covariate.
+
+        Invariant to rescaling the response (theta is relative to sigma) and to
+        rescaling a covariate (the entry is multiplied by the covariate's
+        root-mean-square). An entry the optimiser left inside a flat boundary
+        (zeroing it raises ``-2 log L`` by at most 1e-6) is on its bound too;
+        see :func:`mixedmodels.design.checks.singular_terms`. The criterion's
+        state is left at ``theta``.
+        """
+        from .design.checks import singular_terms
+
+        terms = singular_terms(
+            self.blocks, theta, self.theta_scale, SINGULAR_TOLERANCE, self.objective
+        )
+        return bool(terms)
 
     def optimizer_result_at(self, theta: np.ndarray) -> OptimizerResult:
         """An :class:`OptimizerResult` for a given theta (no optimisation)."""
@@ -278,15 +343,23 @@ def lmer(
     ----------
     formula : str
         lme4 formula, e.g. ``"Reaction ~ Days + (Days | Subject)"``.
-    data : DataFrame
+    data : DataFrame or dask.dataframe.DataFrame
+        A Dask DataFrame is reduced to cross-products partition by partition
+        (:mod:`mixedmodels.dask`, needs ``pip install mixedmodels[dask]``); a
+        pandas DataFrame of more than a million rows is read in chunks
+        (:mod:`mixedmodels.design.chunked`). Either way the fit is the same.
     REML : bool, default True
     weights, offset : array-like or column name, optional
+        Column names only, for a Dask DataFrame.
     start : array-like, optional
         Starting theta.
 
     Returns
     -------
     LmerResults
+        For chunked and Dask data, ``fittedvalues`` and ``resid`` are not
+        kept; recompute them with ``results.predict(data)`` or
+        :func:`mixedmodels.design.chunked.fitted_values`.
 
     Examples
     --------

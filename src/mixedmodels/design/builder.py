@@ -2,12 +2,33 @@
 
 This is lme4's ``lFormula`` step: parse, drop incomplete rows, build the fixed
 and random-effect model matrices, and check that the structure can be
-estimated.
+estimated. It is also the API boundary for bad input: every problem with the
+formula, the data or the ``weights``/``offset`` arguments leaves here as a
+:class:`~mixedmodels.errors.MixedModelsError` whose message names the column,
+term or argument at fault, never as a raw numpy, pandas or formulaic exception.
+
+Rows
+----
+A row is used when every column the model uses (response, covariates,
+grouping factors, and ``weights``/``offset``) holds a value, as lme4's default
+``na.action = na.omit`` does. In addition, and unlike lme4:
+
+* Inf in a used column is an error naming the column (lme4: an error without
+  the column's name from the C code);
+* a row whose weight is zero is dropped with a
+  :class:`~mixedmodels.errors.DataWarning` (lme4 keeps it and returns a
+  log-likelihood of ``-Inf``, lme4 issue 880);
+* a row on which a transformation is undefined (``log(x)`` for ``x < 0``) is
+  dropped, with a ``DataWarning`` naming the term (lme4 drops it after R's
+  "NaNs produced" warning).
+
+All dropped rows are counted in ``Design.nobs_dropped``. The caller's
+DataFrame is never modified.
 """
 
 from __future__ import annotations
 
-import warnings
+import difflib
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,14 +36,19 @@ import pandas as pd
 from formulaic import Formula, model_matrix
 
 from ..errors import (
+    ArgumentError,
+    ArgumentTypeError,
+    ColumnTypeError,
     DataError,
+    DataWarning,
     FormulaError,
-    MixedModelsTypeError,
-    MixedModelsWarning,
+    MixedModelsError,
+    RankDeficiencyWarning,
     StructureError,
+    warn_user,
 )
 from ..formula.parse import BarTerm, ParsedFormula, parse_formula
-from .fixed import FixedDesign, build_fixed, lme4_name
+from .fixed import FixedDesign, drop_collinear, empty_terms, evaluate_matrix, lme4_name
 from .grouping import make_grouping_factor
 from .terms import TermSpec, full_pattern
 
@@ -45,8 +71,10 @@ class Design:
     row_index : pandas.Index
         Labels of the rows used (after dropping incomplete ones).
     nobs_dropped : int
-    term_specs_for_predict : list
-        ``(bar, model_spec)`` pairs used to rebuild random-effect matrices.
+        Rows dropped: missing values, zero weights, undefined transformations.
+    re_model_specs : list
+        formulaic model specs of the random-effect terms, for ``predict``.
+    parsed : ParsedFormula or None
     """
 
     y: np.ndarray
@@ -66,7 +94,10 @@ def _required(expression: str) -> set[str]:
     try:
         return {str(name) for name in Formula(expression).required_variables}
     except Exception as error:  # formulaic's parse errors have many types
-        raise FormulaError(f"cannot parse formula part {expression!r}: {error}") from error
+        raise FormulaError(
+            f"cannot parse formula part {expression!r}: {error}; check its operators and "
+            "parentheses"
+        ) from error
 
 
 def model_variables(parsed: ParsedFormula) -> list[str]:
@@ -83,68 +114,220 @@ def model_variables(parsed: ParsedFormula) -> list[str]:
     return names
 
 
+def _unknown_names_message(formula: str, missing: list[str], columns: pd.Index) -> str:
+    available = [str(name) for name in columns]
+    hints = []
+    for name in missing:
+        close = difflib.get_close_matches(name, available, n=1)
+        if close:
+            hints.append(f"{name!r} -> did you mean {close[0]!r}?")
+    hint = f" ({'; '.join(hints)})" if hints else ""
+    shown = available if len(available) <= 12 else [*available[:12], "..."]
+    return (
+        f"formula {formula!r} uses {missing}, which {'is' if len(missing) == 1 else 'are'} "
+        f"not a column of the data nor a known function{hint}; the columns are {shown}"
+    )
+
+
 def _as_vector(value: object, name: str, data: pd.DataFrame) -> np.ndarray | None:
+    """``weights`` or ``offset`` as a float array with one value per row (positional)."""
     if value is None:
         return None
     if isinstance(value, str):
         if value not in data.columns:
-            raise FormulaError(f"{name}={value!r} is not a column of the data")
+            raise FormulaError(
+                f"{name}={value!r} is not a column of the data; pass a column name or an "
+                "array with one value per row"
+            )
         value = data[value]
-    array = np.asarray(value)
+    if isinstance(value, dict | set) or np.isscalar(value):
+        raise ArgumentTypeError(
+            f"{name} must be a column name or an array with one value per row, got "
+            f"{type(value).__name__}"
+        )
+    if isinstance(value, pd.Series):
+        array = value.to_numpy(dtype=float, na_value=np.nan) if _is_real(value) else value.values
+    else:
+        array = np.asarray(value)
+    if array.dtype == object:
+        try:
+            array = array.astype(float)
+        except (TypeError, ValueError) as error:
+            raise ArgumentTypeError(
+                f"{name} must hold numbers; convert it with pandas.to_numeric first"
+            ) from error
     if array.ndim != 1 or array.shape[0] != len(data):
-        raise DataError(f"{name} must be a 1-D array with one value per row ({len(data)})")
-    if not np.issubdtype(array.dtype, np.number) or np.issubdtype(array.dtype, np.complexfloating):
-        raise MixedModelsTypeError(f"{name} must be numeric, got dtype {array.dtype}")
+        raise ArgumentError(
+            f"{name} must be a 1-D array with one value per row of the data ({len(data)}), "
+            f"got shape {array.shape}"
+        )
+    if array.dtype.kind not in "iuf":
+        raise ArgumentTypeError(f"{name} must be numeric, got dtype {array.dtype}")
     return array.astype(float)
 
 
-def _response(data: pd.DataFrame, response: str) -> np.ndarray:
-    if response in data.columns:
-        column = data[response]
-        if isinstance(column.dtype, pd.CategoricalDtype) or column.dtype == bool:
-            raise MixedModelsTypeError(
-                f"response {response!r} is {column.dtype}; a linear mixed model needs a "
-                "numeric response (use a GLMM for binary or categorical outcomes)"
-            )
-        if not pd.api.types.is_numeric_dtype(column):
-            raise MixedModelsTypeError(
-                f"response {response!r} has non-numeric dtype {column.dtype}; convert it to a "
-                "number first"
-            )
-        return column.to_numpy(dtype=float)
-    try:
-        frame = model_matrix(f"{response} ~ 0", data, na_action="ignore").lhs
-    except Exception as error:
-        raise FormulaError(f"cannot evaluate the response {response!r}: {error}") from error
-    if frame.shape[1] != 1:
-        raise MixedModelsTypeError(f"response {response!r} must be a single numeric column")
-    return np.asarray(frame, dtype=float)[:, 0]
+def _is_real(column: pd.Series) -> bool:
+    """True for real numeric columns (not bool, complex, categorical or text)."""
+    return bool(
+        pd.api.types.is_numeric_dtype(column)
+        and not pd.api.types.is_bool_dtype(column)
+        and not pd.api.types.is_complex_dtype(column)
+    )
 
 
-def random_term_matrix(bar: BarTerm, data: pd.DataFrame) -> tuple[np.ndarray, list[str], object]:
-    """Model matrix, lme4 column names and formulaic spec of one term's left side."""
-    try:
-        frame = model_matrix(bar.lhs, data, na_action="ignore")
-    except Exception as error:
-        raise FormulaError(
-            f"cannot build the model matrix of random-effect term {bar.source!r}: {error}"
-        ) from error
-    names = [lme4_name(str(name)) for name in frame.columns]
-    if not names:
-        raise FormulaError(f"random-effect term {bar.source!r} has no columns")
-    return np.asarray(frame, dtype=float), names, frame.model_spec
+def _check_response_type(data: pd.DataFrame, response: str) -> None:
+    if response not in data.columns:
+        return
+    column = data[response]
+    if isinstance(column.dtype, pd.CategoricalDtype) or pd.api.types.is_bool_dtype(column):
+        raise ColumnTypeError(
+            f"response {response!r} is {column.dtype}; a linear mixed model needs a numeric "
+            "response: use a GLMM for binary or categorical outcomes, or convert it to "
+            "numbers if it is a measurement"
+        )
+    if pd.api.types.is_complex_dtype(column):
+        raise ColumnTypeError(f"response {response!r} is complex; a real response is needed")
+    if not pd.api.types.is_numeric_dtype(column):
+        raise ColumnTypeError(
+            f"response {response!r} has non-numeric dtype {column.dtype}; convert it to a "
+            "number first (e.g. pandas.to_numeric)"
+        )
+
+
+def _check_column_types(data: pd.DataFrame, covariates: list[str]) -> None:
+    """Complex anywhere, and dates among covariates, are type errors naming the column."""
+    for name in covariates:
+        column = data[name]
+        if pd.api.types.is_complex_dtype(column):
+            raise ColumnTypeError(
+                f"column {name!r} is complex; use its real part or modulus explicitly"
+            )
+        if pd.api.types.is_datetime64_any_dtype(column) or pd.api.types.is_timedelta64_dtype(
+            column
+        ):
+            raise ColumnTypeError(
+                f"column {name!r} is {column.dtype}; convert it to a number (e.g. days since "
+                "the first date) before using it as a covariate"
+            )
 
 
 def _check_finite(data: pd.DataFrame, columns: list[str]) -> None:
     for name in columns:
         column = data[name]
-        if pd.api.types.is_numeric_dtype(column) and column.dtype != bool:
+        if _is_real(column):
             values = column.to_numpy(dtype=float, na_value=np.nan)
-            if np.isinf(values).any():
+            count = int(np.isinf(values).sum())
+            if count:
                 raise DataError(
-                    f"column {name!r} holds {int(np.isinf(values).sum())} infinite value(s); "
-                    "remove or replace them before fitting"
+                    f"column {name!r} holds {count} infinite value(s); remove or replace them "
+                    "before fitting"
                 )
+
+
+def _evaluate_response(data: pd.DataFrame, response: str) -> np.ndarray:
+    if response in data.columns:
+        return data[response].to_numpy(dtype=float, na_value=np.nan)
+    try:
+        with np.errstate(all="ignore"):
+            frame = model_matrix(f"{response} ~ 0", data, na_action="ignore").lhs
+    except Exception as error:
+        raise FormulaError(
+            f"cannot evaluate the response {response!r}: {error}; check its spelling"
+        ) from error
+    if frame.shape[1] != 1:
+        raise ColumnTypeError(
+            f"response {response!r} must evaluate to a single numeric column, got "
+            f"{frame.shape[1]} columns"
+        )
+    try:
+        return np.asarray(frame, dtype=float)[:, 0]
+    except (TypeError, ValueError) as error:
+        raise ColumnTypeError(f"response {response!r} is not numeric: {error}") from error
+
+
+def random_term_matrix(bar: BarTerm, data: pd.DataFrame) -> tuple[np.ndarray, list[str], object]:
+    """Model matrix, lme4 column names and formulaic spec of one term's left side."""
+    names, matrix, spec = evaluate_matrix(bar.lhs, data, f"random-effect term {bar.source!r}")
+    if not names:
+        raise FormulaError(
+            f"random-effect term {bar.source!r} has no columns; write (1 | g) for a random "
+            "intercept"
+        )
+    empty = empty_terms(spec)
+    if empty:
+        warn_user(
+            f"random-effect term {bar.source!r}: term(s) {empty} produce no column (a factor "
+            "with a single level in the rows used is constant); they were dropped",
+            RankDeficiencyWarning,
+        )
+    return matrix, [lme4_name(name) for name in names], spec
+
+
+@dataclass
+class _Matrices:
+    """The evaluated (not yet reduced) matrices on a set of rows."""
+
+    y: np.ndarray
+    fixed_names: list[str]
+    fixed: np.ndarray
+    fixed_spec: object
+    random: list[tuple[np.ndarray, list[str], object]]
+
+    def undefined_rows(self, response: str, bars: tuple[BarTerm, ...]) -> np.ndarray:
+        """Rows where a transformation gave NaN; raises on Inf, naming the column."""
+        pieces = [(f"response {response!r}", self.y[:, None], [response])]
+        pieces.append(("fixed effects", self.fixed, [lme4_name(n) for n in self.fixed_names]))
+        pieces.extend(
+            (f"random-effect term {bar.source!r}", z, names)
+            for bar, (z, names, _) in zip(bars, self.random, strict=True)
+        )
+        undefined = np.zeros(len(self.y), dtype=bool)
+        for where, matrix, names in pieces:
+            infinite = np.isinf(matrix).any(axis=0)
+            if infinite.any():
+                columns = [name for name, bad in zip(names, infinite, strict=True) if bad]
+                raise DataError(
+                    f"{where}: column(s) {columns} evaluate to infinite values (e.g. log(0)); "
+                    "remove those rows or change the transformation"
+                )
+            undefined |= np.isnan(matrix).any(axis=1)
+        return undefined
+
+
+def _evaluate(parsed: ParsedFormula, frame: pd.DataFrame) -> _Matrices:
+    y = _evaluate_response(frame, parsed.response)
+    names, matrix, spec = evaluate_matrix(parsed.fixed_rhs, frame, "fixed effects")
+    random = [random_term_matrix(bar, frame) for bar in parsed.bars]
+    return _Matrices(y, names, matrix, spec, random)
+
+
+def _drop_unused_categories(frame: pd.DataFrame) -> pd.DataFrame:
+    """lme4's ``drop.unused.levels = TRUE``: categories absent from the rows are removed."""
+    categorical = [
+        name for name in frame.columns if isinstance(frame[name].dtype, pd.CategoricalDtype)
+    ]
+    if not categorical:
+        return frame
+    frame = frame.copy()
+    for name in categorical:
+        frame[name] = frame[name].cat.remove_unused_categories()
+    return frame
+
+
+def _as_dataframe(data: object) -> pd.DataFrame:
+    if isinstance(data, pd.DataFrame):
+        return data
+    if isinstance(data, dict):
+        try:
+            return pd.DataFrame(data)
+        except (TypeError, ValueError) as error:
+            raise ArgumentTypeError(
+                f"data is a dict that pandas cannot turn into a DataFrame: {error}; pass a "
+                "pandas DataFrame"
+            ) from error
+    raise ArgumentTypeError(
+        f"data must be a pandas DataFrame (or a dict of columns), got {type(data).__name__}"
+    )
 
 
 def build_design(
@@ -155,19 +338,46 @@ def build_design(
 ) -> Design:
     """Build the design of an lme4 formula (lme4's ``lFormula``).
 
-    Rows with a missing value in any column the model uses are dropped, as
-    lme4's default ``na.omit`` does; the count is kept in ``nobs_dropped``.
+    Parameters
+    ----------
+    formula : str
+        lme4 formula, e.g. ``"y ~ x + (1 | g)"``.
+    data : DataFrame
+        Not modified.
+    weights, offset : str or array-like, optional
+        A column name, or one value per row of ``data`` (by position).
+
+    Returns
+    -------
+    Design
+
+    Raises
+    ------
+    MixedModelsError
+        Every problem with the inputs; see :mod:`mixedmodels.errors`.
+
+    Warns
+    -----
+    RankDeficiencyWarning
+        Columns of the fixed-effects matrix were dropped.
+    DataWarning
+        Rows with zero weight, or on which a transformation is undefined, were dropped.
     """
-    if not isinstance(data, pd.DataFrame):
-        if isinstance(data, dict):
-            data = pd.DataFrame(data)
-        else:
-            raise MixedModelsTypeError(
-                f"data must be a pandas DataFrame (or a dict of columns), got {type(data).__name__}"
-            )
-    if data.columns.duplicated().any():
-        duplicated = sorted({str(name) for name in data.columns[data.columns.duplicated()]})
-        raise DataError(f"data has duplicate column name(s) {duplicated}; rename them")
+    try:
+        return _build_design(formula, data, weights, offset)
+    except MixedModelsError:
+        raise
+    except MemoryError:
+        raise
+    except Exception as error:  # last resort at the API boundary: never a raw exception
+        raise DataError(
+            f"cannot build the model {formula!r} from the data ({type(error).__name__}: "
+            f"{error}); check the types of the columns the formula uses"
+        ) from error
+
+
+def _build_design(formula: str, data: object, weights: object, offset: object) -> Design:
+    data = _as_dataframe(data)
     parsed = parse_formula(formula)
     if not parsed.bars:
         raise StructureError(
@@ -175,65 +385,110 @@ def build_design(
             "linear model for fixed effects only"
         )
     if len(data) == 0:
-        raise DataError("data has no rows")
+        raise DataError("data has no rows; pass a DataFrame with observations")
     variables = model_variables(parsed)
     missing_columns = [name for name in variables if name not in data.columns]
     if missing_columns:
-        raise FormulaError(
-            f"formula {formula!r} uses {missing_columns} which are not columns of the data"
+        raise FormulaError(_unknown_names_message(formula, missing_columns, data.columns))
+    named = [*variables, *(value for value in (weights, offset) if isinstance(value, str))]
+    duplicated = sorted({str(name) for name in data.columns[data.columns.duplicated()]})
+    ambiguous = [name for name in duplicated if name in named]
+    if ambiguous:
+        raise DataError(
+            f"data has duplicate column name(s) {ambiguous} used by the model; rename them so "
+            "that each name refers to one column"
         )
     for bar in parsed.bars:
         overlap = _required(bar.lhs) & set(bar.group)
         if overlap:
             raise FormulaError(
-                f"random-effect term {bar.source!r} uses {sorted(overlap)} on both sides of '|'"
+                f"random-effect term {bar.source!r} uses {sorted(overlap)} on both sides of "
+                "'|'; a variable cannot vary within the groups it defines: remove it from "
+                "one side"
             )
+    group_variables = {name for bar in parsed.bars for name in bar.group}
+    _check_response_type(data, parsed.response)
+    _check_column_types(data, [name for name in variables if name not in group_variables])
     weights_array = _as_vector(weights, "weights", data)
     offset_array = _as_vector(offset, "offset", data)
     _check_finite(data, variables)
-    complete = data[variables].notna().all(axis=1).to_numpy().copy()
+    complete = np.array(data[variables].notna().all(axis=1).to_numpy(), dtype=bool)
     for name, array in (("weights", weights_array), ("offset", offset_array)):
         if array is not None:
             if np.isinf(array).any():
-                raise DataError(f"{name} holds infinite values")
+                raise DataError(
+                    f"{name} holds {int(np.isinf(array).sum())} infinite value(s); give "
+                    "finite values"
+                )
             complete &= ~np.isnan(array)
     if weights_array is not None:
-        if (weights_array[complete] < 0).any():
-            raise DataError("weights must be non-negative; found negative weights")
+        negative = complete & (weights_array < 0)
+        if negative.any():
+            raise DataError(
+                f"weights must be non-negative; found {int(negative.sum())} negative weight(s) "
+                f"(first at row {int(np.flatnonzero(negative)[0])})"
+            )
         zero = complete & (weights_array == 0)
         if zero.any():
-            warnings.warn(
-                f"dropped {int(zero.sum())} row(s) with zero weight; they carry no information",
-                MixedModelsWarning,
-                stacklevel=3,
+            warn_user(
+                f"dropped {int(zero.sum())} row(s) with zero weight; they carry no information "
+                "and are not counted as observations",
+                DataWarning,
             )
             complete &= ~zero
+    if not complete.any():
+        counts = data[variables].isna().sum()
+        worst = counts[counts > 0].sort_values(ascending=False).head(3).to_dict()
+        raise DataError(
+            "no complete rows: every row has a missing value in a column the model uses "
+            f"(missing counts: {worst}); fill or drop those values"
+        )
+    frame = data.loc[:, variables]
+    if not complete.all():
+        frame = frame.iloc[np.flatnonzero(complete)]
+    frame = _drop_unused_categories(frame)
+    matrices = _evaluate(parsed, frame)
+    undefined = matrices.undefined_rows(parsed.response, parsed.bars)
+    if undefined.any():
+        warn_user(
+            f"dropped {int(undefined.sum())} row(s) on which a term of {formula!r} is undefined "
+            "(NaN, e.g. log of a negative number)",
+            DataWarning,
+        )
+        positions = np.flatnonzero(complete)
+        complete[positions[undefined]] = False
+        if not complete.any():
+            raise DataError(f"no rows left: a term of {formula!r} is undefined on every row")
+        frame = _drop_unused_categories(frame.iloc[np.flatnonzero(~undefined)])
+        matrices = _evaluate(parsed, frame)
+        if matrices.undefined_rows(parsed.response, parsed.bars).any():
+            raise DataError(
+                f"a term of {formula!r} is undefined (NaN) on some rows even after dropping "
+                "them; check data-dependent transformations"
+            )
     nobs_dropped = int((~complete).sum())
-    used = data.loc[complete] if nobs_dropped else data
-    if len(used) == 0:
-        raise DataError("no complete rows: every row has a missing value in a model column")
-    y = _response(used, parsed.response)
-    if offset_array is not None:
-        offset_array = offset_array[complete]
-    if weights_array is not None:
-        weights_array = weights_array[complete]
-    fixed = build_fixed(parsed.fixed_rhs, used)
+    fixed = drop_collinear(matrices.fixed_names, matrices.fixed, matrices.fixed_spec)
+    if fixed.matrix.shape[1] >= len(frame):
+        raise StructureError(
+            f"the fixed effects have {fixed.matrix.shape[1]} independent columns for "
+            f"{len(frame)} observations; the residual variance cannot be estimated: simplify "
+            "the fixed part"
+        )
     terms: list[TermSpec] = []
     specs: list[object] = []
-    for bar in parsed.bars:
-        factor = make_grouping_factor(used, bar.group)
-        z, names, spec = random_term_matrix(bar, used)
+    for bar, (z, names, spec) in zip(parsed.bars, matrices.random, strict=True):
+        factor = make_grouping_factor(frame, bar.group)
         terms.append(TermSpec(factor, z, tuple(names), full_pattern(z.shape[1]), bar.group_name))
         specs.append(spec)
     return Design(
-        y=y,
+        y=matrices.y,
         fixed=fixed,
         terms=terms,
         bars=parsed.bars,
         response_name=parsed.response,
-        weights=weights_array,
-        offset=offset_array,
-        row_index=used.index,
+        weights=None if weights_array is None else weights_array[complete],
+        offset=None if offset_array is None else offset_array[complete],
+        row_index=frame.index,
         nobs_dropped=nobs_dropped,
         re_model_specs=specs,
         parsed=parsed,

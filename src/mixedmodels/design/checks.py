@@ -1,43 +1,336 @@
-"""Structural checks with lme4's defaults, run before any fitting."""
+"""Structural checks with lme4's defaults, run before any fitting, and argument checks.
+
+:func:`check_structure` mirrors lme4's ``lmerControl()`` checks, all at their
+default action (``"stop"``):
+
+==========================  ==================================================
+lme4 check                  here
+==========================  ==================================================
+``check.nlev.gtr.1``        a grouping factor needs at least 2 levels
+``check.nobs.vs.nlev``      levels of each factor < observations
+``check.nobs.vs.nRE``       random effects of each term < observations
+(none; lme4 fits)           a constant response is an error
+(none; lme4 fits)           two terms with the same effects: a warning
+==========================  ==================================================
+
+:func:`check_flag` and :func:`check_start` validate arguments of the public
+functions, so that a wrong type never reaches numpy or NLopt.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
-from ..errors import DataError, StructureError
+from ..errors import (
+    ArgumentError,
+    ArgumentTypeError,
+    DataError,
+    IdentifiabilityWarning,
+    StructureError,
+    warn_user,
+)
 from .terms import RandomEffectsBlock
 
-__all__ = ["check_structure"]
+__all__ = [
+    "check_flag",
+    "check_start",
+    "check_structure",
+    "duplicate_effects",
+    "singular_terms",
+    "term_widths",
+]
+
+# A response whose range is below this multiple of machine epsilon times its
+# magnitude is constant up to rounding (e.g. 0.1 + 0.2 and 0.3).
+_CONSTANT_RELATIVE = 64 * np.finfo(float).eps
+
+
+def check_flag(value: object, name: str) -> bool:
+    """Return ``value`` as a bool, or raise when it is not one.
+
+    Parameters
+    ----------
+    value : object
+        ``True``, ``False`` or a numpy bool.
+    name : str
+        Argument name used in the message, e.g. ``"REML"``.
+
+    Returns
+    -------
+    bool
+
+    Raises
+    ------
+    ArgumentTypeError
+        For anything else (``"yes"``, ``1``, ``None``): truthiness would
+        silently pick a fit the user did not ask for.
+    """
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    raise ArgumentTypeError(f"{name} must be True or False, got {value!r} ({type(value).__name__})")
+
+
+def check_start(start: object, n_theta: int, lower: np.ndarray | None = None) -> np.ndarray:
+    """Validate a user's starting theta (lme4's ``start=list(theta=...)``).
+
+    Parameters
+    ----------
+    start : array-like
+        Starting values, one per covariance parameter.
+    n_theta : int
+        Number of covariance parameters of the model.
+    lower : ndarray, optional
+        Lower bounds; a start below them is an error.
+
+    Returns
+    -------
+    ndarray of float, shape (n_theta,)
+
+    Raises
+    ------
+    ArgumentTypeError
+        If ``start`` is not numeric.
+    ArgumentError
+        If it has the wrong length, is not finite or is below a bound.
+    """
+    try:
+        array = np.asarray(start, dtype=float)
+    except (TypeError, ValueError) as error:
+        raise ArgumentTypeError(
+            f"start must be a sequence of {n_theta} numbers (theta), got {start!r}"
+        ) from error
+    array = np.atleast_1d(array)
+    if array.shape != (n_theta,):
+        raise ArgumentError(
+            f"start must have {n_theta} element(s), one per covariance parameter (theta), "
+            f"got shape {array.shape}"
+        )
+    if not np.all(np.isfinite(array)):
+        raise ArgumentError("start holds non-finite values; give finite starting theta")
+    if lower is not None and np.any(array < lower):
+        bad = np.flatnonzero(array < lower).tolist()
+        raise ArgumentError(
+            f"start entries {bad} are below their lower bound 0 (diagonal entries of the "
+            "relative covariance factor must be non-negative)"
+        )
+    return array
+
+
+def term_widths(block: RandomEffectsBlock) -> list[int]:
+    """Number of columns of each term merged into ``block``.
+
+    Terms on one factor are merged with a block-diagonal ``T``; a term ends
+    where no theta entry links its columns with the following ones.
+    """
+    index = block.theta_index
+    size = index.shape[0]
+    widths: list[int] = []
+    start = 0
+    for column in range(1, size + 1):
+        if column == size or not np.any(index[column:, start:column] >= 0):
+            widths.append(column - start)
+            start = column
+    return widths
+
+
+def _partition_key(codes: np.ndarray) -> np.ndarray:
+    """Codes renumbered by first appearance, so equal partitions give equal keys."""
+    _, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
+    rank = np.empty(len(first), dtype=np.int64)
+    rank[np.argsort(first)] = np.arange(len(first))
+    return rank[inverse.reshape(-1)]
+
+
+def duplicate_effects(blocks: list[RandomEffectsBlock]) -> list[tuple[str, str, str]]:
+    """Pairs of terms that give the same random effects: ``(factor_a, factor_b, column)``.
+
+    Two columns describe the same effects when their grouping factors split
+    the rows into the same groups and the columns are equal. Within one block
+    this is the same column in two terms (``(1 | g) + (1 | g)``); across
+    blocks, two factors with different names but the same groups.
+    """
+    found: list[tuple[str, str, str]] = []
+    counts = [block.n_levels for block in blocks]
+    keys = [
+        _partition_key(block.factor.codes) if counts.count(block.n_levels) > 1 else None
+        for block in blocks
+    ]
+    for first, block in enumerate(blocks):
+        starts = np.cumsum([0, *term_widths(block)])
+        term_of = np.searchsorted(starts, np.arange(block.n_columns), side="right")
+        for a in range(block.n_columns):
+            for b in range(a + 1, block.n_columns):
+                if term_of[a] != term_of[b] and np.array_equal(block.z[:, a], block.z[:, b]):
+                    name = block.factor.name
+                    found.append((name, name, block.column_names[a]))
+        for second in range(first + 1, len(blocks)):
+            other = blocks[second]
+            if other.n_levels != block.n_levels or not np.array_equal(keys[first], keys[second]):
+                continue
+            for a in range(block.n_columns):
+                for b in range(other.n_columns):
+                    if np.array_equal(block.z[:, a], other.z[:, b]):
+                        found.append((block.factor.name, other.factor.name, block.column_names[a]))
+    return found
 
 
 def check_structure(y: np.ndarray, blocks: list[RandomEffectsBlock]) -> None:
     """Raise a clear error when the random-effects structure cannot be estimated.
 
-    Mirrors lme4's ``check.nlev.gtr.1``, ``check.nobs.vs.nlev`` and
-    ``check.nobs.vs.nRE`` (all ``"stop"`` here), plus a constant response.
+    Parameters
+    ----------
+    y : ndarray, shape (n,)
+        Response on the rows used.
+    blocks : list of RandomEffectsBlock
+
+    Raises
+    ------
+    DataError
+        Empty, non-finite or constant response; terms with a different number
+        of rows than the response.
+    StructureError
+        No random-effect term; a factor with fewer than 2 levels; as many
+        levels as observations; a term with as many random effects as
+        observations.
+
+    Warns
+    -----
+    IdentifiabilityWarning
+        Two terms describe the same random effects; the fit is correct for
+        their total variance but the split between them is arbitrary.
     """
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise DataError(f"the response must be one-dimensional, got shape {y.shape}")
     n_obs = len(y)
+    for block in blocks:
+        if block.z.shape[0] != n_obs or block.factor.codes.shape[0] != n_obs:
+            raise DataError(
+                f"the random-effect term(s) on {block.factor.name!r} have "
+                f"{block.z.shape[0]} rows for a response of {n_obs}; give one row per "
+                "observation"
+            )
+    if n_obs == 0:
+        raise DataError("the model has no observations; check the data and missing values")
     if not np.all(np.isfinite(y)):
-        raise DataError("the response holds non-finite values")
-    if n_obs > 1 and np.ptp(y) == 0:
+        raise DataError(
+            "the response holds non-finite values (NaN or Inf); drop or replace them before fitting"
+        )
+    spread = float(np.ptp(y))
+    if n_obs > 1 and spread <= _CONSTANT_RELATIVE * float(np.max(np.abs(y))):
         raise DataError(
             f"the response is constant (every value is {y[0]:g}); there is no variation "
-            "to split between random effects and residual"
+            "to split between random effects and residual: check the response column"
+        )
+    if not blocks:
+        raise StructureError(
+            "the model has no random-effect term such as (1 | g); use an ordinary linear "
+            "model for fixed effects only"
         )
     for block in blocks:
         name = block.factor.name
         if block.n_levels < 2:
             raise StructureError(
                 f"grouping factor {name!r} has {block.n_levels} level(s); a variance "
-                "cannot be estimated from fewer than 2 levels"
+                "cannot be estimated from fewer than 2 levels: remove the term or use "
+                f"{name!r} as a fixed effect"
             )
         if block.n_levels >= n_obs:
             raise StructureError(
                 f"grouping factor {name!r} has {block.n_levels} levels for {n_obs} "
-                "observations; its variance cannot be separated from the residual variance"
+                "observations; its variance cannot be separated from the residual "
+                "variance: each level needs more than one observation on average"
             )
-        if block.n_random >= n_obs:
-            raise StructureError(
-                f"the random-effect term(s) on {name!r} have {block.n_random} random effects "
-                f"for {n_obs} observations; the model is not identifiable"
-            )
+        for width in term_widths(block):
+            n_random = width * block.n_levels
+            if n_random >= n_obs:
+                raise StructureError(
+                    f"a random-effect term on {name!r} has {n_random} random effects "
+                    f"({width} per level x {block.n_levels} levels) for {n_obs} observations; "
+                    "the model is not identifiable: simplify the term, e.g. (1 | "
+                    f"{name})"
+                )
+    for first, second, column in duplicate_effects(blocks):
+        where = (
+            f"two terms on {first!r}"
+            if first == second
+            else f"grouping factors {first!r} and {second!r} define the same groups and"
+        )
+        warn_user(
+            f"{where} both have a random {column!r} effect; only the sum of their variances "
+            "is identifiable (the likelihood and fixed effects are correct, the split between "
+            "the two is arbitrary): remove one of the terms",
+            IdentifiabilityWarning,
+        )
+
+
+def singular_terms(
+    blocks: list[RandomEffectsBlock],
+    theta: np.ndarray,
+    theta_scale: np.ndarray,
+    tolerance: float,
+    objective: Callable[[np.ndarray], float] | None = None,
+    deviance_tolerance: float = 1e-6,
+    candidate_bound: float = 0.1,
+) -> list[str]:
+    """Random effects whose conditional standard deviation is on its bound (zero).
+
+    A diagonal entry of ``T`` is on its bound when either
+
+    * it is below ``tolerance`` after multiplication by the root-mean-square
+      of the covariate it multiplies (``theta_scale``); this is lme4's
+      ``isSingular`` test made independent of the covariate's units; or
+    * setting it to zero raises the criterion (``-2 log L``) by at most
+      ``deviance_tolerance``: the data cannot tell the fit from the boundary
+      fit. Differences of the criterion do not change when the response or a
+      covariate is rescaled, so this test is scale-free; it catches the
+      entries that the optimiser leaves slightly inside a flat boundary, which
+      a threshold on theta alone classifies by chance.
+
+    ``theta`` is relative to the residual standard deviation, so rescaling the
+    response does not change the first test either.
+
+    Parameters
+    ----------
+    blocks : list of RandomEffectsBlock
+    theta : ndarray
+    theta_scale : ndarray
+        Root-mean-square of the covariate of each theta entry.
+    tolerance : float
+        Bound on the scaled entry (lme4: ``1e-4``).
+    objective : callable, optional
+        The profiled criterion; when given, the second test is applied to the
+        entries whose scaled value is below ``candidate_bound``. It is
+        evaluated at ``theta`` last, so a stateful criterion is left there.
+    deviance_tolerance : float
+        Largest rise of the criterion that still counts as flat.
+    candidate_bound : float
+        Scaled entries at or above this are never tested by the criterion.
+
+    Returns
+    -------
+    list of str
+        ``"factor: column"`` for each diagonal entry on its bound.
+    """
+    theta = np.asarray(theta, dtype=float)
+    scaled = theta * np.asarray(theta_scale, dtype=float)
+    found: list[str] = []
+    at_optimum: float | None = None
+    for block in blocks:
+        for column, index in enumerate(np.diag(block.theta_index)):
+            if index < 0:
+                continue
+            singular = bool(scaled[index] < tolerance)
+            if not singular and objective is not None and scaled[index] < candidate_bound:
+                if at_optimum is None:
+                    at_optimum = float(objective(theta))
+                trial = theta.copy()
+                trial[index] = 0.0
+                singular = bool(objective(trial) - at_optimum <= deviance_tolerance)
+            if singular:
+                found.append(f"{block.factor.name}: {block.column_names[column]}")
+    if at_optimum is not None:
+        objective(theta)
+    return found

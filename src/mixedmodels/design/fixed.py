@@ -10,9 +10,23 @@ import numpy as np
 import pandas as pd
 from formulaic import model_matrix
 
-from ..errors import FormulaError, RankDeficiencyWarning
+from ..errors import (
+    ColumnTypeError,
+    DataError,
+    FormulaError,
+    RankDeficiencyWarning,
+    warn_user,
+)
 
-__all__ = ["FixedDesign", "build_fixed", "independent_columns", "lme4_name"]
+__all__ = [
+    "FixedDesign",
+    "build_fixed",
+    "drop_collinear",
+    "empty_terms",
+    "evaluate_matrix",
+    "independent_columns",
+    "lme4_name",
+]
 
 _TREATMENT = re.compile(r"\[T\.([^\]]*)\]")
 
@@ -87,23 +101,123 @@ def independent_columns(matrix: np.ndarray, tolerance: float = 1e-7) -> np.ndarr
     return np.array(keep, dtype=int)
 
 
-def build_fixed(rhs: str, data: pd.DataFrame, context: str = "fixed effects") -> FixedDesign:
-    """Model matrix of ``rhs`` on ``data`` with collinear columns dropped (and a warning)."""
+def evaluate_matrix(
+    rhs: str, data: pd.DataFrame, context: str
+) -> tuple[list[str], np.ndarray, object]:
+    """Evaluate a right-hand side with formulaic: column names, matrix and model spec.
+
+    Numpy's floating-point warnings (``log`` of a negative number) are
+    silenced: the caller checks the matrix for NaN and Inf and reports them by
+    column. Any formulaic error becomes a :class:`FormulaError` naming ``context``.
+    """
     try:
-        frame = model_matrix(rhs, data, na_action="ignore")
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            frame = model_matrix(rhs, data, na_action="ignore")
     except Exception as error:  # formulaic raises many types; re-raise as one clear error
-        raise FormulaError(f"cannot build the {context} from {rhs!r}: {error}") from error
+        raise FormulaError(
+            f"cannot build the {context} from {rhs!r}: {type(error).__name__}: {error}; check "
+            "the spelling of the terms and the types of their columns"
+        ) from error
     names = [str(name) for name in frame.columns]
-    matrix = np.asarray(frame, dtype=float)
-    keep = independent_columns(matrix)
-    dropped = [names[index] for index in range(len(names)) if index not in set(keep.tolist())]
-    if dropped:
-        warnings.warn(
-            f"{context}: dropped {len(dropped)} column(s) that are constant or collinear with "
-            f"earlier columns: {', '.join(lme4_name(name) for name in dropped)}",
+    try:
+        matrix = np.asarray(frame, dtype=float)
+    except (TypeError, ValueError) as error:
+        raise ColumnTypeError(
+            f"the {context} {rhs!r} produced non-numeric columns {names}: {error}; convert the "
+            "columns to numbers or categories first"
+        ) from error
+    return names, matrix, frame.model_spec
+
+
+def empty_terms(model_spec: object | None) -> list[str]:
+    """Terms of a formulaic model spec that produced no column (a one-level factor)."""
+    try:
+        slices = model_spec.term_slices  # type: ignore[union-attr]
+    except AttributeError:
+        return []
+    return [str(term) for term, piece in slices.items() if piece.stop == piece.start]
+
+
+def drop_collinear(
+    names: list[str],
+    matrix: np.ndarray,
+    model_spec: object | None,
+    context: str = "fixed effects",
+) -> FixedDesign:
+    """Keep a full-rank subset of the columns (lme4's choice) and warn about the others.
+
+    Parameters
+    ----------
+    names : list of str
+        formulaic names of the columns of ``matrix``.
+    matrix : ndarray, shape (n, k)
+        Finite model matrix.
+    model_spec : formulaic ModelSpec or None
+    context : str
+        What the matrix is, for the warning.
+
+    Returns
+    -------
+    FixedDesign
+
+    Warns
+    -----
+    RankDeficiencyWarning
+        Naming the dropped columns (lme4 spelling); their coefficients are
+        reported as NaN.
+    """
+    empty = empty_terms(model_spec)
+    if empty:
+        warn_user(
+            f"{context}: term(s) {empty} produce no column (a factor with a single level in "
+            "the rows used is constant); they were dropped",
             RankDeficiencyWarning,
-            stacklevel=3,
+        )
+    keep = independent_columns(matrix)
+    kept = set(keep.tolist())
+    dropped = [names[index] for index in range(len(names)) if index not in kept]
+    if dropped:
+        warn_user(
+            f"{context}: the model matrix is rank deficient, so {len(dropped)} column(s) that "
+            "are constant or collinear with earlier columns were dropped: "
+            f"{', '.join(repr(lme4_name(name)) for name in dropped)}; their coefficients are "
+            "reported as NaN (reorder the formula's terms to choose which column is kept)",
+            RankDeficiencyWarning,
         )
     return FixedDesign(
-        matrix[:, keep], [names[index] for index in keep], names, dropped, frame.model_spec
+        matrix[:, keep], [names[index] for index in keep], list(names), dropped, model_spec
     )
+
+
+def build_fixed(rhs: str, data: pd.DataFrame, context: str = "fixed effects") -> FixedDesign:
+    """Model matrix of ``rhs`` on ``data`` with collinear columns dropped (and a warning).
+
+    Parameters
+    ----------
+    rhs : str
+        Right-hand side in formulaic syntax, e.g. ``"1 + x + f"``.
+    data : DataFrame
+        Complete rows only.
+    context : str
+        What the matrix is, for messages.
+
+    Returns
+    -------
+    FixedDesign
+
+    Raises
+    ------
+    FormulaError
+        If formulaic cannot build the matrix.
+    DataError
+        If a column of the matrix holds NaN or Inf.
+    """
+    names, matrix, spec = evaluate_matrix(rhs, data, context)
+    bad = [name for name, ok in zip(names, np.isfinite(matrix).all(axis=0), strict=True) if not ok]
+    if bad:
+        raise DataError(
+            f"the {context} column(s) {[lme4_name(name) for name in bad]} hold NaN or infinite "
+            "values; remove those rows or change the transformation"
+        )
+    return drop_collinear(names, matrix, spec, context)

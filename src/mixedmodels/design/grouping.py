@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..errors import FormulaError
+from ..errors import FormulaError, MissingDataError
 
 __all__ = ["GroupingFactor", "make_grouping_factor"]
 
@@ -37,22 +37,38 @@ class GroupingFactor:
         return len(self.levels)
 
 
-def _column_codes(column: pd.Series) -> tuple[np.ndarray, pd.Index]:
-    """Codes and levels of one column; categorical order is kept, others are sorted."""
+def _sort_key(value: object) -> tuple[str, str]:
+    return (type(value).__name__, str(value))
+
+
+def _column_codes(column: pd.Series, name: str) -> tuple[np.ndarray, pd.Index]:
+    """Codes and levels of one column; categorical order is kept, others are sorted.
+
+    Labels that compare equal (``1`` and ``1.0``) are one level. Mixed label
+    types that cannot be ordered (``1`` and ``"a"``) are sorted by type name,
+    then text. A missing label is an error: it is never turned into a level.
+    """
     if isinstance(column.dtype, pd.CategoricalDtype):
         categorical = column.cat.remove_unused_categories()
-        return categorical.cat.codes.to_numpy(np.int64), pd.Index(categorical.cat.categories)
-    values = column.to_numpy()
-    try:
-        levels, codes = np.unique(values, return_inverse=True)
-    except TypeError:
-        # Mixed label types (e.g. int and str) have no order; sort by their text.
-        as_text = column.map(lambda value: f"{type(value).__name__}:{value}")
-        _, first_index, codes = np.unique(
-            as_text.to_numpy(), return_index=True, return_inverse=True
+        codes = categorical.cat.codes.to_numpy(np.int64)
+        levels = pd.Index(categorical.cat.categories)
+    else:
+        try:
+            codes, levels = pd.factorize(column, sort=True, use_na_sentinel=True)
+        except TypeError:
+            codes, levels = pd.factorize(column, sort=False, use_na_sentinel=True)
+            order = sorted(range(len(levels)), key=lambda index: _sort_key(levels[index]))
+            remap = np.empty(len(order), dtype=np.int64)
+            remap[np.asarray(order, dtype=np.int64)] = np.arange(len(order))
+            codes = np.where(codes >= 0, remap[np.maximum(codes, 0)], -1)
+            levels = pd.Index([levels[index] for index in order], dtype=object)
+        codes = np.asarray(codes, dtype=np.int64)
+    if len(codes) and codes.min() < 0:
+        raise MissingDataError(
+            f"grouping factor {name!r} has {int((codes < 0).sum())} missing label(s); a missing "
+            "label is never a level: drop those rows or give them a label"
         )
-        levels = values[first_index]
-    return codes.astype(np.int64).reshape(-1), pd.Index(levels)
+    return codes.reshape(-1), pd.Index(levels)
 
 
 def make_grouping_factor(data: pd.DataFrame, variables: tuple[str, ...]) -> GroupingFactor:
@@ -76,10 +92,10 @@ def make_grouping_factor(data: pd.DataFrame, variables: tuple[str, ...]) -> Grou
                 f"grouping factor {variable!r} (in random-effect term on {name!r}) is not a "
                 "column of the data"
             )
-    codes, levels = _column_codes(data[variables[0]])
+    codes, levels = _column_codes(data[variables[0]], variables[0])
     labels = [levels.astype(str)]
     for variable in variables[1:]:
-        next_codes, next_levels = _column_codes(data[variable])
+        next_codes, next_levels = _column_codes(data[variable], variable)
         codes = codes * len(next_levels) + next_codes
         labels.append(next_levels.astype(str))
     if len(variables) == 1:

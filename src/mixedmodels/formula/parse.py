@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import FormulaError
+from ..errors import ArgumentTypeError, FormulaError
 
 __all__ = ["BarTerm", "ParsedFormula", "parse_formula", "split_top_level"]
 
@@ -201,11 +201,14 @@ def parse_formula(formula: str) -> ParsedFormula:
 
     Raises
     ------
+    ArgumentTypeError
+        If the formula is not a string.
     FormulaError
-        If the formula is not a string, is one-sided, or a bar term is malformed.
+        If the formula is one-sided, has unbalanced parentheses, a dangling
+        operator, or a malformed bar term.
     """
     if not isinstance(formula, str):
-        raise FormulaError(
+        raise ArgumentTypeError(
             f"formula must be a string such as 'y ~ x + (1 | g)', got {type(formula).__name__}"
         )
     if formula.count("~") != 1:
@@ -219,7 +222,12 @@ def parse_formula(formula: str) -> ParsedFormula:
         raise FormulaError(f"formula {formula!r} has no right-hand side")
     fixed_pieces: list[str] = []
     bars: list[BarTerm] = []
-    for sign, piece in split_top_level(rhs):
+    pieces = split_top_level(rhs)
+    if len(pieces) > 1 and pieces[-1][1] == "":
+        raise FormulaError(
+            f"formula {formula!r} ends with a dangling {pieces[-1][0]!r}; remove it or add a term"
+        )
+    for sign, piece in pieces:
         if piece == "":
             if sign == "-":
                 raise FormulaError(f"formula {formula!r} has a dangling '-'")

@@ -12,6 +12,20 @@ one behind lme4's ``nloptwrap`` default and MixedModels.jl. Around it:
   falls when it is moved inside, the optimiser is restarted from there.
 * **Snapping.** Diagonal entries that end within a hair of zero are set to zero
   when that does not raise the criterion, so singular fits are exactly singular.
+
+Settings and evaluation counts
+------------------------------
+BOBYQA stops when its trust-region radius falls to ``xtol_abs = 1e-5`` (in
+the scaled parameters) or the criterion changes by less than
+``ftol_rel = 1e-12``. With the moment starts of :mod:`mixedmodels.optim.start`
+and a first radius of 0.05 around them, the 13 small reference fits take 248
+evaluations in all (517 with ``xtol_abs = 1e-9``, identity starts for slopes,
+radius 0.25), InstEval 29 (36); sleepstudy 28 (49), sitka slopes 43 (111),
+Penicillin 14 (66). The fits stay far inside the accuracy tests: logLik within
+1e-12 relative of lme4's best, fixed effects within 4e-10 relative, theta
+within 1 % of its tolerance. Looser stopping (``xtol_abs = 3e-4`` or
+``ftol_rel >= 1e-10``) was measured to move theta by up to 2.7x its tolerance on
+flat criteria, so it is not used.
 """
 
 from __future__ import annotations
@@ -120,7 +134,7 @@ def minimize_theta(
     scale: np.ndarray | None = None,
     *,
     ftol_rel: float = 1e-12,
-    xtol_abs: float = 1e-9,
+    xtol_abs: float = 1e-5,
     max_evaluations: int | None = None,
     initial_step: float | np.ndarray = 0.5,
     keep_log: bool = False,

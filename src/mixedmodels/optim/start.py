@@ -1,10 +1,34 @@
 """Starting values for theta and BOBYQA's first trust-region radius.
 
-The start is lme4's (identity ``T``) in the internally scaled parameters,
-except for scalar random intercepts, which start at the one-way ANOVA moment
-estimate of ``sigma_b / sigma``. That estimate comes from the cross-products
-alone, costs nothing next to one evaluation, is exact for balanced one-factor
-designs and close on crossed ones, and so cuts the number of evaluations.
+The default start is lme4's (identity ``T``) in the internally scaled
+parameters. Two moment estimates, computed from the cross-products alone, replace
+it where they apply; they cost at most one evaluation of the criterion and cut
+the number of evaluations (a start near the optimum also lets the first
+trust-region radius be smaller):
+
+* **Scalar random intercepts** start at the one-way ANOVA estimate of
+  ``sigma_b / sigma``: ``(MSB - MSW) / (n0 MSW)``. With several grouping
+  factors the within mean square ``MSW`` is the pure-error mean square of the
+  fit with every factor as fixed (the criterion at a very large ``theta``),
+  since the one-way within mean square of a crossed design also holds the other
+  factors' variance (Penicillin: 66 -> 25 evaluations).
+* **One grouping factor with ``p >= 2`` columns** (random slopes) starts at the
+  per-level least-squares estimate: with ``b_l`` the regression of the OLS
+  residuals on ``Z_l`` within level ``l``,
+  ``Sigma_b = cov_l(b_l) - s^2 mean_l (Z_l' Z_l)^{-1}``, ``T T' = Sigma_b / s^2``
+  (Swamy's estimator; Sigma_b is clipped to be positive definite).
+
+Notation
+--------
+===========  ==============================================================
+symbol       meaning
+===========  ==============================================================
+``k``        fixed-effect columns
+``l``, ``p``  levels and columns of a block
+``A_l``      ``Z_l' Z_l``
+``n0``       ``(n - sum n_l^2 / n) / (l - 1)``, the ANOVA size coefficient
+``s^2``      within-level residual variance
+===========  ==============================================================
 """
 
 from __future__ import annotations
@@ -14,45 +38,87 @@ import numpy as np
 from ..design.terms import RandomEffectsBlock
 from ..objective.crossprod import CrossProducts
 
-__all__ = ["anova_ratios", "initial_steps", "initial_theta"]
+__all__ = ["anova_ratios", "initial_steps", "initial_theta", "slope_start"]
+
+#: Theta (times its scale) at which the criterion's ``r^2`` is the pure-error sum of squares.
+PURE_ERROR_THETA = 1e4
 
 
 def initial_theta(
-    blocks: list[RandomEffectsBlock], cross: CrossProducts, theta_scale: np.ndarray
+    blocks: list[RandomEffectsBlock],
+    cross: CrossProducts,
+    theta_scale: np.ndarray,
+    pure_error: tuple[float, float] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Starting theta and a mask of the entries started from a moment estimate."""
+    """Starting theta and a mask of the entries started from a moment estimate.
+
+    Parameters
+    ----------
+    blocks : list of RandomEffectsBlock
+    cross : CrossProducts
+    theta_scale : ndarray
+        Internal scaling of each theta entry.
+    pure_error : (float, float), optional
+        Residual sum of squares and degrees of freedom with every factor fixed
+        (see :func:`pure_error_dof`); used for ``MSW`` with several blocks.
+    """
     n_theta = len(theta_scale)
     theta = np.zeros(n_theta)
     for block in blocks:
         theta[block.diagonal_theta_indices()] = 1.0
     theta = theta / theta_scale
     moment_started = np.zeros(n_theta, dtype=bool)
-    for block, ratio in zip(blocks, anova_ratios(blocks, cross), strict=True):
+    for block, ratio in zip(blocks, anova_ratios(blocks, cross, pure_error), strict=True):
         if ratio is not None:
             index = block.theta_index[0, 0]
             theta[index] = np.sqrt(np.clip(ratio, 0.01, 100.0))
             moment_started[index] = True
+    if len(blocks) == 1 and blocks[0].n_columns >= 2:
+        start = slope_start(blocks[0], cross)
+        if start is not None:
+            rows, cols = np.nonzero(blocks[0].theta_index >= 0)
+            indices = blocks[0].theta_index[rows, cols]
+            theta[indices] = start[rows, cols]
+            moment_started[indices] = True
     return theta, moment_started
 
 
 def initial_steps(moment_started: np.ndarray) -> np.ndarray:
     """First trust-region radius: smaller where the start is a moment estimate."""
-    return np.where(moment_started, 0.25, 0.5)
+    return np.where(moment_started, 0.05, 0.5)
 
 
-def anova_ratios(blocks: list[RandomEffectsBlock], cross: CrossProducts) -> list[float | None]:
+def pure_error_dof(blocks: list[RandomEffectsBlock], cross: CrossProducts) -> float:
+    """Residual degrees of freedom with every factor fixed (connected design assumed)."""
+    k = cross.xy_xy.shape[0] - 1
+    return float(cross.n_obs - k - sum(block.n_random - block.n_columns for block in blocks))
+
+
+def _fixed_residual(cross: CrossProducts) -> tuple[np.ndarray, float] | None:
+    k = cross.xy_xy.shape[0] - 1
+    gram = cross.xy_xy
+    try:
+        beta = np.linalg.solve(gram[:k, :k], gram[:k, k]) if k else np.zeros(0)
+    except np.linalg.LinAlgError:
+        return None
+    return beta, float(gram[k, k] - gram[:k, k] @ beta)
+
+
+def anova_ratios(
+    blocks: list[RandomEffectsBlock],
+    cross: CrossProducts,
+    pure_error: tuple[float, float] | None = None,
+) -> list[float | None]:
     """Moment estimates ``(MSB - MSW) / (n0 MSW)`` of ``sigma_b^2 / sigma^2``.
 
     One value per block; ``None`` for blocks that are not scalar intercepts
     or where the estimate is undefined.
     """
     k = cross.xy_xy.shape[0] - 1
-    gram = cross.xy_xy
-    try:
-        beta = np.linalg.solve(gram[:k, :k], gram[:k, k]) if k else np.zeros(0)
-    except np.linalg.LinAlgError:
+    fixed = _fixed_residual(cross)
+    if fixed is None:
         return [None] * len(blocks)
-    residual_ss = gram[k, k] - gram[:k, k] @ beta
+    beta, residual_ss = fixed
     ratios: list[float | None] = []
     for block, diagonal, xy_z in zip(blocks, cross.diagonal, cross.xy_z, strict=True):
         counts = diagonal[:, 0, 0]
@@ -62,14 +128,71 @@ def anova_ratios(blocks: list[RandomEffectsBlock], cross: CrossProducts) -> list
             continue
         sums = xy_z[k] - beta @ xy_z[:k]
         between = float(np.sum(sums * sums / counts))
-        within = residual_ss - between
         n_total = float(counts.sum())
-        dof_within = n_total - n_levels - max(k - 1, 0)
-        if dof_within <= 0 or within <= 0:
-            ratios.append(None)
-            continue
-        mean_within = within / dof_within
+        if pure_error is not None and pure_error[1] > 0 and pure_error[0] > 0:
+            mean_within = pure_error[0] / pure_error[1]
+        else:
+            within = residual_ss - between
+            dof_within = n_total - n_levels - max(k - 1, 0)
+            if dof_within <= 0 or within <= 0:
+                ratios.append(None)
+                continue
+            mean_within = within / dof_within
         mean_between = between / (n_levels - 1)
         n0 = (n_total - float(np.sum(counts**2)) / n_total) / (n_levels - 1)
         ratios.append((mean_between - mean_within) / (n0 * mean_within))
     return ratios
+
+
+def slope_start(block: RandomEffectsBlock, cross: CrossProducts) -> np.ndarray | None:
+    """Per-level least-squares moment estimate of ``T`` for one block (``None`` if undefined).
+
+    Returns
+    -------
+    ndarray, shape (p, p) or None
+        Lower-triangular ``T`` with ``T T' = Sigma_b / s^2``, restricted to the
+        block's pattern (off-pattern entries zero; a diagonal pattern keeps the
+        square roots of the variances).
+    """
+    k = cross.xy_xy.shape[0] - 1
+    fixed = _fixed_residual(cross)
+    if fixed is None:
+        return None
+    beta, residual_ss = fixed
+    gram = cross.diagonal[0]
+    levels, p, _ = gram.shape
+    xy_z = cross.xy_z[0].reshape(k + 1, levels, p)
+    # Z_l' r_l with r = y - X beta
+    zr = xy_z[k] - np.einsum("j,jlc->lc", beta, xy_z[:k])
+    det = np.linalg.det(gram)
+    scale = np.prod(np.diagonal(gram, axis1=1, axis2=2), axis=1)
+    usable = det > 1e-8 * np.maximum(scale, 1e-300)
+    if usable.sum() <= p + 1:
+        return None
+    a, zr = gram[usable], zr[usable]
+    inverse = np.linalg.inv(a)
+    coef = np.einsum("lij,lj->li", inverse, zr)
+    within = residual_ss - float(np.einsum("li,li->", coef, zr))
+    dof = cross.n_obs - k - p * int(usable.sum())
+    if dof <= 0 or within <= 0:
+        return None
+    s2 = within / dof
+    centred = coef - coef.mean(axis=0)
+    sigma_b = centred.T @ centred / (len(coef) - 1) - s2 * inverse.mean(axis=0)
+    relative = (sigma_b + sigma_b.T) / (2.0 * s2)
+    # Positive definite, scale-free: variances floored at 1 % of the sampling
+    # variance, correlations' eigenvalues at 0.01 (covariates differ in scale).
+    variances = np.maximum(np.diag(relative), 1e-2 * np.diag(inverse.mean(axis=0)))
+    sd = np.sqrt(variances)
+    correlation = relative / np.outer(sd, sd)
+    np.fill_diagonal(correlation, 1.0)
+    values, vectors = np.linalg.eigh(correlation)
+    correlation = (vectors * np.maximum(values, 1e-2)) @ vectors.T
+    correlation /= np.sqrt(np.outer(np.diag(correlation), np.diag(correlation)))
+    relative = correlation * np.outer(sd, sd)
+    pattern = block.theta_index >= 0
+    if np.any(pattern[~np.eye(p, dtype=bool)]):
+        factor = np.linalg.cholesky(relative)
+    else:
+        factor = np.diag(np.sqrt(np.diag(relative)))
+    return np.where(pattern, factor, 0.0)

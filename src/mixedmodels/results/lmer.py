@@ -85,13 +85,19 @@ class LmerResults:
         names = model.fixed_names
         beta = state.beta()
         covariance = self.scale * state.fixed_covariance_unscaled()
+        estimates, errors = beta, np.sqrt(np.diag(covariance))
         all_names = names
         if design is not None and design.fixed.dropped:
-            all_names = [name for name in (_lme4(n) for n in design.fixed.all_names)]
-        self.fe_params = pd.Series(beta, index=names, name="fe_params").reindex(all_names)
-        self.bse_fe = pd.Series(np.sqrt(np.diag(covariance)), index=names, name="bse_fe").reindex(
-            all_names
-        )
+            # Columns dropped as collinear are reported as NaN, in their formula position
+            # (by position, so that two columns with the same lme4 name cannot collide).
+            all_names = [_lme4(name) for name in design.fixed.all_names]
+            kept = [design.fixed.all_names.index(name) for name in design.fixed.names]
+            estimates = np.full(len(all_names), np.nan)
+            errors = np.full(len(all_names), np.nan)
+            estimates[kept] = beta
+            errors[kept] = np.sqrt(np.diag(covariance))
+        self.fe_params = pd.Series(estimates, index=all_names, name="fe_params")
+        self.bse_fe = pd.Series(errors, index=all_names, name="bse_fe")
         self.cov_fe = pd.DataFrame(covariance, index=names, columns=names)
         self._beta = beta
         self._modes = state.conditional_modes()

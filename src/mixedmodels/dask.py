@@ -1,0 +1,150 @@
+"""Fit a linear mixed model to a Dask DataFrame: data beyond memory.
+
+``mm.lmer(formula, ddf)`` with a Dask DataFrame runs the chunked design of
+:mod:`mixedmodels.design.chunked` with one chunk per partition:
+
+1. **Levels.** Categorical columns with unknown categories are categorized
+   (``ddf.categorize``); the distinct values of other grouping columns,
+   interactions and categorical covariates are computed in one
+   ``dask.compute`` (small results). Every partition is then coded against the
+   same levels.
+2. **Specs.** The formulaic model specs are built on the first partition with
+   complete rows, on the client.
+3. **Cross-products.** Each partition is reduced to its
+   :class:`~mixedmodels.objective.crossprod.CrossProducts` (a ``dask.delayed``
+   task per partition); these are summed by a tree reduction of fan-in
+   ``split_every``, so no worker holds more than ``split_every`` partial
+   results and the client receives one.
+4. **Fit.** The optimisation runs in memory on the summed cross-products; the
+   rows are never gathered. The result equals the in-memory fit to rounding
+   (the sums are taken in a different order).
+
+Dask is an optional dependency (``pip install mixedmodels[dask]``); this
+module imports it only when called. Weights and offsets must be column names.
+Fitted values are not kept: ``results.predict(ddf.partitions[i].compute())``
+or ``ddf.map_partitions(results.predict)`` recompute them.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from .errors import ArgumentError, DataError
+
+__all__ = ["cross_products_dask", "model_from_dask"]
+
+
+def _require_dask():
+    try:
+        import dask
+        import dask.dataframe
+    except ImportError as error:  # pragma: no cover - exercised without dask installed
+        raise ImportError(
+            "fitting a Dask DataFrame needs dask: pip install 'mixedmodels[dask]'"
+        ) from error
+    return dask
+
+
+def _combine_many(*parts):
+    from .design.chunked import combine
+
+    return functools.reduce(combine, parts)
+
+
+def _known_categories(ddf, columns: list[str]):
+    """``ddf`` with the categories of its categorical ``columns`` known."""
+    unknown = [
+        name for name in columns if str(ddf[name].dtype) == "category" and not ddf[name].cat.known
+    ]
+    return ddf.categorize(columns=unknown) if unknown else ddf
+
+
+def cross_products_dask(plan, ddf, split_every: int = 8):
+    """Summed ``(CrossProducts, ChunkStats)`` of every partition, by a tree reduction.
+
+    Parameters
+    ----------
+    plan : ChunkPlan
+        A primed plan (:func:`mixedmodels.design.chunked.prime`).
+    ddf : dask.dataframe.DataFrame
+    split_every : int
+        Fan-in of the reduction tree.
+    """
+    dask = _require_dask()
+    from .design.chunked import chunk_cross_products
+
+    if split_every < 2:
+        raise ArgumentError(f"split_every must be at least 2, got {split_every}")
+    shared_plan = dask.delayed(plan, traverse=False)
+    tasks = [
+        dask.delayed(chunk_cross_products, pure=True)(shared_plan, part)
+        for part in ddf.to_delayed()
+    ]
+    while len(tasks) > 1:
+        tasks = [
+            dask.delayed(_combine_many, pure=True)(*tasks[start : start + split_every])
+            for start in range(0, len(tasks), split_every)
+        ]
+    (total,) = dask.compute(tasks[0])
+    return total
+
+
+def model_from_dask(
+    formula: str,
+    ddf,
+    REML: bool = True,
+    weights: str | None = None,
+    offset: str | None = None,
+    split_every: int = 8,
+):
+    """A :class:`~mixedmodels.model.LinearMixedModel` from a Dask DataFrame.
+
+    Parameters
+    ----------
+    formula : str
+        lme4 formula.
+    ddf : dask.dataframe.DataFrame
+    REML : bool
+    weights, offset : str, optional
+        Column names.
+    split_every : int
+        Fan-in of the reduction tree.
+
+    Returns
+    -------
+    LinearMixedModel
+        Built from the summed cross-products; it keeps no rows.
+    """
+    dask = _require_dask()
+    from .design.builder import model_variables
+    from .design.chunked import level_columns, make_plan, model_from_cross, prime
+    from .formula.parse import parse_formula
+
+    for label, value in (("weights", weights), ("offset", offset)):
+        if value is not None and not isinstance(value, str):
+            raise ArgumentError(
+                f"{label} must be a column name when the data is a Dask DataFrame, got "
+                f"{type(value).__name__}"
+            )
+    parsed = parse_formula(formula)
+    variables = [name for name in model_variables(parsed) if name in ddf.columns]
+    ddf = _known_categories(ddf, variables)
+    meta = ddf._meta
+    column_sets = level_columns(parsed, meta)
+    frames = dask.compute(
+        *[ddf[list(columns)].dropna().drop_duplicates(split_out=1) for columns in column_sets]
+    )
+    distinct = {
+        columns: frame.drop_duplicates(ignore_index=True)
+        for columns, frame in zip(column_sets, frames, strict=True)
+    }
+    plan = make_plan(formula, meta, distinct, weights, offset)
+    for index in range(ddf.npartitions):
+        if prime(plan, ddf.get_partition(index).compute()):
+            break
+    else:
+        raise DataError(
+            "no complete rows: every row has a missing value in a column the model uses"
+        )
+    cross, stats = cross_products_dask(plan, ddf, split_every)
+    return model_from_cross(plan, cross, stats, REML=REML)

@@ -1,0 +1,727 @@
+"""The design in row chunks: cross-products accumulated without keeping the rows.
+
+For data too large to hold ``X``, ``Z`` and their temporaries (millions of
+rows), or split into partitions (:mod:`mixedmodels.dask`), the model matrices
+are evaluated one row chunk at a time and only the cross-product blocks of
+``[Z X y]`` are kept (:class:`~mixedmodels.objective.crossprod.CrossProducts`
+add up). Memory after the pass does not grow with ``n``.
+
+How a chunk is evaluated
+------------------------
+1. *Levels up front.* A grouping factor's levels must mean the same in every
+   chunk. Categorical columns bring them (their categories); other grouping
+   columns, interactions ``a:b`` and categorical covariates get them from one
+   cheap pass over the distinct values of those columns
+   (:func:`distinct_frame`). Chunks are coded against this superset; levels
+   that end up with no complete row are pruned at the end, which gives exactly
+   the levels (and their order) of the in-memory path.
+2. *One formulaic spec.* The fixed-effects and random-term model specs are
+   built on the first chunk with complete rows and reused for every chunk, so
+   every chunk has the same columns. Categorical covariates are cast to their
+   full set of levels first.
+3. *Rows.* A chunk's rows are dropped exactly as in
+   :func:`~mixedmodels.design.builder.build_design`: a missing value in a
+   used column, a missing or zero weight, a transformation that is undefined
+   (NaN). Inf is an error naming the column.
+4. *After the pass.* Unused levels are pruned, blocks are put in the engine's
+   order (most levels first), collinear fixed-effect columns are dropped from
+   ``X'X`` (:func:`independent_gram_columns`), and lme4's structural checks run
+   on the counts.
+
+Limitations (documented, by design)
+-----------------------------------
+* Fitted values and residuals are not kept (they are ``n``-vectors).
+  ``results.fittedvalues`` raises; recompute them on request with
+  :func:`fitted_values` (chunk by chunk) or ``results.predict(data)``.
+* Stateful transformations (``center(x)``, ``scale(x)``, ``poly(x)``,
+  ``C(x)`` on a numeric column) learn their state from the first chunk.
+  Transform such columns before fitting.
+* The rank check works on ``X'X`` (tolerance ``1e-7`` on the relative
+  residual norm, as :func:`~mixedmodels.design.fixed.independent_columns`);
+  columns that are collinear to within ``1e-8`` may be judged differently
+  from the QR-based in-memory check.
+
+The summary stand-ins for ``z`` and the codes on the engine's blocks have one
+row: ``z`` holds 1 in columns that are 1 on every row (so intercepts are
+recognised) and 0 elsewhere.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import scipy.linalg
+
+from ..errors import (
+    ArgumentError,
+    DataError,
+    DataWarning,
+    FormulaError,
+    RankDeficiencyWarning,
+    StructureError,
+    warn_user,
+)
+from ..formula.parse import ParsedFormula, parse_formula
+from ..objective.crossprod import BlockData, CrossProducts, cross_products
+from .builder import Design, model_variables, random_term_matrix
+from .fixed import FixedDesign, evaluate_matrix, lme4_name
+from .grouping import GroupingFactor, make_grouping_factor
+from .terms import TermSpec, full_pattern
+
+__all__ = [
+    "CHUNK_ROWS",
+    "ChunkPlan",
+    "ChunkStats",
+    "assemble",
+    "chunk_cross_products",
+    "distinct_frame",
+    "fitted_values",
+    "independent_gram_columns",
+    "iter_chunks",
+    "make_plan",
+    "model_from_chunks",
+]
+
+#: Rows per chunk of an in-memory DataFrame; larger data use the chunked path.
+CHUNK_ROWS = 1_000_000
+
+
+# ---------------------------------------------------------------------- plan
+@dataclass
+class _Factor:
+    """How to code one grouping factor in any chunk."""
+
+    name: str
+    variables: tuple[str, ...]
+    part_levels: list[pd.Index]  # per variable, superset of levels in final order
+    keys: np.ndarray | None  # interactions: sorted combined keys of the superset
+    labels: pd.Index  # labels of the superset levels
+
+    @property
+    def n_levels(self) -> int:
+        return len(self.labels)
+
+    def codes(self, frame: pd.DataFrame) -> np.ndarray:
+        parts = [
+            _part_codes(frame[v], levels)
+            for v, levels in zip(self.variables, self.part_levels, strict=True)
+        ]
+        if self.keys is None:
+            return parts[0]
+        key = np.zeros(len(frame), dtype=np.int64)
+        for codes, levels in zip(parts, self.part_levels, strict=True):
+            key = key * len(levels) + codes
+        return np.searchsorted(self.keys, key).astype(np.int32)
+
+
+def _part_codes(column: pd.Series, levels: pd.Index) -> np.ndarray:
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        lookup = pd.Index(levels).get_indexer(column.cat.categories)
+        codes = column.cat.codes.to_numpy()
+        return lookup[codes].astype(np.int32)
+    return pd.Index(levels).get_indexer(column.to_numpy()).astype(np.int32)
+
+
+@dataclass
+class ChunkPlan:
+    """Everything needed to turn any chunk into cross-products (picklable).
+
+    Attributes
+    ----------
+    parsed : ParsedFormula
+    variables : list of str
+        Data columns the model uses.
+    factors : list of _Factor
+        Grouping factors in order of first appearance in the formula.
+    block_terms : list of list of int
+        Bar indices per factor block (formula order within a block).
+    categories : dict
+        Covariate columns cast to a categorical with these levels per chunk.
+    fixed_spec, random_specs
+        formulaic model specs from the first chunk.
+    fixed_names : list of str
+        formulaic names of every fixed-effect column (before the rank check).
+    random_names : list of list of str
+        lme4 column names per bar.
+    weights, offset : str or None
+        Column names.
+    """
+
+    parsed: ParsedFormula
+    variables: list[str]
+    factors: list[_Factor]
+    block_terms: list[list[int]]
+    categories: dict[str, pd.CategoricalDtype]
+    fixed_spec: object = None
+    random_specs: list[object] = field(default_factory=list)
+    fixed_names: list[str] = field(default_factory=list)
+    random_names: list[list[str]] = field(default_factory=list)
+    weights: str | None = None
+    offset: str | None = None
+
+    @property
+    def n_fixed_all(self) -> int:
+        return len(self.fixed_names)
+
+
+@dataclass
+class ChunkStats:
+    """Row bookkeeping of one or more chunks; adds up like the cross-products."""
+
+    n_rows: int = 0
+    dropped_missing: int = 0
+    dropped_zero_weight: int = 0
+    dropped_undefined: int = 0
+    y_min: float = np.inf
+    y_max: float = -np.inf
+    ones: list[np.ndarray] = field(default_factory=list)  # per block, column all ones
+    counts: list[np.ndarray] = field(default_factory=list)  # per block, rows per level
+
+    def __add__(self, other: ChunkStats) -> ChunkStats:
+        if not self.counts or not other.counts:
+            ones, counts = (self.ones, self.counts) if self.counts else (other.ones, other.counts)
+        else:
+            ones = [a & b for a, b in zip(self.ones, other.ones, strict=True)]
+            counts = [a + b for a, b in zip(self.counts, other.counts, strict=True)]
+        return ChunkStats(
+            self.n_rows + other.n_rows,
+            self.dropped_missing + other.dropped_missing,
+            self.dropped_zero_weight + other.dropped_zero_weight,
+            self.dropped_undefined + other.dropped_undefined,
+            min(self.y_min, other.y_min),
+            max(self.y_max, other.y_max),
+            ones,
+            counts,
+        )
+
+
+def _needs_levels(column: pd.Series) -> bool:
+    """Covariates formulaic encodes as categorical (so levels must be fixed up front)."""
+    dtype = column.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        return True
+    return not (pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype))
+
+
+def level_columns(parsed: ParsedFormula, sample: pd.DataFrame) -> list[tuple[str, ...]]:
+    """Column sets whose distinct values :func:`make_plan` needs (see :func:`distinct_frame`).
+
+    Raises
+    ------
+    FormulaError
+        A variable of the formula is not a column of ``sample``.
+    """
+    missing = [name for name in model_variables(parsed) if name not in sample.columns]
+    if missing:
+        raise FormulaError(
+            f"formula {parsed.formula!r} uses {missing}, which are not columns of the data"
+        )
+    groups = {name for bar in parsed.bars for name in bar.group}
+    needed: list[tuple[str, ...]] = []
+    for bar in parsed.bars:
+        group = tuple(bar.group)
+        if len(group) == 1 and isinstance(sample[group[0]].dtype, pd.CategoricalDtype):
+            continue
+        if group not in needed:
+            needed.append(group)
+    for name in model_variables(parsed):
+        if name in groups or name == parsed.response:
+            continue
+        if _needs_levels(sample[name]) and (name,) not in needed:
+            needed.append((name,))
+    return needed
+
+
+def distinct_frame(chunks, columns: tuple[str, ...]) -> pd.DataFrame:
+    """Distinct rows of ``columns`` (rows with a missing value left out), chunk by chunk."""
+    pieces = [chunk[list(columns)].dropna().drop_duplicates() for chunk in chunks]
+    return pd.concat(pieces, ignore_index=True).drop_duplicates(ignore_index=True)
+
+
+def _factor(name: str, variables: tuple[str, ...], source: pd.DataFrame | pd.Series) -> _Factor:
+    """Superset coding of a factor from its distinct values (or a categorical's categories)."""
+    if isinstance(source, pd.Series):  # a categorical column: its categories
+        levels = pd.Index(source.cat.categories)
+        return _Factor(name, variables, [levels], None, levels)
+    full = make_grouping_factor(source, variables)
+    parts = [make_grouping_factor(source, (v,)).levels for v in variables]
+    if len(variables) == 1:
+        return _Factor(name, variables, parts, None, full.levels)
+    key = np.zeros(len(source), dtype=np.int64)
+    for v, levels in zip(variables, parts, strict=True):
+        key = key * len(levels) + _part_codes(source[v], levels)
+    return _Factor(name, variables, parts, np.unique(key), full.levels)
+
+
+def make_plan(
+    formula: str,
+    sample: pd.DataFrame,
+    distinct: dict[tuple[str, ...], pd.DataFrame],
+    weights: str | None = None,
+    offset: str | None = None,
+) -> ChunkPlan:
+    """The chunk plan of a formula (specs are added by the first chunk with rows).
+
+    Parameters
+    ----------
+    formula : str
+    sample : DataFrame
+        Any rows of the data (for dtypes and categories).
+    distinct : dict
+        :func:`distinct_frame` of every column set in :func:`level_columns`.
+    weights, offset : str, optional
+        Column names.
+    """
+    parsed = parse_formula(formula)
+    if not parsed.bars:
+        raise StructureError(
+            f"formula {formula!r} has no random-effect term such as (1 | g); use an ordinary "
+            "linear model for fixed effects only"
+        )
+    variables = model_variables(parsed)
+    extra = [name for name in (weights, offset) if name is not None]
+    missing = [name for name in [*variables, *extra] if name not in sample.columns]
+    if missing:
+        raise FormulaError(f"formula {formula!r} uses {missing}, which are not columns of the data")
+    factors: list[_Factor] = []
+    block_terms: list[list[int]] = []
+    names: list[str] = []
+    for index, bar in enumerate(parsed.bars):
+        group = tuple(bar.group)
+        name = ":".join(group)
+        if name in names:
+            block_terms[names.index(name)].append(index)
+            continue
+        names.append(name)
+        block_terms.append([index])
+        if len(group) == 1 and isinstance(sample[group[0]].dtype, pd.CategoricalDtype):
+            factors.append(_factor(name, group, sample[group[0]]))
+        else:
+            factors.append(_factor(name, group, distinct[group]))
+    groups = {name for bar in parsed.bars for name in bar.group}
+    categories = {}
+    for name in variables:
+        if name in groups or name == parsed.response or not _needs_levels(sample[name]):
+            continue
+        levels = make_grouping_factor(distinct[(name,)], (name,)).levels
+        categories[name] = pd.CategoricalDtype(levels)
+    return ChunkPlan(
+        parsed, variables, factors, block_terms, categories, None, [], [], [], weights, offset
+    )
+
+
+# ---------------------------------------------------------------------- one chunk
+def _complete_rows(plan: ChunkPlan, frame: pd.DataFrame, stats: ChunkStats) -> pd.DataFrame:
+    columns = list(dict.fromkeys([*plan.variables, *(c for c in (plan.weights, plan.offset) if c)]))
+    frame = frame[columns]
+    for name in plan.variables:
+        column = frame[name]
+        if pd.api.types.is_float_dtype(column.dtype) and np.isinf(column.to_numpy()).any():
+            raise DataError(f"column {name!r} holds infinite values; remove or replace them")
+    complete = np.array(frame.notna().all(axis=1).to_numpy(), dtype=bool)
+    stats.dropped_missing += int((~complete).sum())
+    if plan.weights is not None:
+        w = frame[plan.weights].to_numpy(dtype=float, na_value=np.nan)
+        if np.any(complete & (w < 0)):
+            raise DataError("weights must be non-negative; found negative weights")
+        zero = complete & (w == 0)
+        stats.dropped_zero_weight += int(zero.sum())
+        complete &= ~zero
+    if not complete.all():
+        frame = frame.iloc[np.flatnonzero(complete)]
+    if plan.categories:
+        frame = frame.assign(
+            **{name: frame[name].astype(dtype) for name, dtype in plan.categories.items()}
+        )
+    return frame
+
+
+def _matrices(plan: ChunkPlan, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, list]:
+    """``y``, ``X`` (all columns) and each bar's ``z`` on a chunk's complete rows."""
+    parsed = plan.parsed
+    response = parsed.response
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if plan.fixed_spec is None:
+            plan.fixed_names, _, plan.fixed_spec = evaluate_matrix(
+                parsed.fixed_rhs, frame, "fixed effects"
+            )
+            for bar in parsed.bars:
+                _, names, spec = random_term_matrix(bar, frame)
+                plan.random_specs.append(spec)
+                plan.random_names.append(names)
+        if response in frame.columns:
+            y = frame[response].to_numpy(dtype=float)
+        else:
+            y = np.asarray(evaluate_matrix(f"{response} - 1", frame, "response")[1], dtype=float)[
+                :, 0
+            ]
+        X = np.asarray(plan.fixed_spec.get_model_matrix(frame, na_action="ignore"), dtype=float)
+        zs = [
+            np.asarray(spec.get_model_matrix(frame, na_action="ignore"), dtype=float)
+            for spec in plan.random_specs
+        ]
+    return y, X, zs
+
+
+def prime(plan: ChunkPlan, frame: pd.DataFrame) -> bool:
+    """Build the plan's formulaic specs from ``frame``; False when it has no complete row."""
+    if plan.fixed_spec is not None:
+        return True
+    complete = _complete_rows(plan, frame, ChunkStats())
+    if len(complete) == 0:
+        return False
+    _matrices(plan, complete)
+    return True
+
+
+def chunk_cross_products(plan: ChunkPlan, frame: pd.DataFrame) -> tuple[CrossProducts, ChunkStats]:
+    """Cross-products and row bookkeeping of one chunk (levels: the plan's superset).
+
+    The plan must be primed (:func:`prime`). A chunk without complete rows
+    gives empty cross-products, which :func:`combine` skips.
+    """
+    if plan.fixed_spec is None:
+        raise RuntimeError("prime the plan with a chunk that has complete rows first")
+    stats = ChunkStats(n_rows=len(frame))
+    frame = _complete_rows(plan, frame, stats)
+    if len(frame) == 0:
+        return _empty_cross(plan), stats
+    y, X, zs = _matrices(plan, frame)
+    pieces = [("response", y[:, None]), ("fixed effects", X)]
+    pieces += [
+        (f"random-effect term {bar.source!r}", z)
+        for bar, z in zip(plan.parsed.bars, zs, strict=True)
+    ]
+    undefined = np.zeros(len(y), dtype=bool)
+    for where, matrix in pieces:
+        if np.isinf(matrix).any():
+            raise DataError(f"{where}: evaluates to infinite values (e.g. log(0)) on some rows")
+        undefined |= np.isnan(matrix).any(axis=1)
+    weights = None if plan.weights is None else frame[plan.weights].to_numpy(dtype=float)
+    offset = None if plan.offset is None else frame[plan.offset].to_numpy(dtype=float)
+    if undefined.any():
+        keep = ~undefined
+        stats.dropped_undefined += int(undefined.sum())
+        frame = frame.iloc[np.flatnonzero(keep)]
+        y, X, zs = y[keep], X[keep], [z[keep] for z in zs]
+        weights = None if weights is None else weights[keep]
+        offset = None if offset is None else offset[keep]
+    block_data = []
+    for factor, members in zip(plan.factors, plan.block_terms, strict=True):
+        codes = factor.codes(frame)
+        z = zs[members[0]] if len(members) == 1 else np.column_stack([zs[i] for i in members])
+        block_data.append(BlockData(codes, z, factor.n_levels))
+        stats.counts.append(np.bincount(codes, minlength=factor.n_levels))
+        stats.ones.append(np.all(z == 1.0, axis=0))
+    if len(y):
+        stats.y_min, stats.y_max = float(y.min()), float(y.max())
+    response = y if offset is None else y - offset
+    cross = cross_products(block_data, np.column_stack([X, response]), weights)
+    return cross, stats
+
+
+def _empty_cross(plan: ChunkPlan) -> CrossProducts:
+    """Zero cross-products for a chunk before the specs exist (no complete rows yet)."""
+    return CrossProducts([], {}, [], np.zeros((0, 0)), 0, 0.0)
+
+
+def combine(left: tuple[CrossProducts, ChunkStats], right: tuple[CrossProducts, ChunkStats]):
+    """Add two ``(CrossProducts, ChunkStats)`` pairs (for tree reductions)."""
+    (cross_a, stats_a), (cross_b, stats_b) = left, right
+    if not cross_a.diagonal:
+        return cross_b, stats_a + stats_b
+    if not cross_b.diagonal:
+        return cross_a, stats_a + stats_b
+    return cross_a + cross_b, stats_a + stats_b
+
+
+# ---------------------------------------------------------------------- after the pass
+def independent_gram_columns(gram: np.ndarray, tolerance: float = 1e-7) -> np.ndarray:
+    """Columns to keep, judged from ``X'X`` as lme4 judges them from ``X``.
+
+    Column ``j`` is kept when the norm of its residual on the earlier kept
+    columns, relative to its own norm, exceeds ``tolerance``:
+    ``(G_jj - G_jK G_KK^{-1} G_Kj) / G_jj > tolerance^2``.
+    """
+    keep: list[int] = []
+    factor = np.zeros((0, 0))
+    for column in range(gram.shape[0]):
+        norm2 = gram[column, column]
+        if norm2 <= 0:
+            continue
+        cross = scipy.linalg.solve_triangular(factor, gram[keep, column], lower=True)
+        residual2 = norm2 - cross @ cross
+        if residual2 > tolerance**2 * norm2:
+            size = len(keep)
+            grown = np.zeros((size + 1, size + 1))
+            grown[:size, :size] = factor
+            grown[size, :size] = cross
+            grown[size, size] = np.sqrt(residual2)
+            factor = grown
+            keep.append(column)
+    return np.array(keep, dtype=int)
+
+
+def _select_blocks(cross: CrossProducts, keep: list[np.ndarray], widths: list[int]):
+    """Cross-products restricted to the levels in ``keep`` (boolean per block)."""
+    k1 = cross.xy_xy.shape[0]
+    expanded = [np.repeat(mask, width) for mask, width in zip(keep, widths, strict=True)]
+    diagonal = [gram[mask] for gram, mask in zip(cross.diagonal, keep, strict=True)]
+    xy_z = [
+        block.reshape(k1, -1, width)[:, mask, :].reshape(k1, -1)
+        for block, mask, width in zip(cross.xy_z, keep, widths, strict=True)
+    ]
+    off = {
+        (i, j): matrix.tocsr()[expanded[i]][:, expanded[j]].tocsr()
+        for (i, j), matrix in cross.off_diagonal.items()
+    }
+    return diagonal, off, xy_z
+
+
+def _reorder(diagonal, off, xy_z, order: list[int]):
+    """Blocks in the engine's order (``order[new] = old``); pairs stay ``i > j``."""
+    position = {old: new for new, old in enumerate(order)}
+    new_off = {}
+    for (i, j), matrix in off.items():
+        a, b = position[i], position[j]
+        new_off[(a, b) if a > b else (b, a)] = matrix if a > b else matrix.T.tocsr()
+    return [diagonal[b] for b in order], new_off, [xy_z[b] for b in order]
+
+
+def _check_counts(n_obs: int, stats: ChunkStats, plan: ChunkPlan, levels: list[int]) -> None:
+    """lme4's structural checks, from counts (the rows are gone)."""
+    if n_obs == 0:
+        raise DataError(
+            "no complete rows: every row has a missing value in a column the model uses"
+        )
+    spread = stats.y_max - stats.y_min
+    if n_obs > 1 and spread <= 64 * np.finfo(float).eps * max(abs(stats.y_min), abs(stats.y_max)):
+        raise DataError(
+            f"the response is constant (every value is {stats.y_min:g}); there is no variation "
+            "to split between random effects and residual: check the response column"
+        )
+    for factor, members, n_levels in zip(plan.factors, plan.block_terms, levels, strict=True):
+        if n_levels < 2:
+            raise StructureError(
+                f"grouping factor {factor.name!r} has {n_levels} level(s); a variance cannot be "
+                "estimated from fewer than 2 levels"
+            )
+        if n_levels >= n_obs:
+            raise StructureError(
+                f"grouping factor {factor.name!r} has {n_levels} levels for {n_obs} observations; "
+                "its variance cannot be separated from the residual variance"
+            )
+        for member in members:
+            n_random = len(plan.random_names[member]) * n_levels
+            if n_random >= n_obs:
+                raise StructureError(
+                    f"a random-effect term on {factor.name!r} has {n_random} random effects for "
+                    f"{n_obs} observations; the model is not identifiable"
+                )
+
+
+def assemble(plan: ChunkPlan, cross: CrossProducts, stats: ChunkStats) -> tuple:
+    """Final cross-products, terms and design from the pass over the chunks.
+
+    Returns
+    -------
+    cross : CrossProducts
+        Unused levels pruned, blocks in the engine's order, collinear fixed
+        columns removed.
+    terms : list of TermSpec
+        With one-row stand-ins for ``z`` and the codes (see the module notes).
+    design : Design
+    """
+    if not cross.diagonal:
+        raise DataError(
+            "no complete rows: every row has a missing value in a column the model uses"
+        )
+    widths = [gram.shape[1] for gram in cross.diagonal]
+    keep = [counts > 0 for counts in stats.counts]
+    diagonal, off, xy_z = _select_blocks(cross, keep, widths)
+    levels = [factor.labels[mask] for factor, mask in zip(plan.factors, keep, strict=True)]
+    n_obs = cross.n_obs
+    _check_counts(n_obs, stats, plan, [len(index) for index in levels])
+    order = sorted(range(len(levels)), key=lambda b: -len(levels[b]))
+    diagonal, off, xy_z = _reorder(diagonal, off, xy_z, order)
+    k_all = plan.n_fixed_all
+    kept = independent_gram_columns(cross.xy_xy[:k_all, :k_all])
+    dropped = [plan.fixed_names[i] for i in range(k_all) if i not in set(kept.tolist())]
+    if dropped:
+        warn_user(
+            f"fixed effects: the model matrix is rank deficient, so {len(dropped)} column(s) that "
+            "are constant or collinear with earlier columns were dropped: "
+            f"{', '.join(repr(lme4_name(name)) for name in dropped)}",
+            RankDeficiencyWarning,
+        )
+    if len(kept) >= n_obs:
+        raise StructureError(
+            f"the fixed effects have {len(kept)} independent columns for {n_obs} observations"
+        )
+    rows = np.append(kept, k_all)
+    final = CrossProducts(
+        diagonal,
+        off,
+        [block[rows] for block in xy_z],
+        cross.xy_xy[np.ix_(rows, rows)],
+        n_obs,
+        cross.sum_log_weights,
+    )
+    for count, what in (
+        (stats.dropped_zero_weight, "with zero weight"),
+        (stats.dropped_undefined, "on which a term is undefined (NaN)"),
+    ):
+        if count:
+            warn_user(f"dropped {count} row(s) {what}", DataWarning)
+    terms = []
+    for block, (factor, members) in enumerate(zip(plan.factors, plan.block_terms, strict=True)):
+        grouping = GroupingFactor(factor.name, np.zeros(1, dtype=np.int32), levels[block])
+        start = 0
+        for member in members:
+            names = plan.random_names[member]
+            ones = stats.ones[block][start : start + len(names)]
+            start += len(names)
+            marker = ones.astype(float)[None, :]
+            bar = plan.parsed.bars[member]
+            terms.append(
+                (
+                    member,
+                    TermSpec(
+                        grouping, marker, tuple(names), full_pattern(len(names)), bar.group_name
+                    ),
+                )
+            )
+    terms = [term for _, term in sorted(terms, key=lambda item: item[0])]
+    fixed = FixedDesign(
+        np.zeros((0, len(kept))),
+        [plan.fixed_names[i] for i in kept],
+        list(plan.fixed_names),
+        dropped,
+        plan.fixed_spec,
+    )
+    design = Design(
+        y=np.zeros(0),
+        fixed=fixed,
+        terms=terms,
+        bars=plan.parsed.bars,
+        response_name=plan.parsed.response,
+        weights=None,
+        offset=None,
+        row_index=pd.RangeIndex(0),
+        nobs_dropped=stats.n_rows - n_obs,
+        re_model_specs=list(plan.random_specs),
+        parsed=plan.parsed,
+    )
+    return final, terms, design
+
+
+# ---------------------------------------------------------------------- pandas driver
+def iter_chunks(data: pd.DataFrame, chunk_rows: int = CHUNK_ROWS):
+    """Row chunks (views) of an in-memory DataFrame."""
+    for start in range(0, len(data), chunk_rows):
+        yield data.iloc[start : start + chunk_rows]
+
+
+def _with_vectors(data: pd.DataFrame, weights: object, offset: object):
+    """``data`` plus array ``weights``/``offset`` as columns (no copy of the data)."""
+    names = []
+    extra = {}
+    for label, value in (("weights", weights), ("offset", offset)):
+        if value is None or isinstance(value, str):
+            names.append(value)
+            continue
+        array = np.asarray(value, dtype=float)
+        if array.shape != (len(data),):
+            raise ArgumentError(
+                f"{label} must be a column name or a 1-D array with one value per row "
+                f"({len(data)}), got shape {array.shape}"
+            )
+        column = f"__mixedmodels_{label}__"
+        extra[column] = array
+        names.append(column)
+    return (data.assign(**extra) if extra else data), names[0], names[1]
+
+
+def plan_from_chunks(formula: str, chunks_factory, sample: pd.DataFrame, weights, offset):
+    """A primed plan: distinct values from one pass, specs from the first complete chunk."""
+    parsed = parse_formula(formula)
+    distinct = {
+        columns: distinct_frame(chunks_factory(), columns)
+        for columns in level_columns(parsed, sample)
+    }
+    plan = make_plan(formula, sample, distinct, weights, offset)
+    for chunk in chunks_factory():
+        if prime(plan, chunk):
+            return plan
+    raise DataError("no complete rows: every row has a missing value in a column the model uses")
+
+
+def model_from_chunks(
+    formula: str,
+    data: pd.DataFrame,
+    REML: bool = True,
+    weights: object = None,
+    offset: object = None,
+    chunk_rows: int = CHUNK_ROWS,
+):
+    """A :class:`~mixedmodels.model.LinearMixedModel` built chunk by chunk from a DataFrame.
+
+    Parameters
+    ----------
+    formula : str
+    data : DataFrame
+        Not modified or copied; rows are read ``chunk_rows`` at a time.
+    REML : bool
+    weights, offset : str or array-like, optional
+    chunk_rows : int
+        Rows per chunk.
+
+    Returns
+    -------
+    LinearMixedModel
+        Without row data: see the module notes for fitted values.
+    """
+
+    if len(data) == 0:
+        raise DataError("data has no rows; pass a DataFrame with observations")
+    data, weights_name, offset_name = _with_vectors(data, weights, offset)
+    plan = plan_from_chunks(
+        formula, lambda: iter_chunks(data, chunk_rows), data.iloc[:0], weights_name, offset_name
+    )
+    total = None
+    for chunk in iter_chunks(data, chunk_rows):
+        part = chunk_cross_products(plan, chunk)
+        total = part if total is None else combine(total, part)
+    return model_from_cross(plan, *total, REML=REML)
+
+
+def model_from_cross(plan: ChunkPlan, cross: CrossProducts, stats: ChunkStats, REML: bool = True):
+    """The model of summed chunk cross-products (also used by :mod:`mixedmodels.dask`)."""
+    from ..model import LinearMixedModel
+
+    final, terms, design = assemble(plan, cross, stats)
+    model = LinearMixedModel(
+        np.zeros(0),
+        np.zeros((0, final.xy_xy.shape[0] - 1)),
+        terms,
+        design.fixed.lme4_names,
+        reml=REML,
+        design=design,
+        check=False,
+        cross=final,
+    )
+    return model
+
+
+def fitted_values(results, data: pd.DataFrame, chunk_rows: int = CHUNK_ROWS) -> pd.Series:
+    """Conditional fitted values ``X beta + Z b`` recomputed chunk by chunk.
+
+    For models built from chunks, which keep no rows; residuals are
+    ``y - fitted_values(results, data)``. Offsets are not added.
+    """
+    pieces = [results.predict(chunk) for chunk in iter_chunks(data, chunk_rows)]
+    return pd.concat(pieces).rename("fittedvalues")

@@ -1,0 +1,114 @@
+"""Profile likelihood of one variance parameter (statsmodels' ``profile_re``) with the engine.
+
+Fixing the profile-scale variance ``v`` of random coefficient ``r``: the
+columns of ``exog_re`` are permuted so that ``r`` comes first; the first
+diagonal entry of ``T`` is then the only entry in its row, so
+``(T T')_{00} = T_00^2`` and fixing ``T_00 = sqrt(v)`` fixes the variance
+while every other ``theta`` stays free. A variance component is a single
+``theta`` already. The other parameters are re-optimised with the engine's
+optimiser, warm-started from the neighbouring grid point.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from ..errors import DataError, MixedModelsError
+from ..optim.optimizer import minimize_theta
+from ._design import re_pattern_from_free
+
+if TYPE_CHECKING:
+    from ._results import MixedLMResults
+
+__all__ = ["profile_variance"]
+
+
+def _permuted_pattern(results: MixedLMResults, order: np.ndarray) -> np.ndarray:
+    free = results.freepat
+    if free is None or np.asarray(free.cov_re).size == 0:
+        return re_pattern_from_free(None, results.k_re)
+    mask = np.asarray(free.cov_re, dtype=float)
+    lower = np.tril(mask != 0)
+    symmetric = (lower | lower.T).astype(float)
+    return re_pattern_from_free(symmetric[np.ix_(order, order)], results.k_re)
+
+
+def profile_variance(
+    results: MixedLMResults,
+    re_ix: int | str,
+    vtype: str,
+    num_low: int,
+    dist_low: float,
+    num_high: int,
+    dist_high: float,
+) -> np.ndarray:
+    """See :meth:`MixedLMResults.profile_re`."""
+    model = results.model
+    if vtype not in ("re", "vc"):
+        raise DataError(f"vtype must be 're' or 'vc', got {vtype!r}")
+    if vtype == "re":
+        if not isinstance(re_ix, int | np.integer) or not 0 <= int(re_ix) < results.k_re:
+            raise DataError(
+                f"re_ix must be an integer in [0, {results.k_re}) for vtype='re', got {re_ix!r}"
+            )
+        index = int(re_ix)
+        order = np.arange(results.k_re)
+        order[0], order[index] = index, 0
+        pattern = _permuted_pattern(results, order)
+        engine, layout = model._engine(results.reml, pattern, exog_re=model.exog_re[:, order])
+        cov = results.cov_re_unscaled.to_numpy()[np.ix_(order, order)]
+        vcomp = results.vcomp / results.scale
+        theta_start = layout.theta_from_profile(cov, vcomp)
+        fixed = layout.re_offset + int(pattern[0, 0])
+        estimate = float(results.cov_re.to_numpy()[index, index])
+    else:
+        names = list(model.exog_vc.names)
+        if re_ix not in names:
+            raise DataError(f"re_ix must name a variance component for vtype='vc': one of {names}")
+        k = names.index(re_ix)
+        engine, layout = model._engine(results.reml, results.layout.re_pattern)
+        theta_start = results.theta.copy()
+        fixed = layout.vc_indices[k]
+        estimate = float(results.vcomp[k])
+    scale = results.scale
+    low = (estimate - dist_low) / scale
+    high = (estimate + dist_high) / scale
+    centre = estimate / scale
+    if low <= 0:
+        raise MixedModelsError(
+            f"dist_low={dist_low!r} is too large: the variance estimate is {estimate:.6g}, so the "
+            "grid would reach a negative variance. Use a smaller dist_low."
+        )
+    grid_low = np.linspace(low, centre, int(num_low) + 1)
+    grid_high = np.linspace(centre, high, int(num_high) + 1)[1:]
+    free_index = np.array([i for i in range(engine.n_theta) if i != fixed], dtype=int)
+    lower = engine.lower_bounds[free_index]
+    theta_scale = engine.theta_scale[free_index]
+    rows: dict[float, tuple[float, float]] = {}
+    with threadpool_limits(limits=engine.blas_threads, user_api="blas"):
+        # Walk outwards from the estimate in both directions, warm-starting each point.
+        for path in (grid_low[::-1], grid_high):
+            theta = theta_start.copy()
+            for value in path:
+                theta[fixed] = np.sqrt(value)
+
+                def criterion(sub: np.ndarray, theta: np.ndarray = theta) -> float:
+                    full = theta.copy()
+                    full[free_index] = sub
+                    return engine.objective(full)
+
+                outcome = minimize_theta(
+                    criterion,
+                    theta[free_index],
+                    lower,
+                    theta_scale,
+                    initial_step=0.1,
+                )
+                theta[free_index] = outcome.theta
+                objective = engine.state.evaluate(theta)
+                rows[float(value)] = (value * engine.state.sigma2(), -0.5 * objective)
+    grid = np.concatenate([grid_low, grid_high])
+    return np.array([rows[float(value)] for value in grid])

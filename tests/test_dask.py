@@ -1,0 +1,88 @@
+"""``mm.lmer`` on a Dask DataFrame equals the in-memory fit (issue 3, item 4).
+
+Runs on a local ``distributed`` cluster bound to the loopback interface, with
+two worker processes, so partitions, the plan and the partial cross-products
+really cross process boundaries (pickling). Skipped cleanly when dask or
+distributed is not installed (``pip install mixedmodels[dask]``).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+dd = pytest.importorskip("dask.dataframe")
+distributed = pytest.importorskip("distributed")
+
+import mixedmodels as mm  # noqa: E402
+from mixedmodels.errors import ArgumentError, MixedModelsWarning  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def client():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cluster = distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+        )
+    with cluster, distributed.Client(cluster) as dask_client:
+        yield dask_client
+
+
+CASES = [
+    ("Reaction ~ Days + (Days | Subject)", "sleepstudy", True),
+    ("diameter ~ 1 + (1 | plate) + (1 | sample)", "Penicillin", True),
+    ("Weight ~ Time + (Time | Pig)", "dietox", False),
+]
+
+
+@pytest.mark.parametrize(("formula", "dataset", "reml"), CASES, ids=[c[1] for c in CASES])
+def test_dask_fit_equals_in_memory_fit(client, formula: str, dataset: str, reml: bool) -> None:
+    data = mm.datasets.load(dataset)
+    memory = mm.lmer(formula, data, REML=reml)
+    ddf = dd.from_pandas(data, npartitions=5)
+    fit = mm.lmer(formula, ddf, REML=reml)
+    assert fit.llf == pytest.approx(memory.llf, rel=1e-8)
+    assert fit.nobs == memory.nobs
+    np.testing.assert_allclose(fit.fe_params, memory.fe_params, rtol=1e-6)
+    np.testing.assert_allclose(fit.theta, memory.theta, rtol=1e-4, atol=1e-6)
+    for name, modes in memory.ranef().items():
+        assert list(fit.ranef()[name].index) == list(modes.index)
+
+
+def test_unknown_categories_missing_rows_and_weights(client) -> None:
+    rng = np.random.default_rng(4)
+    n = 600
+    data = pd.DataFrame(
+        {
+            "y": rng.standard_normal(n),
+            "x": rng.standard_normal(n),
+            "g": rng.choice([f"g{i}" for i in range(25)], n),
+            "h": pd.Categorical(rng.choice(list("abcdefgh"), n)),
+            "w": rng.uniform(0.5, 2.0, n),
+        }
+    )
+    data.loc[[5, 17, 400], "x"] = np.nan
+    data["y"] += data["g"].map({f"g{i}": v for i, v in enumerate(rng.standard_normal(25))})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MixedModelsWarning)
+        memory = mm.lmer("y ~ x + (1 | g) + (1 | h)", data, weights="w")
+        ddf = dd.from_pandas(data, npartitions=4).astype({"g": "category"})
+        assert not ddf["g"].cat.known
+        fit = mm.lmer("y ~ x + (1 | g) + (1 | h)", ddf, weights="w")
+    assert fit.llf == pytest.approx(memory.llf, rel=1e-8)
+    assert fit.nobs_dropped == memory.nobs_dropped == 3
+
+
+def test_weights_must_be_a_column_name(client) -> None:
+    data = mm.datasets.load("sleepstudy")
+    ddf = dd.from_pandas(data, npartitions=2)
+    with pytest.raises(ArgumentError, match="column name"):
+        mm.lmer("Reaction ~ Days + (1 | Subject)", ddf, weights=np.ones(len(data)))
