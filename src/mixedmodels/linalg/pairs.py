@@ -147,9 +147,7 @@ class PairOperator:
         else:
             pieces = list(pairs)
             targets = np.concatenate([piece[0] for piece in pieces] + [constant_t])
-            cols = np.concatenate(
-                [piece[1] for piece in pieces] + [constant_c.astype(index_dtype)]
-            )
+            cols = np.concatenate([piece[1] for piece in pieces] + [constant_c.astype(index_dtype)])
             data = np.concatenate([piece[2] for piece in pieces] + [np.asarray(values, float)])
             del pieces
         shape = (m * m, self.n_pair_columns + g2)
@@ -206,9 +204,9 @@ class PairOperator:
                 first, second = first[keep], second[keep]
             cols = column_base[first]
             if p0 > 1:
-                cols += (
-                    pack_index(sub_of_entry[first], sub_of_entry[second]) * n_groups
-                ).astype(index_dtype)
+                cols += (pack_index(sub_of_entry[first], sub_of_entry[second]) * n_groups).astype(
+                    index_dtype
+                )
             cols += row_group[first]
             cols *= index_dtype(n_groups)
             cols += row_group[second]

@@ -26,20 +26,42 @@ per model, once:
 
 Where the time goes (per evaluation, one BLAS thread, this 2-core machine)
 --------------------------------------------------------------------------
-Measured with cProfile and ``time.perf_counter`` loops before and after the
-specialisation (``/tmp`` scripts; see the benchmark README for the fits):
+Measured with cProfile, then ``timeit`` of ``model.objective(theta)`` at
+lme4's optimum, on the code before this module was split into paths
+(commit 2ece257) and after:
 
-* sleepstudy ``(Days | Subject)``: 500 us -> 30 us. Before: ``einsum`` path
-  search in :func:`~mixedmodels.linalg.blocks.congruence` (45 %), scipy
-  wrappers with ``check_finite`` and sparse-matrix construction (30 %), the
-  generic loop (25 %). After: ~25 numpy ufunc calls on length-``l`` arrays.
-* Penicillin ``(1|plate) + (1|sample)``: 600 us -> 45 us (one 8 x 8 ``dpotrf``).
-* InstEval (s 2972 x d 1128 x dept 14): 34-38 ms -> ~12 ms. Before:
-  ``dense`` Cholesky of the 1128 block (5-14 ms, load dependent), the fill
-  ``L_10 L_10'`` by a pair-list ``bincount`` (6 ms, replaced by a CSR mat-vec of
-  ~1.4 M stored products, 2-3 ms) and sparse/dense block products and
-  ``np.tril`` copies (15 ms, gone: the later blocks and ``[X y]`` are one dense
-  matrix). After: ``dpotrf`` of order 1145 (~70 %), the mat-vec (~25 %).
+=================  ==========  =========  ======================================
+case               before      after      where the time went / goes
+=================  ==========  =========  ======================================
+Dyestuff           109 us      31 us      generic block loop, ``einsum`` path
+                                          search, scipy wrappers -> ~12 numpy
+                                          calls on length-6 arrays
+sleepstudy slopes  244 us      52 us      same; now ~25 ufunc calls (closed-form
+                                          2 x 2 Cholesky over 18 levels) and a
+                                          1 us ``dpotrf`` of ``[X y]``'s 3 x 3
+                                          Schur complement
+Penicillin         310-430 us  62 us      sparse products with a symbolic phase
+                                          per call -> one mat-vec and an 8 x 8
+                                          ``dpotrf``
+InstEval           40-44 ms    17.5 ms    before: dense Cholesky of the 1128
+                                          block (13 ms), the fill by pair-list
+                                          ``bincount`` (6 ms, no faster than
+                                          scipy's product), sparse/dense block
+                                          products, ``np.tril`` copies (20 ms).
+                                          After: ``dpotrf`` of order 1145
+                                          (13.5 ms, 77 %), the mat-vec over
+                                          1.16 M products (4 ms)
+=================  ==========  =========  ======================================
+
+For the small models, the remaining per-evaluation cost is numpy's call
+overhead (~1 us per call). A JIT (numba) would remove most of it but adds
+its import and compile time (tenths of a second, or a disk cache) to the first
+fit in a process, while the evaluations are already a small part of a small fit:
+of sleepstudy's 10-13 ms, the formula-to-design step takes 5-7 ms and the 28
+evaluations 1.5 ms. So no JIT is used. InstEval is bound by
+the dense factor: the lecturer block fills in to 98 % and ``dpotrf`` runs near
+the core's peak (~37 GFLOP/s); multithreaded BLAS was measured slower on this
+shared machine.
 
 Notation
 --------
