@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from .design.builder import Design, build_design
 from .design.checks import check_flag, check_start, check_structure
@@ -26,6 +26,18 @@ from .optim.optimizer import OptimizerResult, minimize_theta
 from .optim.start import PURE_ERROR_THETA, initial_steps, initial_theta, pure_error_dof
 
 __all__ = ["LinearMixedModel", "lmer"]
+
+_CONTROLLER: ThreadpoolController | None = None
+
+
+def _blas_controller() -> ThreadpoolController:
+    """One threadpoolctl controller per process: building one scans the loaded
+    libraries (about 2 ms), which is a fifth of a small model's whole fit."""
+    global _CONTROLLER
+    if _CONTROLLER is None:
+        _CONTROLLER = ThreadpoolController()
+    return _CONTROLLER
+
 
 _CHUNK_ROWS = 1_000_000  # == design.chunked.CHUNK_ROWS, without importing it eagerly
 
@@ -260,7 +272,7 @@ class LinearMixedModel:
         # One BLAS thread: the dense blocks here are small to medium, and
         # multithreaded OpenBLAS Cholesky on them was measured 10-40x slower
         # on a shared 2-core machine than single-threaded.
-        with threadpool_limits(limits=self.blas_threads, user_api="blas"):
+        with _blas_controller().limit(limits=self.blas_threads, user_api="blas"):
             return self._fit(theta0, keep_log, initial_step, warn)
 
     blas_threads: int = 1

@@ -29,6 +29,7 @@ DataFrame is never modified.
 from __future__ import annotations
 
 import difflib
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -90,9 +91,11 @@ class Design:
     parsed: ParsedFormula | None = None
 
 
-def _required(expression: str) -> set[str]:
+@functools.lru_cache(maxsize=256)
+def _required(expression: str) -> frozenset[str]:
+    """Variables a formula part uses (cached: formulaic's parse costs about 1 ms)."""
     try:
-        return {str(name) for name in Formula(expression).required_variables}
+        return frozenset(str(name) for name in Formula(expression).required_variables)
     except Exception as error:  # formulaic's parse errors have many types
         raise FormulaError(
             f"cannot parse formula part {expression!r}: {error}; check its operators and "
