@@ -257,8 +257,8 @@ def test_hard_case_agreement(name: str) -> None:
 # Found by a non-derandomised run of the properties on tiny random-slope designs
 # (make_tiny_slope_data, 3,000 seeds): profiled criteria with two local optima, where the
 # optimiser stopped on the worse one, a boundary point, and lme4 1.1 finds the better one.
-# They track the optimiser's start and boundary handling (mixedmodels.optim, not this
-# module's subject), so they are non-strict xfails: remove the mark once all pass.
+# The moment-based starts in mixedmodels.optim.start now reach lme4's optimum on all
+# three; they stay here as regression tests of the optimiser's start and boundary handling.
 KNOWN_LOCAL_OPTIMA = [
     # (seed of make_tiny_slope_data, scale of x, REML, lme4's logLik)
     (1141, 10.0, False, -26.0870586591),
@@ -267,7 +267,6 @@ KNOWN_LOCAL_OPTIMA = [
 ]
 
 
-@pytest.mark.xfail(strict=False, reason="optimiser may stop on the worse of two local optima")
 @pytest.mark.parametrize(("seed", "c", "reml", "lme4_llf"), KNOWN_LOCAL_OPTIMA)
 def test_known_local_optima(seed: int, c: float, reml: bool, lme4_llf: float) -> None:
     data = make_tiny_slope_data(seed)
