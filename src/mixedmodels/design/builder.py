@@ -49,7 +49,14 @@ from ..errors import (
     warn_user,
 )
 from ..formula.parse import BarTerm, ParsedFormula, parse_formula
-from .fixed import FixedDesign, drop_collinear, empty_terms, evaluate_matrix, lme4_name
+from .fixed import (
+    FixedDesign,
+    drop_collinear,
+    empty_terms,
+    evaluate_matrix,
+    lme4_name,
+    simple_spec,
+)
 from .grouping import make_grouping_factor
 from .terms import TermSpec, full_pattern
 
@@ -101,6 +108,17 @@ def _required(expression: str) -> frozenset[str]:
             f"cannot parse formula part {expression!r}: {error}; check its operators and "
             "parentheses"
         ) from error
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_cached(formula: str) -> ParsedFormula:
+    """:func:`parse_formula` of a string (cached: the result is immutable, about 30 us)."""
+    return parse_formula(formula)
+
+
+def _parse(formula: object) -> ParsedFormula:
+    # Only strings are cached: anything else goes to parse_formula for its type error.
+    return _parse_cached(formula) if isinstance(formula, str) else parse_formula(formula)
 
 
 def model_variables(parsed: ParsedFormula) -> list[str]:
@@ -178,10 +196,25 @@ def _is_real(column: pd.Series) -> bool:
     )
 
 
-def _check_response_type(data: pd.DataFrame, response: str) -> None:
-    if response not in data.columns:
+def _numpy_kind(column: pd.Series) -> str:
+    """The numpy kind of a column's dtype (``"f"``, ``"i"``...), ``""`` for pandas dtypes.
+
+    Reading the dtype's kind is about 1 us; the ``pandas.api.types`` tests cost
+    10-100 us each on categorical or Arrow-backed columns.
+    """
+    dtype = column.dtype
+    return dtype.kind if isinstance(dtype, np.dtype) else ""
+
+
+def _check_response_type(data: pd.DataFrame, columns: dict[str, pd.Series], response: str) -> None:
+    if response in columns:
+        column = columns[response]
+    elif response in data.columns:
+        column = data[response]  # a column named like an expression, e.g. "log(y)"
+    else:
         return
-    column = data[response]
+    if _numpy_kind(column) in ("i", "u", "f"):
+        return
     if isinstance(column.dtype, pd.CategoricalDtype) or pd.api.types.is_bool_dtype(column):
         raise ColumnTypeError(
             f"response {response!r} is {column.dtype}; a linear mixed model needs a numeric "
@@ -197,10 +230,12 @@ def _check_response_type(data: pd.DataFrame, response: str) -> None:
         )
 
 
-def _check_column_types(data: pd.DataFrame, covariates: list[str]) -> None:
+def _check_column_types(columns: dict[str, pd.Series], covariates: list[str]) -> None:
     """Complex anywhere, and dates among covariates, are type errors naming the column."""
     for name in covariates:
-        column = data[name]
+        column = columns[name]
+        if _numpy_kind(column) in ("b", "i", "u", "f"):
+            continue
         if pd.api.types.is_complex_dtype(column):
             raise ColumnTypeError(
                 f"column {name!r} is complex; use its real part or modulus explicitly"
@@ -214,10 +249,12 @@ def _check_column_types(data: pd.DataFrame, covariates: list[str]) -> None:
             )
 
 
-def _check_finite(data: pd.DataFrame, columns: list[str]) -> None:
-    for name in columns:
-        column = data[name]
-        if _is_real(column):
+def _check_finite(columns: dict[str, pd.Series]) -> None:
+    for name, column in columns.items():
+        kind = _numpy_kind(column)
+        if kind in ("b", "i", "u"):
+            continue  # cannot hold Inf
+        if kind == "f" or _is_real(column):
             values = column.to_numpy(dtype=float, na_value=np.nan)
             count = int(np.isinf(values).sum())
             if count:
@@ -227,7 +264,102 @@ def _check_finite(data: pd.DataFrame, columns: list[str]) -> None:
                 )
 
 
-def _evaluate_response(data: pd.DataFrame, response: str) -> np.ndarray:
+def _missing(column: pd.Series) -> np.ndarray | None:
+    """Rows where ``column`` is missing (as ``isna``), or None when it cannot be.
+
+    From the column's arrays: ``DataFrame.notna`` on the used columns costs
+    about 0.5 ms even for a few hundred rows.
+    """
+    kind = _numpy_kind(column)
+    if kind in ("b", "i", "u"):
+        return None
+    if kind == "f":
+        return np.isnan(column.to_numpy())
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return np.asarray(column.array.codes) < 0
+    return np.asarray(column.isna().to_numpy(), dtype=bool)
+
+
+class _Rows:
+    """The columns the model uses, on the rows kept, read from the data once.
+
+    Each pandas operation on a DataFrame costs 0.1-0.5 ms (more with
+    Arrow-backed string categories), which made the design of a small model
+    cost several milliseconds. Numeric columns are read as arrays and
+    categorical codes are taken directly (:mod:`.grouping`); the DataFrame of
+    the used columns (with unused categories dropped) is built only when
+    formulaic has to evaluate a term.
+
+    Parameters
+    ----------
+    data : DataFrame
+        The caller's data; never modified.
+    variables : list of str
+        Columns the model uses.
+    columns : dict of str to Series
+        ``data[name]`` for each of ``variables``.
+    keep : ndarray of int or None
+        Positions of the rows used; None when every row is used.
+    """
+
+    def __init__(
+        self,
+        data: pd.DataFrame,
+        variables: list[str],
+        columns: dict[str, pd.Series],
+        keep: np.ndarray | None,
+    ) -> None:
+        self.data = data
+        self.variables = variables
+        self.columns = columns
+        self.keep = keep
+        self.n = len(data) if keep is None else len(keep)
+        self._frame: pd.DataFrame | None = None
+        self._floats: dict[str, np.ndarray] = {}
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.columns
+
+    def __getitem__(self, name: str) -> pd.Series:
+        """The column on all rows of the data (for its dtype)."""
+        return self.columns[name]
+
+    @property
+    def index(self) -> pd.Index:
+        """Labels of the rows used."""
+        return self.data.index if self.keep is None else self.data.index[self.keep]
+
+    def floats(self, name: str) -> np.ndarray:
+        """A numeric column as floats (NaN for missing) on the rows used."""
+        values = self._floats.get(name)
+        if values is None:
+            column = self.columns[name]
+            if _numpy_kind(column) in ("i", "u", "f"):
+                # Same values; ``to_numpy(na_value=...)`` scans for missing values first.
+                values = column.to_numpy().astype(float, copy=False)
+            else:
+                values = column.to_numpy(dtype=float, na_value=np.nan)
+            if self.keep is not None:
+                values = values[self.keep]
+            self._floats[name] = values
+        return values
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        """The used columns on the rows used, unused categories dropped (for formulaic)."""
+        if self._frame is None:
+            frame = self.data.loc[:, self.variables]
+            if self.keep is not None:
+                frame = frame.iloc[self.keep]
+            self._frame = _drop_unused_categories(frame)
+        return self._frame
+
+
+def _evaluate_response(data: pd.DataFrame | _Rows, response: str) -> np.ndarray:
+    if isinstance(data, _Rows):
+        if response in data:
+            return data.floats(response)
+        data = data.frame
     if response in data.columns:
         return data[response].to_numpy(dtype=float, na_value=np.nan)
     try:
@@ -251,6 +383,12 @@ def _evaluate_response(data: pd.DataFrame, response: str) -> np.ndarray:
 def random_term_matrix(bar: BarTerm, data: pd.DataFrame) -> tuple[np.ndarray, list[str], object]:
     """Model matrix, lme4 column names and formulaic spec of one term's left side."""
     names, matrix, spec = evaluate_matrix(bar.lhs, data, f"random-effect term {bar.source!r}")
+    return _random_term(bar, names, matrix, spec)
+
+
+def _random_term(
+    bar: BarTerm, names: list[str], matrix: np.ndarray, spec: object
+) -> tuple[np.ndarray, list[str], object]:
     if not names:
         raise FormulaError(
             f"random-effect term {bar.source!r} has no columns; write (1 | g) for a random "
@@ -286,6 +424,8 @@ class _Matrices:
         )
         undefined = np.zeros(len(self.y), dtype=bool)
         for where, matrix, names in pieces:
+            if np.isfinite(matrix).all():
+                continue  # the common case: one pass instead of two
             infinite = np.isinf(matrix).any(axis=0)
             if infinite.any():
                 columns = [name for name, bad in zip(names, infinite, strict=True) if bad]
@@ -297,10 +437,21 @@ class _Matrices:
         return undefined
 
 
-def _evaluate(parsed: ParsedFormula, frame: pd.DataFrame) -> _Matrices:
-    y = _evaluate_response(frame, parsed.response)
-    names, matrix, spec = evaluate_matrix(parsed.fixed_rhs, frame, "fixed effects")
-    random = [random_term_matrix(bar, frame) for bar in parsed.bars]
+def _rows_matrix(rhs: str, rows: _Rows, context: str) -> tuple[list[str], np.ndarray, object]:
+    """:func:`~.fixed.evaluate_matrix` on ``rows``, without a DataFrame for simple terms."""
+    simple = simple_spec(rhs, rows)
+    if simple is not None:
+        return list(simple.column_names), simple.matrix_of(rows.floats, rows.n), simple
+    return evaluate_matrix(rhs, rows.frame, context)
+
+
+def _evaluate(parsed: ParsedFormula, rows: _Rows) -> _Matrices:
+    y = _evaluate_response(rows, parsed.response)
+    names, matrix, spec = _rows_matrix(parsed.fixed_rhs, rows, "fixed effects")
+    random = [
+        _random_term(bar, *_rows_matrix(bar.lhs, rows, f"random-effect term {bar.source!r}"))
+        for bar in parsed.bars
+    ]
     return _Matrices(y, names, matrix, spec, random)
 
 
@@ -381,7 +532,7 @@ def build_design(
 
 def _build_design(formula: str, data: object, weights: object, offset: object) -> Design:
     data = _as_dataframe(data)
-    parsed = parse_formula(formula)
+    parsed = _parse(formula)
     if not parsed.bars:
         raise StructureError(
             f"formula {formula!r} has no random-effect term such as (1 | g); use an ordinary "
@@ -394,7 +545,9 @@ def _build_design(formula: str, data: object, weights: object, offset: object) -
     if missing_columns:
         raise FormulaError(_unknown_names_message(formula, missing_columns, data.columns))
     named = [*variables, *(value for value in (weights, offset) if isinstance(value, str))]
-    duplicated = sorted({str(name) for name in data.columns[data.columns.duplicated()]})
+    repeated = data.columns.duplicated()
+    # Indexing an Arrow-backed column Index costs about 0.1 ms: only when a name repeats.
+    duplicated = sorted({str(name) for name in data.columns[repeated]}) if repeated.any() else []
     ambiguous = [name for name in duplicated if name in named]
     if ambiguous:
         raise DataError(
@@ -410,12 +563,18 @@ def _build_design(formula: str, data: object, weights: object, offset: object) -
                 "one side"
             )
     group_variables = {name for bar in parsed.bars for name in bar.group}
-    _check_response_type(data, parsed.response)
-    _check_column_types(data, [name for name in variables if name not in group_variables])
+    # Each used column is read once; the checks below work on these Series' arrays.
+    columns = {name: data[name] for name in variables}
+    _check_response_type(data, columns, parsed.response)
+    _check_column_types(columns, [name for name in variables if name not in group_variables])
     weights_array = _as_vector(weights, "weights", data)
     offset_array = _as_vector(offset, "offset", data)
-    _check_finite(data, variables)
-    complete = np.array(data[variables].notna().all(axis=1).to_numpy(), dtype=bool)
+    _check_finite(columns)
+    complete = np.ones(len(data), dtype=bool)
+    for column in columns.values():
+        missing = _missing(column)
+        if missing is not None:
+            complete &= ~missing
     for name, array in (("weights", weights_array), ("offset", offset_array)):
         if array is not None:
             if np.isinf(array).any():
@@ -446,11 +605,8 @@ def _build_design(formula: str, data: object, weights: object, offset: object) -
             "no complete rows: every row has a missing value in a column the model uses "
             f"(missing counts: {worst}); fill or drop those values"
         )
-    frame = data.loc[:, variables]
-    if not complete.all():
-        frame = frame.iloc[np.flatnonzero(complete)]
-    frame = _drop_unused_categories(frame)
-    matrices = _evaluate(parsed, frame)
+    rows = _Rows(data, variables, columns, None if complete.all() else np.flatnonzero(complete))
+    matrices = _evaluate(parsed, rows)
     undefined = matrices.undefined_rows(parsed.response, parsed.bars)
     if undefined.any():
         warn_user(
@@ -462,8 +618,8 @@ def _build_design(formula: str, data: object, weights: object, offset: object) -
         complete[positions[undefined]] = False
         if not complete.any():
             raise DataError(f"no rows left: a term of {formula!r} is undefined on every row")
-        frame = _drop_unused_categories(frame.iloc[np.flatnonzero(~undefined)])
-        matrices = _evaluate(parsed, frame)
+        rows = _Rows(data, variables, columns, np.flatnonzero(complete))
+        matrices = _evaluate(parsed, rows)
         if matrices.undefined_rows(parsed.response, parsed.bars).any():
             raise DataError(
                 f"a term of {formula!r} is undefined (NaN) on some rows even after dropping "
@@ -471,16 +627,16 @@ def _build_design(formula: str, data: object, weights: object, offset: object) -
             )
     nobs_dropped = int((~complete).sum())
     fixed = drop_collinear(matrices.fixed_names, matrices.fixed, matrices.fixed_spec)
-    if fixed.matrix.shape[1] >= len(frame):
+    if fixed.matrix.shape[1] >= rows.n:
         raise StructureError(
             f"the fixed effects have {fixed.matrix.shape[1]} independent columns for "
-            f"{len(frame)} observations; the residual variance cannot be estimated: simplify "
+            f"{rows.n} observations; the residual variance cannot be estimated: simplify "
             "the fixed part"
         )
     terms: list[TermSpec] = []
     specs: list[object] = []
     for bar, (z, names, spec) in zip(parsed.bars, matrices.random, strict=True):
-        factor = make_grouping_factor(frame, bar.group)
+        factor = make_grouping_factor(rows.columns, bar.group, rows.keep)
         terms.append(TermSpec(factor, z, tuple(names), full_pattern(z.shape[1]), bar.group_name))
         specs.append(spec)
     return Design(
@@ -491,7 +647,7 @@ def _build_design(formula: str, data: object, weights: object, offset: object) -
         response_name=parsed.response,
         weights=None if weights_array is None else weights_array[complete],
         offset=None if offset_array is None else offset_array[complete],
-        row_index=frame.index,
+        row_index=rows.index,
         nobs_dropped=nobs_dropped,
         re_model_specs=specs,
         parsed=parsed,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,6 +27,7 @@ __all__ = [
     "evaluate_matrix",
     "independent_columns",
     "lme4_name",
+    "simple_spec",
 ]
 
 _TREATMENT = re.compile(r"\[T\.([^\]]*)\]")
@@ -123,15 +125,44 @@ class SimpleSpec:
 
     def matrix(self, data: pd.DataFrame) -> np.ndarray:
         """The model matrix for ``data``."""
-        pieces = [np.ones(len(data))] if self.intercept else []
-        pieces.extend(data[name].to_numpy(dtype=float, na_value=np.nan) for name in self.columns)
-        if not pieces:
-            return np.zeros((len(data), 0))
-        return np.column_stack(pieces)
+        return self.matrix_of(
+            lambda name: data[name].to_numpy(dtype=float, na_value=np.nan), len(data)
+        )
+
+    def matrix_of(self, values: Callable[[str], np.ndarray], n_rows: int) -> np.ndarray:
+        """The model matrix from ``values(name)``, the float values of each column."""
+        matrix = np.empty((n_rows, len(self.column_names)))
+        start = 0
+        if self.intercept:
+            matrix[:, 0] = 1.0
+            start = 1
+        for position, name in enumerate(self.columns, start=start):
+            matrix[:, position] = values(name)
+        return matrix
 
 
 def _simple_spec(rhs: str, data: pd.DataFrame) -> SimpleSpec | None:
     """A :class:`SimpleSpec` when ``rhs`` is only ``1``/``0``/``-1`` and numeric columns."""
+    if data.columns.duplicated().any():
+        return None
+    return simple_spec(rhs, data)
+
+
+def simple_spec(rhs: str, data: Mapping[str, pd.Series] | pd.DataFrame) -> SimpleSpec | None:
+    """A :class:`SimpleSpec` when ``rhs`` is only ``1``/``0``/``-1`` and numeric columns.
+
+    Parameters
+    ----------
+    rhs : str
+        Right-hand side of a formula part.
+    data : mapping of column name to Series, or DataFrame with unique column names
+        Only the dtypes of the columns are looked at.
+
+    Returns
+    -------
+    SimpleSpec or None
+        None when formulaic is needed.
+    """
     intercept = True
     columns: list[str] = []
     for raw in rhs.replace("-", "+-").split("+"):
@@ -141,7 +172,7 @@ def _simple_spec(rhs: str, data: pd.DataFrame) -> SimpleSpec | None:
         if term in ("0", "-1", "- 1"):
             intercept = False
             continue
-        if term not in data.columns or data.columns.duplicated().any():
+        if term not in data:
             return None
         column = data[term]
         if (

@@ -82,11 +82,11 @@ class LmerResults:
         self.df_modelwc = n_parameters
         self.aic = self.objective + 2.0 * n_parameters
         self.bic = self.objective + np.log(self.nobs) * n_parameters
-        names = model.fixed_names
         beta = state.beta()
-        covariance = self.scale * state.fixed_covariance_unscaled()
+        self._unscaled_cov_fe = state.fixed_covariance_unscaled()
+        self._covariance = covariance = self.scale * self._unscaled_cov_fe
         estimates, errors = beta, np.sqrt(np.diag(covariance))
-        all_names = names
+        all_names = model.fixed_names
         if design is not None and design.fixed.dropped:
             # Columns dropped as collinear are reported as NaN, in their formula position
             # (by position, so that two columns with the same lme4 name cannot collide).
@@ -96,13 +96,36 @@ class LmerResults:
             errors = np.full(len(all_names), np.nan)
             estimates[kept] = beta
             errors[kept] = np.sqrt(np.diag(covariance))
-        self.fe_params = pd.Series(estimates, index=all_names, name="fe_params")
-        self.bse_fe = pd.Series(errors, index=all_names, name="bse_fe")
-        self.cov_fe = pd.DataFrame(covariance, index=names, columns=names)
+        # One Index for both Series: inferring a string index costs about 50 us each time.
+        index = pd.Index(all_names)
+        self.fe_params = pd.Series(estimates, index=index, name="fe_params")
+        self.bse_fe = pd.Series(errors, index=index, name="bse_fe")
         self._beta = beta
-        self._modes = state.conditional_modes()
-        self._factors = [factor.copy() for factor in state.factors]
-        self._unscaled_cov_fe = state.fixed_covariance_unscaled()
+
+    # ------------------------------------------------------------------ lazy parts
+    # Built on first use: a small model's whole fit takes a few milliseconds, and the
+    # DataFrame, the modes and the factors were a fifth of it for callers that only
+    # read the estimates. The criterion's state is put back at ``theta`` first, since
+    # other code (profiles, inference) may have evaluated it elsewhere since the fit.
+    @cached_property
+    def cov_fe(self) -> pd.DataFrame:
+        """Covariance matrix of the fixed effects (lme4's ``vcov``)."""
+        names = self.model.fixed_names
+        return pd.DataFrame(self._covariance, index=names, columns=names)
+
+    @cached_property
+    def _modes(self) -> list[np.ndarray]:
+        """Conditional modes ``b`` per block, shaped ``(levels, columns)``."""
+        state = self.model.state
+        state.evaluate(self.theta)
+        return state.conditional_modes()
+
+    @cached_property
+    def _factors(self) -> list[np.ndarray]:
+        """Each block's relative covariance factor ``T`` at ``theta``."""
+        state = self.model.state
+        state.evaluate(self.theta)
+        return [factor.copy() for factor in state.factors]
 
     # ------------------------------------------------------------------ components
     @property
