@@ -31,6 +31,7 @@ import pytest
 import scipy.optimize
 
 import mixedmodels as mm
+import mixedmodels.model as model_module
 from mixedmodels import errors as E
 from mixedmodels.model import LinearMixedModel
 
@@ -688,11 +689,13 @@ CASES: list[Case] = [
 ]
 
 
-def _params() -> list[Any]:
+def _params(prefix: str = "") -> list[Any]:
     return [
-        pytest.param(case, id=case.name, marks=[pytest.mark.xfail(strict=True, reason=case.xfail)])
+        pytest.param(
+            case, id=prefix + case.name, marks=[pytest.mark.xfail(strict=True, reason=case.xfail)]
+        )
         if case.xfail
-        else pytest.param(case, id=case.name)
+        else pytest.param(case, id=prefix + case.name)
         for case in CASES
     ]
 
@@ -705,6 +708,21 @@ def test_table_size_and_unique_names() -> None:
 
 @pytest.mark.parametrize("case", _params())
 def test_case(case: Case) -> None:
+    _run_case(case)
+
+
+@pytest.mark.parametrize("case", _params("chunked-"))
+def test_case_chunked(case: Case, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same table through the chunked design (every DataFrame read 7 rows at a time).
+
+    Data frames over a million rows take that path; it must give exactly the
+    same errors, warnings and fits as the in-memory one.
+    """
+    monkeypatch.setattr(model_module, "_CHUNK_ROWS", 7)
+    _run_case(case)
+
+
+def _run_case(case: Case) -> None:
     data = case.data()
     if case.error is not None:
         cls, phrase = case.error
@@ -732,6 +750,16 @@ def test_case(case: Case) -> None:
 
 @pytest.mark.parametrize("case", [pytest.param(case, id=case.name) for case in CASES])
 def test_data_unchanged(case: Case) -> None:
+    _check_data_unchanged(case)
+
+
+@pytest.mark.parametrize("case", [pytest.param(case, id=f"chunked-{case.name}") for case in CASES])
+def test_data_unchanged_chunked(case: Case, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(model_module, "_CHUNK_ROWS", 7)
+    _check_data_unchanged(case)
+
+
+def _check_data_unchanged(case: Case) -> None:
     data = case.data()
     before = copy.deepcopy(data)
     dtypes = data.dtypes.copy()

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import functools
 
-from .errors import ArgumentError, DataError
+from .errors import ArgumentError
 
 __all__ = ["cross_products_dask", "model_from_dask"]
 
@@ -116,8 +116,15 @@ def model_from_dask(
         Built from the summed cross-products; it keeps no rows.
     """
     dask = _require_dask()
-    from .design.builder import model_variables
-    from .design.chunked import level_columns, make_plan, model_from_cross, prime
+    from .design.builder import as_vector, check_frame, model_variables
+    from .design.chunked import (
+        ChunkStats,
+        level_columns,
+        make_plan,
+        model_from_cross,
+        no_complete_chunk,
+        prime,
+    )
     from .formula.parse import parse_formula
 
     for label, value in (("weights", weights), ("offset", offset)):
@@ -126,6 +133,10 @@ def model_from_dask(
                 f"{label} must be a column name when the data is a Dask DataFrame, got "
                 f"{type(value).__name__}"
             )
+    check_frame(formula, ddf._meta, weights, offset, rows=False)
+    for label, value in (("weights", weights), ("offset", offset)):
+        if value is not None:
+            as_vector(value, label, ddf._meta)  # the name and dtype; values per partition
     parsed = parse_formula(formula)
     variables = [name for name in model_variables(parsed) if name in ddf.columns]
     ddf = _known_categories(ddf, variables)
@@ -139,12 +150,14 @@ def model_from_dask(
         for columns, frame in zip(column_sets, frames, strict=True)
     }
     plan = make_plan(formula, meta, distinct, weights, offset)
+    stats = ChunkStats()
     for index in range(ddf.npartitions):
-        if prime(plan, ddf.get_partition(index).compute()):
+        part = ddf.get_partition(index).compute()
+        part_stats = ChunkStats(n_rows=len(part))
+        if prime(plan, part, part_stats):
             break
+        stats = stats + part_stats
     else:
-        raise DataError(
-            "no complete rows: every row has a missing value in a column the model uses"
-        )
+        no_complete_chunk(plan, stats)
     cross, stats = cross_products_dask(plan, ddf, split_every)
     return model_from_cross(plan, cross, stats, REML=REML)

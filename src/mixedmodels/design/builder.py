@@ -44,23 +44,39 @@ from ..errors import (
     DataWarning,
     FormulaError,
     MixedModelsError,
-    RankDeficiencyWarning,
     StructureError,
     warn_user,
 )
 from ..formula.parse import BarTerm, ParsedFormula, parse_formula
 from .fixed import (
     FixedDesign,
+    check_fixed_count,
     drop_collinear,
     empty_terms,
     evaluate_matrix,
     lme4_name,
     simple_spec,
+    warn_empty,
 )
 from .grouping import make_grouping_factor
 from .terms import TermSpec, full_pattern
 
-__all__ = ["Design", "build_design", "model_variables", "random_term_matrix"]
+__all__ = [
+    "Design",
+    "as_vector",
+    "build_design",
+    "check_frame",
+    "infinite_error",
+    "infinite_rows",
+    "missing_rows",
+    "model_variables",
+    "negative_weights_error",
+    "no_complete_rows_error",
+    "no_rows_left_error",
+    "random_term_matrix",
+    "warn_undefined",
+    "warn_zero_weights",
+]
 
 
 @dataclass
@@ -150,7 +166,7 @@ def _unknown_names_message(formula: str, missing: list[str], columns: pd.Index) 
     )
 
 
-def _as_vector(value: object, name: str, data: pd.DataFrame) -> np.ndarray | None:
+def as_vector(value: object, name: str, data: pd.DataFrame) -> np.ndarray | None:
     """``weights`` or ``offset`` as a float array with one value per row (positional)."""
     if value is None:
         return None
@@ -249,22 +265,101 @@ def _check_column_types(columns: dict[str, pd.Series], covariates: list[str]) ->
             )
 
 
+def infinite_rows(column: pd.Series) -> np.ndarray | None:
+    """Rows where ``column`` is infinite, or None when it cannot hold Inf.
+
+    Parameters
+    ----------
+    column : Series
+
+    Returns
+    -------
+    ndarray of bool or None
+    """
+    kind = _numpy_kind(column)
+    if kind in ("b", "i", "u"):
+        return None  # cannot hold Inf
+    if kind == "f":
+        return np.isinf(column.to_numpy())
+    if _is_real(column):
+        return np.isinf(column.to_numpy(dtype=float, na_value=np.nan))
+    return None
+
+
+def infinite_error(name: str, count: int, column: bool = True) -> DataError:
+    """The error for ``count`` infinite values in a used column (or ``weights``/``offset``).
+
+    Parameters
+    ----------
+    name : str
+        Column name, or ``"weights"``/``"offset"`` when ``column`` is False.
+    count : int
+    column : bool
+        Whether ``name`` is a data column used by the formula.
+
+    Returns
+    -------
+    DataError
+    """
+    if column:
+        return DataError(
+            f"column {name!r} holds {count} infinite value(s); remove or replace them "
+            "before fitting"
+        )
+    return DataError(f"{name} holds {count} infinite value(s); give finite values")
+
+
+def negative_weights_error(count: int, first: int) -> DataError:
+    """The error for ``count`` negative weights, the first at row position ``first``."""
+    return DataError(
+        f"weights must be non-negative; found {count} negative weight(s) (first at row {first})"
+    )
+
+
+def warn_zero_weights(count: int) -> None:
+    """Warn that ``count`` rows with zero weight were dropped (nothing when zero)."""
+    if count:
+        warn_user(
+            f"dropped {count} row(s) with zero weight; they carry no information "
+            "and are not counted as observations",
+            DataWarning,
+        )
+
+
+def no_complete_rows_error(missing: pd.Series) -> DataError:
+    """The error for data without complete rows, from the missing counts per used column."""
+    worst = missing[missing > 0].sort_values(ascending=False).head(3).to_dict()
+    return DataError(
+        "no complete rows: every row has a missing value in a column the model uses "
+        f"(missing counts: {worst}); fill or drop those values"
+    )
+
+
+def warn_undefined(formula: str, count: int) -> None:
+    """Warn that ``count`` rows on which a term is undefined (NaN) were dropped."""
+    if count:
+        warn_user(
+            f"dropped {count} row(s) on which a term of {formula!r} is undefined "
+            "(NaN, e.g. log of a negative number)",
+            DataWarning,
+        )
+
+
+def no_rows_left_error(formula: str) -> DataError:
+    """The error for a transformation that is undefined on every complete row."""
+    return DataError(f"no rows left: a term of {formula!r} is undefined on every row")
+
+
 def _check_finite(columns: dict[str, pd.Series]) -> None:
     for name, column in columns.items():
-        kind = _numpy_kind(column)
-        if kind in ("b", "i", "u"):
-            continue  # cannot hold Inf
-        if kind == "f" or _is_real(column):
-            values = column.to_numpy(dtype=float, na_value=np.nan)
-            count = int(np.isinf(values).sum())
+        infinite = infinite_rows(column)
+        if infinite is not None:
+            count = int(infinite.sum())
             if count:
-                raise DataError(
-                    f"column {name!r} holds {count} infinite value(s); remove or replace them "
-                    "before fitting"
-                )
+                raise infinite_error(name, count)
 
 
-def _missing(column: pd.Series) -> np.ndarray | None:
+def missing_rows(column: pd.Series) -> np.ndarray | None:
     """Rows where ``column`` is missing (as ``isna``), or None when it cannot be.
 
     From the column's arrays: ``DataFrame.notna`` on the used columns costs
@@ -394,18 +489,12 @@ def _random_term(
             f"random-effect term {bar.source!r} has no columns; write (1 | g) for a random "
             "intercept"
         )
-    empty = empty_terms(spec)
-    if empty:
-        warn_user(
-            f"random-effect term {bar.source!r}: term(s) {empty} produce no column (a factor "
-            "with a single level in the rows used is constant); they were dropped",
-            RankDeficiencyWarning,
-        )
+    warn_empty(f"random-effect term {bar.source!r}", empty_terms(spec))
     return matrix, [lme4_name(name) for name in names], spec
 
 
 @dataclass
-class _Matrices:
+class DesignMatrices:
     """The evaluated (not yet reduced) matrices on a set of rows."""
 
     y: np.ndarray
@@ -445,14 +534,14 @@ def _rows_matrix(rhs: str, rows: _Rows, context: str) -> tuple[list[str], np.nda
     return evaluate_matrix(rhs, rows.frame, context)
 
 
-def _evaluate(parsed: ParsedFormula, rows: _Rows) -> _Matrices:
+def _evaluate(parsed: ParsedFormula, rows: _Rows) -> DesignMatrices:
     y = _evaluate_response(rows, parsed.response)
     names, matrix, spec = _rows_matrix(parsed.fixed_rhs, rows, "fixed effects")
     random = [
         _random_term(bar, *_rows_matrix(bar.lhs, rows, f"random-effect term {bar.source!r}"))
         for bar in parsed.bars
     ]
-    return _Matrices(y, names, matrix, spec, random)
+    return DesignMatrices(y, names, matrix, spec, random)
 
 
 def _drop_unused_categories(frame: pd.DataFrame) -> pd.DataFrame:
@@ -530,7 +619,39 @@ def build_design(
         ) from error
 
 
-def _build_design(formula: str, data: object, weights: object, offset: object) -> Design:
+def check_frame(
+    formula: object, data: object, weights: object, offset: object, rows: bool = True
+) -> tuple[pd.DataFrame, ParsedFormula, list[str], dict[str, pd.Series]]:
+    """The checks of the formula and the data that need no values, only names and dtypes.
+
+    Shared by :func:`build_design` and the chunked design
+    (:mod:`mixedmodels.design.chunked`), which runs them once on the whole
+    frame (or a Dask DataFrame's empty ``_meta``) before its pass over the rows.
+
+    Parameters
+    ----------
+    formula : str
+    data : DataFrame or dict
+    weights, offset : object
+        Only their column names are checked here.
+    rows : bool
+        Whether an empty ``data`` is an error (False for a Dask ``_meta``).
+
+    Returns
+    -------
+    data : DataFrame
+    parsed : ParsedFormula
+    variables : list of str
+        Columns the model uses.
+    columns : dict of str to Series
+        ``data[name]`` for each of ``variables``.
+
+    Raises
+    ------
+    MixedModelsError
+        No random-effect term, no rows, unknown or duplicated columns, a
+        variable on both sides of ``|``, a column of the wrong type.
+    """
     data = _as_dataframe(data)
     parsed = _parse(formula)
     if not parsed.bars:
@@ -538,7 +659,7 @@ def _build_design(formula: str, data: object, weights: object, offset: object) -
             f"formula {formula!r} has no random-effect term such as (1 | g); use an ordinary "
             "linear model for fixed effects only"
         )
-    if len(data) == 0:
+    if rows and len(data) == 0:
         raise DataError("data has no rows; pass a DataFrame with observations")
     variables = model_variables(parsed)
     missing_columns = [name for name in variables if name not in data.columns]
@@ -567,57 +688,43 @@ def _build_design(formula: str, data: object, weights: object, offset: object) -
     columns = {name: data[name] for name in variables}
     _check_response_type(data, columns, parsed.response)
     _check_column_types(columns, [name for name in variables if name not in group_variables])
-    weights_array = _as_vector(weights, "weights", data)
-    offset_array = _as_vector(offset, "offset", data)
+    return data, parsed, variables, columns
+
+
+def _build_design(formula: str, data: object, weights: object, offset: object) -> Design:
+    data, parsed, variables, columns = check_frame(formula, data, weights, offset)
+    weights_array = as_vector(weights, "weights", data)
+    offset_array = as_vector(offset, "offset", data)
     _check_finite(columns)
     complete = np.ones(len(data), dtype=bool)
     for column in columns.values():
-        missing = _missing(column)
+        missing = missing_rows(column)
         if missing is not None:
             complete &= ~missing
     for name, array in (("weights", weights_array), ("offset", offset_array)):
         if array is not None:
             if np.isinf(array).any():
-                raise DataError(
-                    f"{name} holds {int(np.isinf(array).sum())} infinite value(s); give "
-                    "finite values"
-                )
+                raise infinite_error(name, int(np.isinf(array).sum()), column=False)
             complete &= ~np.isnan(array)
     if weights_array is not None:
         negative = complete & (weights_array < 0)
         if negative.any():
-            raise DataError(
-                f"weights must be non-negative; found {int(negative.sum())} negative weight(s) "
-                f"(first at row {int(np.flatnonzero(negative)[0])})"
-            )
+            raise negative_weights_error(int(negative.sum()), int(np.flatnonzero(negative)[0]))
         zero = complete & (weights_array == 0)
         if zero.any():
-            warn_user(
-                f"dropped {int(zero.sum())} row(s) with zero weight; they carry no information "
-                "and are not counted as observations",
-                DataWarning,
-            )
+            warn_zero_weights(int(zero.sum()))
             complete &= ~zero
     if not complete.any():
-        counts = data[variables].isna().sum()
-        worst = counts[counts > 0].sort_values(ascending=False).head(3).to_dict()
-        raise DataError(
-            "no complete rows: every row has a missing value in a column the model uses "
-            f"(missing counts: {worst}); fill or drop those values"
-        )
+        raise no_complete_rows_error(data[variables].isna().sum())
     rows = _Rows(data, variables, columns, None if complete.all() else np.flatnonzero(complete))
     matrices = _evaluate(parsed, rows)
     undefined = matrices.undefined_rows(parsed.response, parsed.bars)
     if undefined.any():
-        warn_user(
-            f"dropped {int(undefined.sum())} row(s) on which a term of {formula!r} is undefined "
-            "(NaN, e.g. log of a negative number)",
-            DataWarning,
-        )
+        warn_undefined(formula, int(undefined.sum()))
         positions = np.flatnonzero(complete)
         complete[positions[undefined]] = False
         if not complete.any():
-            raise DataError(f"no rows left: a term of {formula!r} is undefined on every row")
+            raise no_rows_left_error(formula)
         rows = _Rows(data, variables, columns, np.flatnonzero(complete))
         matrices = _evaluate(parsed, rows)
         if matrices.undefined_rows(parsed.response, parsed.bars).any():
@@ -627,12 +734,7 @@ def _build_design(formula: str, data: object, weights: object, offset: object) -
             )
     nobs_dropped = int((~complete).sum())
     fixed = drop_collinear(matrices.fixed_names, matrices.fixed, matrices.fixed_spec)
-    if fixed.matrix.shape[1] >= rows.n:
-        raise StructureError(
-            f"the fixed effects have {fixed.matrix.shape[1]} independent columns for "
-            f"{rows.n} observations; the residual variance cannot be estimated: simplify "
-            "the fixed part"
-        )
+    check_fixed_count(fixed.matrix.shape[1], rows.n)
     terms: list[TermSpec] = []
     specs: list[object] = []
     for bar, (z, names, spec) in zip(parsed.bars, matrices.random, strict=True):

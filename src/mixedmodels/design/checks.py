@@ -34,12 +34,15 @@ from ..errors import (
 from .terms import RandomEffectsBlock
 
 __all__ = [
+    "check_constant",
     "check_flag",
+    "check_levels",
     "check_start",
     "check_structure",
     "duplicate_effects",
     "singular_terms",
     "term_widths",
+    "warn_duplicates",
 ]
 
 # A response whose range is below this multiple of machine epsilon times its
@@ -143,87 +146,108 @@ def _partition_key(codes: np.ndarray) -> np.ndarray:
     return rank[inverse.reshape(-1)]
 
 
-def duplicate_effects(blocks: list[RandomEffectsBlock]) -> list[tuple[str, str, str]]:
+def duplicate_effects(
+    blocks: list[RandomEffectsBlock],
+    same_column: Callable[[int, int, int, int], bool] | None = None,
+    same_groups: Callable[[int, int], bool] | None = None,
+) -> list[tuple[str, str, str]]:
     """Pairs of terms that give the same random effects: ``(factor_a, factor_b, column)``.
 
     Two columns describe the same effects when their grouping factors split
     the rows into the same groups and the columns are equal. Within one block
     this is the same column in two terms (``(1 | g) + (1 | g)``); across
     blocks, two factors with different names but the same groups.
+
+    Parameters
+    ----------
+    blocks : list of RandomEffectsBlock
+    same_column : callable, optional
+        ``same_column(block_a, column_a, block_b, column_b)``: whether the two
+        columns are equal on every row. By default compared on ``block.z``;
+        the chunked design, which keeps no rows, gives its own.
+    same_groups : callable, optional
+        ``same_groups(block_a, block_b)``: whether two factors with the same
+        number of levels split the rows into the same groups. By default
+        compared on the factors' codes.
+
+    Returns
+    -------
+    list of tuple
     """
+    if same_column is None:
+
+        def same_column(first: int, a: int, second: int, b: int) -> bool:
+            return np.array_equal(blocks[first].z[:, a], blocks[second].z[:, b])
+
+    if same_groups is None:
+        counts = [block.n_levels for block in blocks]
+        keys = [
+            _partition_key(block.factor.codes) if counts.count(block.n_levels) > 1 else None
+            for block in blocks
+        ]
+
+        def same_groups(first: int, second: int) -> bool:
+            return np.array_equal(keys[first], keys[second])
+
     found: list[tuple[str, str, str]] = []
-    counts = [block.n_levels for block in blocks]
-    keys = [
-        _partition_key(block.factor.codes) if counts.count(block.n_levels) > 1 else None
-        for block in blocks
-    ]
     for first, block in enumerate(blocks):
         starts = np.cumsum([0, *term_widths(block)])
         term_of = np.searchsorted(starts, np.arange(block.n_columns), side="right")
         for a in range(block.n_columns):
             for b in range(a + 1, block.n_columns):
-                if term_of[a] != term_of[b] and np.array_equal(block.z[:, a], block.z[:, b]):
+                if term_of[a] != term_of[b] and same_column(first, a, first, b):
                     name = block.factor.name
                     found.append((name, name, block.column_names[a]))
         for second in range(first + 1, len(blocks)):
             other = blocks[second]
-            if other.n_levels != block.n_levels or not np.array_equal(keys[first], keys[second]):
+            if other.n_levels != block.n_levels or not same_groups(first, second):
                 continue
             for a in range(block.n_columns):
                 for b in range(other.n_columns):
-                    if np.array_equal(block.z[:, a], other.z[:, b]):
+                    if same_column(first, a, second, b):
                         found.append((block.factor.name, other.factor.name, block.column_names[a]))
     return found
 
 
-def check_structure(y: np.ndarray, blocks: list[RandomEffectsBlock]) -> None:
-    """Raise a clear error when the random-effects structure cannot be estimated.
+def check_constant(n_obs: int, first: float, low: float, high: float) -> None:
+    """Raise when the response is constant up to rounding.
 
     Parameters
     ----------
-    y : ndarray, shape (n,)
-        Response on the rows used.
-    blocks : list of RandomEffectsBlock
+    n_obs : int
+        Observations used.
+    first, low, high : float
+        The response's first value, minimum and maximum on the rows used.
 
     Raises
     ------
     DataError
-        Empty, non-finite or constant response; terms with a different number
-        of rows than the response.
+        The range is below a small multiple of machine epsilon times the magnitude.
+    """
+    if n_obs > 1 and high - low <= _CONSTANT_RELATIVE * max(abs(low), abs(high)):
+        raise DataError(
+            f"the response is constant (every value is {first:g}); there is no variation "
+            "to split between random effects and residual: check the response column"
+        )
+
+
+def check_levels(n_obs: int, blocks: list[RandomEffectsBlock]) -> None:
+    """lme4's level and random-effect counts against the observations.
+
+    Parameters
+    ----------
+    n_obs : int
+        Observations used.
+    blocks : list of RandomEffectsBlock
+        Only their factor names, level counts and term widths are read.
+
+    Raises
+    ------
     StructureError
         No random-effect term; a factor with fewer than 2 levels; as many
         levels as observations; a term with as many random effects as
         observations.
-
-    Warns
-    -----
-    IdentifiabilityWarning
-        Two terms describe the same random effects; the fit is correct for
-        their total variance but the split between them is arbitrary.
     """
-    y = np.asarray(y)
-    if y.ndim != 1:
-        raise DataError(f"the response must be one-dimensional, got shape {y.shape}")
-    n_obs = len(y)
-    for block in blocks:
-        if block.z.shape[0] != n_obs or block.factor.codes.shape[0] != n_obs:
-            raise DataError(
-                f"the random-effect term(s) on {block.factor.name!r} have "
-                f"{block.z.shape[0]} rows for a response of {n_obs}; give one row per "
-                "observation"
-            )
-    if n_obs == 0:
-        raise DataError("the model has no observations; check the data and missing values")
-    if not np.all(np.isfinite(y)):
-        raise DataError(
-            "the response holds non-finite values (NaN or Inf); drop or replace them before fitting"
-        )
-    spread = float(np.ptp(y))
-    if n_obs > 1 and spread <= _CONSTANT_RELATIVE * float(np.max(np.abs(y))):
-        raise DataError(
-            f"the response is constant (every value is {y[0]:g}); there is no variation "
-            "to split between random effects and residual: check the response column"
-        )
     if not blocks:
         raise StructureError(
             "the model has no random-effect term such as (1 | g); use an ordinary linear "
@@ -252,7 +276,11 @@ def check_structure(y: np.ndarray, blocks: list[RandomEffectsBlock]) -> None:
                     "the model is not identifiable: simplify the term, e.g. (1 | "
                     f"{name})"
                 )
-    for first, second, column in duplicate_effects(blocks):
+
+
+def warn_duplicates(found: list[tuple[str, str, str]]) -> None:
+    """An :class:`~mixedmodels.errors.IdentifiabilityWarning` per :func:`duplicate_effects` pair."""
+    for first, second, column in found:
         where = (
             f"two terms on {first!r}"
             if first == second
@@ -264,6 +292,51 @@ def check_structure(y: np.ndarray, blocks: list[RandomEffectsBlock]) -> None:
             "the two is arbitrary): remove one of the terms",
             IdentifiabilityWarning,
         )
+
+
+def check_structure(y: np.ndarray, blocks: list[RandomEffectsBlock]) -> None:
+    """Raise a clear error when the random-effects structure cannot be estimated.
+
+    Parameters
+    ----------
+    y : ndarray, shape (n,)
+        Response on the rows used.
+    blocks : list of RandomEffectsBlock
+
+    Raises
+    ------
+    DataError
+        Empty, non-finite or constant response; terms with a different number
+        of rows than the response.
+    StructureError
+        See :func:`check_levels`.
+
+    Warns
+    -----
+    IdentifiabilityWarning
+        Two terms describe the same random effects; the fit is correct for
+        their total variance but the split between them is arbitrary.
+    """
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise DataError(f"the response must be one-dimensional, got shape {y.shape}")
+    n_obs = len(y)
+    for block in blocks:
+        if block.z.shape[0] != n_obs or block.factor.codes.shape[0] != n_obs:
+            raise DataError(
+                f"the random-effect term(s) on {block.factor.name!r} have "
+                f"{block.z.shape[0]} rows for a response of {n_obs}; give one row per "
+                "observation"
+            )
+    if n_obs == 0:
+        raise DataError("the model has no observations; check the data and missing values")
+    if not np.all(np.isfinite(y)):
+        raise DataError(
+            "the response holds non-finite values (NaN or Inf); drop or replace them before fitting"
+        )
+    check_constant(n_obs, float(y[0]), float(np.min(y)), float(np.max(y)))
+    check_levels(n_obs, blocks)
+    warn_duplicates(duplicate_effects(blocks))
 
 
 def singular_terms(

@@ -19,14 +19,22 @@ How a chunk is evaluated
    built on the first chunk with complete rows and reused for every chunk, so
    every chunk has the same columns. Categorical covariates are cast to their
    full set of levels first.
+0. *Checks without values.* The formula, column names and dtypes, and the
+   ``weights``/``offset`` arguments are checked once on the whole frame (a
+   Dask DataFrame's ``_meta``) by
+   :func:`~mixedmodels.design.builder.check_frame`, the code of the in-memory
+   path.
 3. *Rows.* A chunk's rows are dropped exactly as in
    :func:`~mixedmodels.design.builder.build_design`: a missing value in a
    used column, a missing or zero weight, a transformation that is undefined
-   (NaN). Inf is an error naming the column.
+   (NaN). Inf, negative weights and the rest are counted per chunk
+   (:mod:`mixedmodels.design.chunkrows`) and reported after the pass with
+   the in-memory path's errors and warnings (totals, first row position).
 4. *After the pass.* Unused levels are pruned, blocks are put in the engine's
    order (most levels first), collinear fixed-effect columns are dropped from
-   ``X'X`` (:func:`independent_gram_columns`), and lme4's structural checks run
-   on the counts.
+   ``X'X`` (:func:`independent_gram_columns`), and the structural checks of
+   :mod:`mixedmodels.design.checks` run on the counts (levels and
+   observations) and on per-chunk evidence of repeated random effects.
 
 Limitations (documented, by design)
 -----------------------------------
@@ -55,21 +63,36 @@ import numpy as np
 import pandas as pd
 import scipy.linalg
 
-from ..errors import (
-    ArgumentError,
-    DataError,
-    DataWarning,
-    FormulaError,
-    RankDeficiencyWarning,
-    StructureError,
-    warn_user,
-)
+from ..errors import DataError, FormulaError, StructureError
 from ..formula.parse import ParsedFormula, parse_formula
 from ..objective.crossprod import BlockData, CrossProducts, cross_products
-from .builder import Design, model_variables, random_term_matrix
-from .fixed import FixedDesign, evaluate_matrix, lme4_name
+from .builder import (
+    Design,
+    DesignMatrices,
+    as_vector,
+    check_frame,
+    model_variables,
+    random_term_matrix,
+)
+from .checks import check_constant, check_levels, duplicate_effects, warn_duplicates
+from .chunkrows import (
+    ChunkStats,
+    complete_rows,
+    duplicate_predicates,
+    raise_row_errors,
+    raise_undefined,
+    record_duplicates,
+)
+from .fixed import (
+    FixedDesign,
+    check_fixed_count,
+    empty_terms,
+    evaluate_matrix,
+    warn_dropped,
+    warn_empty,
+)
 from .grouping import GroupingFactor, make_grouping_factor
-from .terms import TermSpec, full_pattern
+from .terms import TermSpec, assemble_blocks, full_pattern
 
 __all__ = [
     "CHUNK_ROWS",
@@ -165,37 +188,6 @@ class ChunkPlan:
     @property
     def n_fixed_all(self) -> int:
         return len(self.fixed_names)
-
-
-@dataclass
-class ChunkStats:
-    """Row bookkeeping of one or more chunks; adds up like the cross-products."""
-
-    n_rows: int = 0
-    dropped_missing: int = 0
-    dropped_zero_weight: int = 0
-    dropped_undefined: int = 0
-    y_min: float = np.inf
-    y_max: float = -np.inf
-    ones: list[np.ndarray] = field(default_factory=list)  # per block, column all ones
-    counts: list[np.ndarray] = field(default_factory=list)  # per block, rows per level
-
-    def __add__(self, other: ChunkStats) -> ChunkStats:
-        if not self.counts or not other.counts:
-            ones, counts = (self.ones, self.counts) if self.counts else (other.ones, other.counts)
-        else:
-            ones = [a & b for a, b in zip(self.ones, other.ones, strict=True)]
-            counts = [a + b for a, b in zip(self.counts, other.counts, strict=True)]
-        return ChunkStats(
-            self.n_rows + other.n_rows,
-            self.dropped_missing + other.dropped_missing,
-            self.dropped_zero_weight + other.dropped_zero_weight,
-            self.dropped_undefined + other.dropped_undefined,
-            min(self.y_min, other.y_min),
-            max(self.y_max, other.y_max),
-            ones,
-            counts,
-        )
 
 
 def _needs_levels(column: pd.Series) -> bool:
@@ -314,31 +306,6 @@ def make_plan(
 
 
 # ---------------------------------------------------------------------- one chunk
-def _complete_rows(plan: ChunkPlan, frame: pd.DataFrame, stats: ChunkStats) -> pd.DataFrame:
-    columns = list(dict.fromkeys([*plan.variables, *(c for c in (plan.weights, plan.offset) if c)]))
-    frame = frame[columns]
-    for name in plan.variables:
-        column = frame[name]
-        if pd.api.types.is_float_dtype(column.dtype) and np.isinf(column.to_numpy()).any():
-            raise DataError(f"column {name!r} holds infinite values; remove or replace them")
-    complete = np.array(frame.notna().all(axis=1).to_numpy(), dtype=bool)
-    stats.dropped_missing += int((~complete).sum())
-    if plan.weights is not None:
-        w = frame[plan.weights].to_numpy(dtype=float, na_value=np.nan)
-        if np.any(complete & (w < 0)):
-            raise DataError("weights must be non-negative; found negative weights")
-        zero = complete & (w == 0)
-        stats.dropped_zero_weight += int(zero.sum())
-        complete &= ~zero
-    if not complete.all():
-        frame = frame.iloc[np.flatnonzero(complete)]
-    if plan.categories:
-        frame = frame.assign(
-            **{name: frame[name].astype(dtype) for name, dtype in plan.categories.items()}
-        )
-    return frame
-
-
 def _matrices(plan: ChunkPlan, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, list]:
     """``y``, ``X`` (all columns) and each bar's ``z`` on a chunk's complete rows."""
     parsed = plan.parsed
@@ -367,11 +334,20 @@ def _matrices(plan: ChunkPlan, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndar
     return y, X, zs
 
 
-def prime(plan: ChunkPlan, frame: pd.DataFrame) -> bool:
-    """Build the plan's formulaic specs from ``frame``; False when it has no complete row."""
+def prime(plan: ChunkPlan, frame: pd.DataFrame, stats: ChunkStats | None = None) -> bool:
+    """Build the plan's formulaic specs from ``frame``; False when it has no complete row.
+
+    Parameters
+    ----------
+    plan : ChunkPlan
+    frame : DataFrame
+    stats : ChunkStats, optional
+        Updated with the chunk's row counts (for the errors when no chunk has
+        a complete row: :func:`no_complete_chunk`).
+    """
     if plan.fixed_spec is not None:
         return True
-    complete = _complete_rows(plan, frame, ChunkStats())
+    complete = complete_rows(plan, frame, stats if stats is not None else ChunkStats())
     if len(complete) == 0:
         return False
     _matrices(plan, complete)
@@ -387,20 +363,16 @@ def chunk_cross_products(plan: ChunkPlan, frame: pd.DataFrame) -> tuple[CrossPro
     if plan.fixed_spec is None:
         raise RuntimeError("prime the plan with a chunk that has complete rows first")
     stats = ChunkStats(n_rows=len(frame))
-    frame = _complete_rows(plan, frame, stats)
+    frame = complete_rows(plan, frame, stats)
     if len(frame) == 0:
         return _empty_cross(plan), stats
     y, X, zs = _matrices(plan, frame)
-    pieces = [("response", y[:, None]), ("fixed effects", X)]
-    pieces += [
-        (f"random-effect term {bar.source!r}", z)
-        for bar, z in zip(plan.parsed.bars, zs, strict=True)
+    random = [
+        (z, names, spec)
+        for z, names, spec in zip(zs, plan.random_names, plan.random_specs, strict=True)
     ]
-    undefined = np.zeros(len(y), dtype=bool)
-    for where, matrix in pieces:
-        if np.isinf(matrix).any():
-            raise DataError(f"{where}: evaluates to infinite values (e.g. log(0)) on some rows")
-        undefined |= np.isnan(matrix).any(axis=1)
+    matrices = DesignMatrices(y, plan.fixed_names, X, plan.fixed_spec, random)
+    undefined = matrices.undefined_rows(plan.parsed.response, plan.parsed.bars)
     weights = None if plan.weights is None else frame[plan.weights].to_numpy(dtype=float)
     offset = None if plan.offset is None else frame[plan.offset].to_numpy(dtype=float)
     if undefined.any():
@@ -410,6 +382,8 @@ def chunk_cross_products(plan: ChunkPlan, frame: pd.DataFrame) -> tuple[CrossPro
         y, X, zs = y[keep], X[keep], [z[keep] for z in zs]
         weights = None if weights is None else weights[keep]
         offset = None if offset is None else offset[keep]
+        if len(y) == 0:
+            return _empty_cross(plan), stats
     block_data = []
     for factor, members in zip(plan.factors, plan.block_terms, strict=True):
         codes = factor.codes(frame)
@@ -417,8 +391,13 @@ def chunk_cross_products(plan: ChunkPlan, frame: pd.DataFrame) -> tuple[CrossPro
         block_data.append(BlockData(codes, z, factor.n_levels))
         stats.counts.append(np.bincount(codes, minlength=factor.n_levels))
         stats.ones.append(np.all(z == 1.0, axis=0))
-    if len(y):
-        stats.y_min, stats.y_max = float(y.min()), float(y.max())
+    record_duplicates(
+        stats,
+        [block.codes for block in block_data],
+        [block.z for block in block_data],
+        [[len(plan.random_names[i]) for i in members] for members in plan.block_terms],
+    )
+    stats.y_first, stats.y_min, stats.y_max = float(y[0]), float(y.min()), float(y.max())
     response = y if offset is None else y - offset
     cross = cross_products(block_data, np.column_stack([X, response]), weights)
     return cross, stats
@@ -492,38 +471,6 @@ def _reorder(diagonal, off, xy_z, order: list[int]):
     return [diagonal[b] for b in order], new_off, [xy_z[b] for b in order]
 
 
-def _check_counts(n_obs: int, stats: ChunkStats, plan: ChunkPlan, levels: list[int]) -> None:
-    """lme4's structural checks, from counts (the rows are gone)."""
-    if n_obs == 0:
-        raise DataError(
-            "no complete rows: every row has a missing value in a column the model uses"
-        )
-    spread = stats.y_max - stats.y_min
-    if n_obs > 1 and spread <= 64 * np.finfo(float).eps * max(abs(stats.y_min), abs(stats.y_max)):
-        raise DataError(
-            f"the response is constant (every value is {stats.y_min:g}); there is no variation "
-            "to split between random effects and residual: check the response column"
-        )
-    for factor, members, n_levels in zip(plan.factors, plan.block_terms, levels, strict=True):
-        if n_levels < 2:
-            raise StructureError(
-                f"grouping factor {factor.name!r} has {n_levels} level(s); a variance cannot be "
-                "estimated from fewer than 2 levels"
-            )
-        if n_levels >= n_obs:
-            raise StructureError(
-                f"grouping factor {factor.name!r} has {n_levels} levels for {n_obs} observations; "
-                "its variance cannot be separated from the residual variance"
-            )
-        for member in members:
-            n_random = len(plan.random_names[member]) * n_levels
-            if n_random >= n_obs:
-                raise StructureError(
-                    f"a random-effect term on {factor.name!r} has {n_random} random effects for "
-                    f"{n_obs} observations; the model is not identifiable"
-                )
-
-
 def assemble(plan: ChunkPlan, cross: CrossProducts, stats: ChunkStats) -> tuple:
     """Final cross-products, terms and design from the pass over the chunks.
 
@@ -536,32 +483,23 @@ def assemble(plan: ChunkPlan, cross: CrossProducts, stats: ChunkStats) -> tuple:
         With one-row stand-ins for ``z`` and the codes (see the module notes).
     design : Design
     """
-    if not cross.diagonal:
-        raise DataError(
-            "no complete rows: every row has a missing value in a column the model uses"
-        )
+    n_obs = cross.n_obs if cross.diagonal else 0
+    raise_row_errors(plan, stats, n_obs)
+    for bar, spec in zip(plan.parsed.bars, plan.random_specs, strict=True):
+        warn_empty(f"random-effect term {bar.source!r}", empty_terms(spec))
+    raise_undefined(plan, stats, n_obs)
     widths = [gram.shape[1] for gram in cross.diagonal]
     keep = [counts > 0 for counts in stats.counts]
     diagonal, off, xy_z = _select_blocks(cross, keep, widths)
     levels = [factor.labels[mask] for factor, mask in zip(plan.factors, keep, strict=True)]
-    n_obs = cross.n_obs
-    _check_counts(n_obs, stats, plan, [len(index) for index in levels])
     order = sorted(range(len(levels)), key=lambda b: -len(levels[b]))
     diagonal, off, xy_z = _reorder(diagonal, off, xy_z, order)
     k_all = plan.n_fixed_all
     kept = independent_gram_columns(cross.xy_xy[:k_all, :k_all])
     dropped = [plan.fixed_names[i] for i in range(k_all) if i not in set(kept.tolist())]
-    if dropped:
-        warn_user(
-            f"fixed effects: the model matrix is rank deficient, so {len(dropped)} column(s) that "
-            "are constant or collinear with earlier columns were dropped: "
-            f"{', '.join(repr(lme4_name(name)) for name in dropped)}",
-            RankDeficiencyWarning,
-        )
-    if len(kept) >= n_obs:
-        raise StructureError(
-            f"the fixed effects have {len(kept)} independent columns for {n_obs} observations"
-        )
+    warn_empty("fixed effects", empty_terms(plan.fixed_spec))
+    warn_dropped("fixed effects", dropped)
+    check_fixed_count(len(kept), n_obs)
     rows = np.append(kept, k_all)
     final = CrossProducts(
         diagonal,
@@ -571,12 +509,6 @@ def assemble(plan: ChunkPlan, cross: CrossProducts, stats: ChunkStats) -> tuple:
         n_obs,
         cross.sum_log_weights,
     )
-    for count, what in (
-        (stats.dropped_zero_weight, "with zero weight"),
-        (stats.dropped_undefined, "on which a term is undefined (NaN)"),
-    ):
-        if count:
-            warn_user(f"dropped {count} row(s) {what}", DataWarning)
     terms = []
     for block, (factor, members) in enumerate(zip(plan.factors, plan.block_terms, strict=True)):
         grouping = GroupingFactor(factor.name, np.zeros(1, dtype=np.int32), levels[block])
@@ -596,6 +528,11 @@ def assemble(plan: ChunkPlan, cross: CrossProducts, stats: ChunkStats) -> tuple:
                 )
             )
     terms = [term for _, term in sorted(terms, key=lambda item: item[0])]
+    blocks = assemble_blocks(terms)[0]
+    check_constant(n_obs, stats.y_first, stats.y_min, stats.y_max)
+    check_levels(n_obs, blocks)
+    names = [factor.name for factor in plan.factors]
+    warn_duplicates(duplicate_effects(blocks, *duplicate_predicates(stats, blocks, names)))
     fixed = FixedDesign(
         np.zeros((0, len(kept))),
         [plan.fixed_names[i] for i in kept],
@@ -627,19 +564,23 @@ def iter_chunks(data: pd.DataFrame, chunk_rows: int = CHUNK_ROWS):
 
 
 def _with_vectors(data: pd.DataFrame, weights: object, offset: object):
-    """``data`` plus array ``weights``/``offset`` as columns (no copy of the data)."""
+    """``data`` plus array ``weights``/``offset`` as columns (no copy of the data).
+
+    Raises
+    ------
+    MixedModelsError
+        As :func:`~mixedmodels.design.builder.build_design` for a bad
+        ``weights`` or ``offset`` (a column's values are checked per chunk).
+    """
     names = []
     extra = {}
     for label, value in (("weights", weights), ("offset", offset)):
         if value is None or isinstance(value, str):
+            if value is not None:
+                as_vector(value, label, data.iloc[:0])  # the name and dtype
             names.append(value)
             continue
-        array = np.asarray(value, dtype=float)
-        if array.shape != (len(data),):
-            raise ArgumentError(
-                f"{label} must be a column name or a 1-D array with one value per row "
-                f"({len(data)}), got shape {array.shape}"
-            )
+        array = as_vector(value, label, data)
         column = f"__mixedmodels_{label}__"
         extra[column] = array
         names.append(column)
@@ -654,9 +595,29 @@ def plan_from_chunks(formula: str, chunks_factory, sample: pd.DataFrame, weights
         for columns in level_columns(parsed, sample)
     }
     plan = make_plan(formula, sample, distinct, weights, offset)
+    stats = ChunkStats()
     for chunk in chunks_factory():
-        if prime(plan, chunk):
+        chunk_stats = ChunkStats(n_rows=len(chunk))
+        if prime(plan, chunk, chunk_stats):
             return plan
+        stats = stats + chunk_stats
+    no_complete_chunk(plan, stats)
+
+
+def no_complete_chunk(plan: ChunkPlan, stats: ChunkStats) -> None:
+    """Raise the error of the in-memory path for data in which no chunk has a complete row.
+
+    Parameters
+    ----------
+    plan : ChunkPlan
+    stats : ChunkStats
+        Counts of every chunk, from :func:`prime`.
+
+    Raises
+    ------
+    DataError
+    """
+    raise_row_errors(plan, stats, 0)
     raise DataError("no complete rows: every row has a missing value in a column the model uses")
 
 
@@ -686,8 +647,7 @@ def model_from_chunks(
         Without row data: see the module notes for fitted values.
     """
 
-    if len(data) == 0:
-        raise DataError("data has no rows; pass a DataFrame with observations")
+    data = check_frame(formula, data, weights, offset)[0]
     data, weights_name, offset_name = _with_vectors(data, weights, offset)
     plan = plan_from_chunks(
         formula, lambda: iter_chunks(data, chunk_rows), data.iloc[:0], weights_name, offset_name

@@ -16,18 +16,22 @@ from ..errors import (
     DataError,
     FormulaError,
     RankDeficiencyWarning,
+    StructureError,
     warn_user,
 )
 
 __all__ = [
     "FixedDesign",
     "build_fixed",
+    "check_fixed_count",
     "drop_collinear",
     "empty_terms",
     "evaluate_matrix",
     "independent_columns",
     "lme4_name",
     "simple_spec",
+    "warn_dropped",
+    "warn_empty",
 ]
 
 _TREATMENT = re.compile(r"\[T\.([^\]]*)\]")
@@ -231,6 +235,60 @@ def empty_terms(model_spec: object | None) -> list[str]:
     return [str(term) for term, piece in slices.items() if piece.stop == piece.start]
 
 
+def warn_empty(context: str, empty: list[str]) -> None:
+    """Warn that the terms ``empty`` (see :func:`empty_terms`) of ``context`` were dropped.
+
+    Parameters
+    ----------
+    context : str
+        What the matrix is, e.g. ``"fixed effects"``.
+    empty : list of str
+        Terms without a column; nothing is issued when empty.
+    """
+    if empty:
+        warn_user(
+            f"{context}: term(s) {empty} produce no column (a factor with a single level in "
+            "the rows used is constant); they were dropped",
+            RankDeficiencyWarning,
+        )
+
+
+def warn_dropped(context: str, dropped: list[str]) -> None:
+    """Warn that the collinear columns ``dropped`` (formulaic names) were removed.
+
+    Parameters
+    ----------
+    context : str
+        What the matrix is, e.g. ``"fixed effects"``.
+    dropped : list of str
+        formulaic names of the dropped columns; nothing is issued when empty.
+    """
+    if dropped:
+        warn_user(
+            f"{context}: the model matrix is rank deficient, so {len(dropped)} column(s) that "
+            "are constant or collinear with earlier columns were dropped: "
+            f"{', '.join(repr(lme4_name(name)) for name in dropped)}; their coefficients are "
+            "reported as NaN (reorder the formula's terms to choose which column is kept)",
+            RankDeficiencyWarning,
+        )
+
+
+def check_fixed_count(n_columns: int, n_obs: int) -> None:
+    """Raise when the independent fixed-effect columns leave no residual degree of freedom.
+
+    Raises
+    ------
+    StructureError
+        ``n_columns >= n_obs``.
+    """
+    if n_columns >= n_obs:
+        raise StructureError(
+            f"the fixed effects have {n_columns} independent columns for "
+            f"{n_obs} observations; the residual variance cannot be estimated: simplify "
+            "the fixed part"
+        )
+
+
 def drop_collinear(
     names: list[str],
     matrix: np.ndarray,
@@ -259,24 +317,11 @@ def drop_collinear(
         Naming the dropped columns (lme4 spelling); their coefficients are
         reported as NaN.
     """
-    empty = empty_terms(model_spec)
-    if empty:
-        warn_user(
-            f"{context}: term(s) {empty} produce no column (a factor with a single level in "
-            "the rows used is constant); they were dropped",
-            RankDeficiencyWarning,
-        )
+    warn_empty(context, empty_terms(model_spec))
     keep = independent_columns(matrix)
     kept = set(keep.tolist())
     dropped = [names[index] for index in range(len(names)) if index not in kept]
-    if dropped:
-        warn_user(
-            f"{context}: the model matrix is rank deficient, so {len(dropped)} column(s) that "
-            "are constant or collinear with earlier columns were dropped: "
-            f"{', '.join(repr(lme4_name(name)) for name in dropped)}; their coefficients are "
-            "reported as NaN (reorder the formula's terms to choose which column is kept)",
-            RankDeficiencyWarning,
-        )
+    warn_dropped(context, dropped)
     return FixedDesign(
         matrix[:, keep], [names[index] for index in keep], list(names), dropped, model_spec
     )
