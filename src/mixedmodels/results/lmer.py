@@ -243,10 +243,8 @@ class LmerResults:
     @cached_property
     def resid(self) -> pd.Series:
         """Conditional residuals ``y - fitted``."""
-        rows = self.model.rows
-        return pd.Series(
-            rows.y - self.fittedvalues.to_numpy(), index=self.fittedvalues.index, name="resid"
-        )
+        fitted = self.fittedvalues  # raises DataError first when no rows were kept
+        return pd.Series(self.model.rows.y - fitted.to_numpy(), index=fitted.index, name="resid")
 
     def predict(
         self, newdata: pd.DataFrame | None = None, include_random: bool = True

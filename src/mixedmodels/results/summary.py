@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from ..errors import DataError
+
 if TYPE_CHECKING:
     from .lmer import LmerResults
 
@@ -74,8 +76,10 @@ def lmer_summary(results: LmerResults, ddf: str | None = "Satterthwaite") -> Lme
             )
         )
         lines.append("")
-    except Exception:
-        pass
+    except DataError:
+        # Chunked and Dask fits keep no rows, so there are no residuals to summarise.
+        lines.append("Scaled residuals: not kept (fit from chunks; use results.predict(data))")
+        lines.append("")
     lines.append("Random effects:")
     table = [["Groups", "Name", "Variance", "Std.Dev.", "Corr"]]
     for label, _, names, covariance in results.term_covariances():
