@@ -295,6 +295,24 @@ class LmerResults:
 
         return wald_intervals(self, level=1 - alpha)
 
+    def confint(self, method: str = "profile", level: float = 0.95) -> pd.DataFrame:
+        """Confidence intervals as lme4's ``confint`` (``oldNames=FALSE`` row names).
+
+        ``method="profile"`` gives profile-likelihood intervals for the
+        ``sd_*``, ``cor_*``, ``sigma`` and fixed-effect parameters
+        (:func:`~mixedmodels.results.profile.profile_intervals`);
+        ``method="Wald"`` gives Wald intervals for the fixed effects only.
+        """
+        if method == "profile":
+            from .profile import profile_intervals
+
+            return profile_intervals(self, level=level)
+        if method == "Wald":
+            from .inference import wald_intervals
+
+            return wald_intervals(self, level=level)
+        raise ValueError(f"method must be 'profile' or 'Wald', got {method!r}")
+
     # ------------------------------------------------------------------ summary
     def summary(self, ddf: str | None = "Satterthwaite"):
         """lme4-style summary (printable).

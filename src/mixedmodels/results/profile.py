@@ -1,0 +1,353 @@
+"""Profile-likelihood confidence intervals (lme4's ``confint(method="profile")``).
+
+lme4's ``profile.merMod`` refits the model by maximum likelihood (``devfun2``
+calls ``refitML``, so REML fits are profiled on the ML deviance too) and, for
+each parameter ``p``, computes the signed square root of the likelihood-ratio
+statistic
+
+.. math::
+
+    \\zeta(p) = \\operatorname{sign}(p - \\hat p) \\sqrt{D(p) - \\hat D},
+
+where ``D(p)`` is the ML deviance minimised over all other parameters with
+``p`` held fixed. The interval ends are the roots of ``zeta(p) = -+ z`` with
+``z = qnorm((1 + level) / 2)``. lme4 interpolates a spline through a grid of
+``zeta`` values; here the roots are found on ``zeta`` itself (Brent's method),
+which is at least as accurate.
+
+Notation
+--------
+==============  ============================================================
+symbol          meaning
+==============  ============================================================
+``theta``       relative covariance parameters (entries of each block's ``T``)
+``sigma``       residual standard deviation
+``v``           lme4's ``oldNames=FALSE`` parameters, one per theta entry
+                (``sd_*`` on the diagonal, ``cor_*`` below it) then ``sigma``
+``Sigma_b``     a block's covariance, ``sigma^2 T T'``
+``D(theta,s)``  ML deviance with ``sigma = s`` not profiled:
+                ``log|L_Z|^2 + n log(2 pi s^2) + pwrss(theta) / s^2``
+``D(p)``        ``D`` minimised over the other parameters with ``p`` fixed
+``hat D``       ML deviance at the ML estimates
+``V``           ``(L_X L_X')^{-1}``, unscaled covariance of ``beta``
+``zeta(p)``     signed root deviance, as above
+==============  ============================================================
+
+Variance parameters are profiled on lme4's scale (``sd``, ``cor``,
+``sigma``): ``D(p)`` for ``p = v_j`` is the minimum of ``D(theta(v), sigma)``
+over the other entries of ``v``. Fixed effect ``beta_j`` is profiled with
+``beta_j = b`` fixed and the other ``beta`` and ``sigma`` profiled out
+analytically: ``pwrss(theta) + (b - hat beta_j(theta))^2 / V_jj(theta)`` is the
+penalised residual sum of squares of that constrained problem, so only
+``theta`` is optimised numerically (lme4 moves ``X_j b`` into the offset and
+refits, which is the same minimum).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import nlopt
+import numpy as np
+import pandas as pd
+from scipy import optimize, stats
+
+from ..objective.pls import PLSState
+from ..optim.optimizer import minimize_theta
+
+if TYPE_CHECKING:
+    from .lmer import LmerResults
+
+__all__ = ["profile_intervals"]
+
+_LOG_2PI = math.log(2 * math.pi)
+
+
+class _Profiler:
+    """ML deviance of a fitted model in lme4's ``sd``/``cor``/``sigma`` parameters."""
+
+    def __init__(self, results: LmerResults) -> None:
+        model = results.model
+        self.model = model
+        # A separate ML state over the same cross-products: profiles are always ML
+        # (lme4 refits REML fits with refitML), and the fit's own state stays untouched.
+        self.state = PLSState(model.blocks, model.cross, reml=False)
+        self.n_obs = model.n_obs
+        self.n_theta = model.n_theta
+        self.sum_log_weights = model.cross.sum_log_weights
+        # (block, row, col) of each theta entry; lme4 names follow theta order.
+        self.position: list[tuple[int, int, int]] = [(-1, -1, -1)] * model.n_theta
+        for b, block in enumerate(model.blocks):
+            rows, cols = np.nonzero(block.theta_index >= 0)
+            for row, col in zip(rows, cols, strict=True):
+                self.position[int(block.theta_index[row, col])] = (b, int(row), int(col))
+        self.is_sd = np.array([row == col for _, row, col in self.position])
+        fit = minimize_theta(
+            self.state.evaluate, results.theta, model.lower_bounds, model.theta_scale
+        )
+        self.theta_hat = fit.theta
+        self.deviance_hat = self.state.evaluate(fit.theta)
+        self.sigma_hat = math.sqrt(self.state.pwrss / self.n_obs)
+        self.beta_hat = self.state.beta()
+        self.cov_unscaled = self.state.fixed_covariance_unscaled()
+        self.v_hat = self.to_v(self.theta_hat, self.sigma_hat)
+
+    # ------------------------------------------------------------------ parameters
+    def names(self) -> list[str]:
+        """lme4's ``oldNames=FALSE`` names of the variance parameters, then ``sigma``."""
+        out = []
+        for b, row, col in self.position:
+            block = self.model.blocks[b]
+            group = self.model.term_infos[0].group_name
+            for info in self.model.term_infos:
+                if info.block == b and row in info.columns:
+                    group = info.group_name
+            names = block.column_names
+            if row == col:
+                out.append(f"sd_{names[row]}|{group}")
+            else:
+                out.append(f"cor_{names[row]}.{names[col]}|{group}")
+        return [*out, "sigma"]
+
+    def to_v(self, theta: np.ndarray, sigma: float) -> np.ndarray:
+        """``(theta, sigma)`` to ``v = (sd, cor, ..., sigma)``."""
+        v = np.empty(self.n_theta + 1)
+        factors = [block.lambda_factor(theta) for block in self.model.blocks]
+        relative = [factor @ factor.T for factor in factors]
+        for index, (b, row, col) in enumerate(self.position):
+            cov = relative[b]
+            if row == col:
+                v[index] = sigma * math.sqrt(cov[row, row])
+            else:
+                denominator = math.sqrt(cov[row, row] * cov[col, col])
+                v[index] = cov[row, col] / denominator if denominator > 0 else 0.0
+        v[-1] = sigma
+        return v
+
+    def to_theta(self, v: np.ndarray) -> np.ndarray:
+        """``v`` to ``theta``: the lower Cholesky factor of ``Sigma_b / sigma^2`` per block."""
+        sigma = v[-1]
+        theta = np.zeros(self.n_theta)
+        for block in self.model.blocks:
+            size = block.theta_index.shape[0]
+            sd = np.zeros(size)
+            cor = np.eye(size)
+            for index in np.unique(block.theta_index[block.theta_index >= 0]):
+                _, row, col = self.position[index]
+                if row == col:
+                    sd[row] = v[index] / sigma
+                else:
+                    cor[row, col] = cor[col, row] = v[index]
+            factor = _cholesky_semidefinite(sd[:, None] * cor * sd[None, :])
+            mask = block.theta_index >= 0
+            theta[block.theta_index[mask]] = factor[mask]
+        return theta
+
+    # ------------------------------------------------------------------ deviances
+    def deviance_v(self, v: np.ndarray) -> float:
+        """``D(theta(v), sigma)`` with ``sigma`` not profiled out."""
+        sigma = v[-1]
+        if not sigma > 0:
+            return math.inf
+        self.state.evaluate(self.to_theta(v))
+        value = self.state.logdet_random() + self.n_obs * (_LOG_2PI + 2 * math.log(sigma))
+        # Same constant as the fitted deviance (prior weights), so differences are exact.
+        return float(value + self.state.pwrss / sigma**2 - self.sum_log_weights)
+
+    def deviance_beta(self, index: int, value: float, theta: np.ndarray) -> float:
+        """ML deviance at ``theta`` with ``beta_index = value`` and ``sigma`` profiled."""
+        if np.any(theta < self.model.lower_bounds):
+            return math.inf
+        self.state.evaluate(theta)
+        beta = self.state.beta()[index]
+        variance = self.state.fixed_covariance_unscaled()[index, index]
+        pwrss = self.state.pwrss + (value - beta) ** 2 / variance
+        value = self.state.logdet_random() + self.n_obs * (
+            1 + _LOG_2PI + math.log(pwrss / self.n_obs)
+        )
+        return float(value - self.sum_log_weights)
+
+    # ------------------------------------------------------------------ profiles
+    def v_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        lower = np.where(self.is_sd, 0.0, -1.0)
+        upper = np.where(self.is_sd, np.inf, 1.0)
+        return np.append(lower, 1e-12 * self.sigma_hat), np.append(upper, np.inf)
+
+    def zeta_v(self, index: int, start: dict[int, np.ndarray]) -> Callable[[float], float]:
+        """``zeta`` of variance parameter ``v_index`` (warm-started from ``start``)."""
+        lower, upper = self.v_bounds()
+        free = np.arange(self.n_theta + 1) != index
+        # Scale sd's and sigma by sigma_hat so BOBYQA sees coordinates of order one.
+        scale = np.where(np.append(self.is_sd, True), self.sigma_hat, 1.0)[free]
+        v_hat = self.v_hat
+
+        def zeta(value: float) -> float:
+            x0 = start.get(index, v_hat)[free] / scale
+            v = v_hat.copy()
+            v[index] = value
+
+            best = [math.inf, v.copy()]
+
+            def objective(x: np.ndarray, grad: np.ndarray | None = None) -> float:
+                v[free] = x * scale
+                value = self.deviance_v(v)
+                if value < best[0]:
+                    best[:] = [value, v.copy()]
+                return value
+
+            if free.sum():
+                opt = nlopt.opt(nlopt.LN_BOBYQA, int(free.sum()))
+                low, up = lower[free] / scale, upper[free] / scale
+                opt.set_lower_bounds(low.tolist())
+                opt.set_upper_bounds(up.tolist())
+                opt.set_min_objective(objective)
+                opt.set_ftol_abs(1e-11)
+                opt.set_xtol_abs(1e-9)
+                opt.set_maxeval(20000)
+                opt.set_initial_step(0.1)
+                x0 = np.clip(x0, low, up)
+                try:
+                    opt.optimize(x0.tolist())
+                except nlopt.RoundoffLimited:
+                    pass  # stopped by round-off at the optimum: the best point is kept below
+            else:
+                objective(np.zeros(0))
+            start[index] = best[1]
+            return _signed_root(value - v_hat[index], best[0] - self.deviance_hat)
+
+        return zeta
+
+    def zeta_beta(self, index: int, start: dict[int, np.ndarray]) -> Callable[[float], float]:
+        """``zeta`` of fixed effect ``beta_index``."""
+        key = self.n_theta + 1 + index
+
+        def zeta(value: float) -> float:
+            fit = minimize_theta(
+                lambda theta: self.deviance_beta(index, value, theta),
+                start.get(key, self.theta_hat),
+                self.model.lower_bounds,
+                self.model.theta_scale,
+                initial_step=0.1,
+            )
+            start[key] = fit.theta
+            best = self.deviance_beta(index, value, fit.theta)
+            return _signed_root(value - self.beta_hat[index], best - self.deviance_hat)
+
+        return zeta
+
+
+def _cholesky_semidefinite(matrix: np.ndarray) -> np.ndarray:
+    """Lower Cholesky factor that tolerates zero pivots (an sd profiled to 0)."""
+    size = matrix.shape[0]
+    factor = np.zeros_like(matrix)
+    for j in range(size):
+        pivot = matrix[j, j] - factor[j, :j] @ factor[j, :j]
+        factor[j, j] = math.sqrt(max(pivot, 0.0))
+        for i in range(j + 1, size):
+            if factor[j, j] > 0:
+                factor[i, j] = (matrix[i, j] - factor[i, :j] @ factor[j, :j]) / factor[j, j]
+    return factor
+
+
+def _signed_root(direction: float, excess: float) -> float:
+    # Round-off can leave the constrained minimum a hair below hat D.
+    return math.copysign(math.sqrt(max(excess, 0.0)), direction)
+
+
+def _limit(
+    zeta: Callable[[float], float],
+    estimate: float,
+    step: float,
+    target: float,
+    bound: float,
+) -> float:
+    """Root of ``zeta(p) = target`` beyond ``estimate`` (direction = sign of ``target``).
+
+    Steps outward from the estimate, doubling, until ``|zeta|`` passes
+    ``|target|`` or the parameter reaches ``bound``; returns ``bound`` when the
+    profile never gets that far (an sd whose interval reaches 0, as lme4 reports).
+    """
+    direction = math.copysign(1.0, target)
+    inside, value = estimate, estimate
+    for _ in range(60):
+        value = inside + direction * step
+        if direction * (value - bound) >= 0:
+            value = bound
+        z = zeta(value)
+        if direction * (z - target) >= 0:
+            break
+        if value == bound:
+            return bound if math.isfinite(bound) else math.nan
+        inside, step = value, 2 * step
+    else:
+        return math.nan
+    return float(optimize.brentq(lambda p: zeta(p) - target, inside, value, xtol=1e-10, rtol=1e-10))
+
+
+def profile_intervals(results: LmerResults, level: float = 0.95) -> pd.DataFrame:
+    """Profile-likelihood intervals for the variance parameters and fixed effects.
+
+    Parameters
+    ----------
+    results : LmerResults
+        A fitted linear mixed model (ML or REML; profiled on the ML deviance as lme4).
+    level : float, default 0.95
+        Confidence level.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by lme4's ``oldNames=FALSE`` names (``sd_*``, ``cor_*``,
+        ``sigma``, then the fixed effects), with columns ``"2.5 %"`` and
+        ``"97.5 %"`` (for ``level=0.95``). A lower sd limit that the profile
+        never reaches is reported as 0, as lme4; a correlation limit beyond
+        ``-+1`` as NaN.
+    """
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), got {level}")
+    quantile = float(stats.norm.ppf((1 + level) / 2))
+    profiler = _Profiler(results)
+    start: dict[int, np.ndarray] = {}
+    rows: list[tuple[float, float]] = []
+    try:
+        # sigma's lower bound stays a hair above 0, where D is infinite.
+        lower_bounds, upper_bounds = profiler.v_bounds()
+        for index in range(profiler.n_theta + 1):
+            estimate = float(profiler.v_hat[index])
+            is_cor = index < profiler.n_theta and not profiler.is_sd[index]
+            step = 0.2 if is_cor else 0.25 * max(estimate, 0.1 * profiler.sigma_hat)
+            zeta = profiler.zeta_v(index, start)
+            ends = []
+            for target, bound in (
+                (-quantile, lower_bounds[index]),
+                (quantile, upper_bounds[index]),
+            ):
+                start.pop(index, None)
+                if estimate == bound:
+                    ends.append(bound)
+                    continue
+                end = _limit(zeta, estimate, min(step, abs(bound - estimate) / 2), target, bound)
+                if is_cor and abs(end) == 1.0:
+                    end = math.nan  # lme4 gives NA when the profile never reaches the level
+                ends.append(end)
+            rows.append((ends[0], ends[1]))
+        for index in range(len(profiler.beta_hat)):
+            estimate = float(profiler.beta_hat[index])
+            error = profiler.sigma_hat * math.sqrt(profiler.cov_unscaled[index, index])
+            zeta = profiler.zeta_beta(index, start)
+            ends = []
+            for target in (-quantile, quantile):
+                start.pop(profiler.n_theta + 1 + index, None)
+                bound = math.copysign(math.inf, target)
+                # Two standard errors is just past the Wald limit: one or two steps bracket it.
+                ends.append(_limit(zeta, estimate, 2.0 * error, target, bound))
+            rows.append((ends[0], ends[1]))
+    finally:
+        results.model.state.evaluate(results.theta)
+    names = profiler.names() + list(results.model.fixed_names)
+    lower_label = f"{100 * (1 - level) / 2:g} %"
+    upper_label = f"{100 * (1 + level) / 2:g} %"
+    table = np.array(rows)
+    return pd.DataFrame({lower_label: table[:, 0], upper_label: table[:, 1]}, index=names)
