@@ -2,25 +2,12 @@
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pytest
 from conftest import CASE_NAMES, load_case
-
-import mixedmodels as mm
-from mixedmodels.errors import SingularFitWarning
+from conftest import fit_reference as _fit
 
 SMALL_CASES = [name for name in CASE_NAMES if load_case(name)["nobs"] < 20000]
-
-
-def _fit(name: str):
-    reference = load_case(name)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", SingularFitWarning)
-        return reference, mm.lmer(
-            reference["formula"], mm.datasets.load(reference["dataset"]), REML=reference["REML"]
-        )
 
 
 @pytest.mark.parametrize("name", SMALL_CASES, ids=SMALL_CASES)

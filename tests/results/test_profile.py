@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 import pytest
 from conftest import CASE_NAMES, load_case
+from conftest import fit_reference as _fit
 from scipy import stats
 
 import mixedmodels as mm
-from mixedmodels.errors import SingularFitWarning
 from mixedmodels.results.profile import _Profiler
 
 PROFILE_CASES = [name for name in CASE_NAMES if "confint_profile" in load_case(name)]
-
-
-def _fit(name: str):
-    reference = load_case(name)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", SingularFitWarning)
-        return reference, mm.lmer(
-            reference["formula"], mm.datasets.load(reference["dataset"]), REML=reference["REML"]
-        )
 
 
 def _reference_table(reference: dict) -> pd.DataFrame:
