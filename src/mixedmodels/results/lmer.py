@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 import scipy.linalg
 
+from ..design.fixed import lme4_name
 from ..errors import DataError
 from .summary import lmer_summary
 
@@ -90,7 +91,7 @@ class LmerResults:
         if design is not None and design.fixed.dropped:
             # Columns dropped as collinear are reported as NaN, in their formula position
             # (by position, so that two columns with the same lme4 name cannot collide).
-            all_names = [_lme4(name) for name in design.fixed.all_names]
+            all_names = [lme4_name(name) for name in design.fixed.all_names]
             kept = [design.fixed.all_names.index(name) for name in design.fixed.names]
             estimates = np.full(len(all_names), np.nan)
             errors = np.full(len(all_names), np.nan)
@@ -369,9 +370,3 @@ def _blocked_inverse_diagonal(state: PLSState) -> list[np.ndarray]:
             total += np.einsum("rli,rlj->lij", reshaped, reshaped)
         result.append(total)
     return result
-
-
-def _lme4(name: str) -> str:
-    from ..design.fixed import lme4_name
-
-    return lme4_name(name)
