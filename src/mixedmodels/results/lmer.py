@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import scipy.linalg
 
 from ..design.fixed import lme4_name
 from ..errors import DataError
@@ -64,8 +63,10 @@ class LmerResults:
     """
 
     def __init__(self, model: LinearMixedModel, optimizer: OptimizerResult, singular: bool) -> None:
-        state = model.state
-        state.evaluate(optimizer.theta)
+        model.state.evaluate(optimizer.theta)
+        # The snapshot (lme4's mkMerMod): a private copy of the factor at theta, which
+        # nothing else evaluates, so later fits, profiles or tests cannot move it.
+        self._state = state = model.state.fork()
         self.model = model
         self.optimizer = optimizer
         self.theta = optimizer.theta.copy()
@@ -104,10 +105,9 @@ class LmerResults:
         self._beta = beta
 
     # ------------------------------------------------------------------ lazy parts
-    # Built on first use: a small model's whole fit takes a few milliseconds, and the
-    # DataFrame, the modes and the factors were a fifth of it for callers that only
-    # read the estimates. The criterion's state is put back at ``theta`` first, since
-    # other code (profiles, inference) may have evaluated it elsewhere since the fit.
+    # Built on first use, from the private snapshot ``_state`` (always at ``theta``):
+    # a small model's whole fit takes a few milliseconds, and the DataFrame, the modes
+    # and the factors were a fifth of it for callers that only read the estimates.
     @cached_property
     def cov_fe(self) -> pd.DataFrame:
         """Covariance matrix of the fixed effects (lme4's ``vcov``)."""
@@ -117,16 +117,12 @@ class LmerResults:
     @cached_property
     def _modes(self) -> list[np.ndarray]:
         """Conditional modes ``b`` per block, shaped ``(levels, columns)``."""
-        state = self.model.state
-        state.evaluate(self.theta)
-        return state.conditional_modes()
+        return self._state.conditional_modes()
 
     @cached_property
     def _factors(self) -> list[np.ndarray]:
         """Each block's relative covariance factor ``T`` at ``theta``."""
-        state = self.model.state
-        state.evaluate(self.theta)
-        return [factor.copy() for factor in state.factors]
+        return [factor.copy() for factor in self._state.factors]
 
     # ------------------------------------------------------------------ components
     @property
@@ -189,12 +185,11 @@ class LmerResults:
     @cached_property
     def _conditional_variances(self) -> list[np.ndarray]:
         """Per block, ``(l, p, p)`` conditional covariances ``sigma2 T (L L')^{-1}_ll T'``."""
-        state = self.model.state
-        state.evaluate(self.theta)
+        state = self._state
         blocks = self.model.blocks
         result = []
         if len(blocks) == 1:
-            inverse = state.L_inv_blocks[0]
+            inverse = state.L_diag[0].inverse
             result.append(np.einsum("lji,ljk->lik", inverse, inverse))
         else:
             result = _blocked_inverse_diagonal(state)
@@ -345,12 +340,7 @@ def _blocked_inverse_diagonal(state: PLSState) -> list[np.ndarray]:
     n_blocks = len(blocks)
 
     def solve_lower(i: int, rhs: np.ndarray) -> np.ndarray:
-        factor = state.L_diag[i]
-        if factor.ndim == 3:
-            levels, p, _ = factor.shape
-            reshaped = rhs.reshape(levels, p, -1)
-            return np.einsum("lij,ljc->lic", state.L_inv_blocks[i], reshaped).reshape(rhs.shape)
-        return scipy.linalg.solve_triangular(factor, rhs, lower=True, check_finite=False)
+        return state.L_diag[i].solve(rhs)
 
     result = []
     for j in range(n_blocks):
