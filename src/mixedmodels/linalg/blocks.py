@@ -31,12 +31,12 @@ __all__ = [
     "DenseLower",
     "LowerBlock",
     "blockdiag_cholesky",
-    "cholesky_2x2",
-    "gram_2x2",
     "blockdiag_inverse_lower",
     "blockdiag_matrix",
     "blockdiag_to_dense",
+    "cholesky_2x2",
     "congruence",
+    "gram_2x2",
     "right_blockdiag",
 ]
 
