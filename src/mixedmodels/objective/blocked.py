@@ -92,8 +92,7 @@ def analyse_structure(blocks: list[RandomEffectsBlock], cross: CrossProducts) ->
         diagonal_kind.append(DenseLower if dense else BlockDiagonalLower)
         for i in range(j + 1, n_blocks):
             if dense or any(
-                off_kind[(i, k)] is np.ndarray or off_kind[(j, k)] is np.ndarray
-                for k in range(j)
+                off_kind[(i, k)] is np.ndarray or off_kind[(j, k)] is np.ndarray for k in range(j)
             ):
                 off_kind[(i, j)] = np.ndarray
                 continue
