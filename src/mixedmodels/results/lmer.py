@@ -124,6 +124,15 @@ class LmerResults:
         """Each block's relative covariance factor ``T`` at ``theta``."""
         return [factor.copy() for factor in self._state.factors]
 
+    def criterion_state(self, reml: bool | None = None) -> PLSState:
+        """A private copy of the fitted factor, for evaluating the criterion elsewhere.
+
+        Profiles, Hessians, bootstrap and other tests evaluate the criterion at
+        other ``theta`` (and ``sigma``) on this copy; neither these results nor
+        the model move. ``reml`` picks the copy's criterion (default: the fit's).
+        """
+        return self._state.fork(reml=reml)
+
     # ------------------------------------------------------------------ components
     @property
     def fixef(self) -> pd.Series:
