@@ -44,7 +44,7 @@ def criterion_parts(engine: LinearMixedModel, theta: np.ndarray) -> tuple[float,
     """The criterion's parts at ``theta``: ``log|L|^2 - sum log w`` and ``r^2``.
 
     Evaluated on a copy of the engine's state (no bounds check, so a step may
-    cross zero); ``f = A + d log(2 pi s2) + P / s2`` with these.
+    cross zero); :mod:`mixedmodels.objective.criterion` combines them.
     """
     state = engine.state.fork()
     state.evaluate(np.asarray(theta, dtype=float))

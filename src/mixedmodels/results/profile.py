@@ -90,7 +90,7 @@ class _Profiler:
         )
         self.theta_hat = fit.theta
         self.deviance_hat = self.state.evaluate(fit.theta)
-        self.sigma_hat = math.sqrt(self.state.pwrss / self.n_obs)
+        self.sigma_hat = math.sqrt(self.state.sigma2())
         self.beta_hat = self.state.beta()
         self.cov_unscaled = self.state.fixed_covariance_unscaled()
         self.v_hat = self.to_v(self.theta_hat, self.sigma_hat)
