@@ -245,13 +245,13 @@ class PLSState:
 
         See :func:`mixedmodels.objective.criterion.criterion`.
         """
-        return criterion(
-            self.logdet(),
-            self.pwrss if pwrss is None else pwrss,
-            self.dof(),
-            self.cross.sum_log_weights,
-            sigma,
-        )
+        logdet = self._logdet_random
+        if self.reml:
+            logdet += self.logdet_fixed()
+        if pwrss is None:
+            pwrss = self.pwrss
+        dof = self.n_obs - self.n_fixed if self.reml else self.n_obs
+        return criterion(logdet, pwrss, dof, self.cross.sum_log_weights, sigma)
 
     def evaluate(self, theta: np.ndarray, sigma: float | None = None) -> float:
         """``set_theta -> update_L -> objective``.
