@@ -63,10 +63,11 @@ class LmerResults:
     """
 
     def __init__(self, model: LinearMixedModel, optimizer: OptimizerResult, singular: bool) -> None:
-        model.state.evaluate(optimizer.theta)
         # The snapshot (lme4's mkMerMod): a private copy of the factor at theta, which
-        # nothing else evaluates, so later fits, profiles or tests cannot move it.
+        # nothing else evaluates, so later fits, profiles or tests cannot move it (and
+        # the model's own state is not touched; at the fit's theta this costs nothing).
         self._state = state = model.state.fork()
+        state.evaluate(optimizer.theta)
         self.model = model
         self.optimizer = optimizer
         self.theta = optimizer.theta.copy()
