@@ -133,6 +133,49 @@ def _run_bobyqa(
     return code > 0, f"NLopt code {code}"
 
 
+def _restart_off_bounds(
+    counter: _Counter,
+    lower_x: np.ndarray,
+    bounded: np.ndarray,
+    settings: dict,
+    converged: bool,
+    message: str,
+) -> tuple[int, bool, str]:
+    """Restart BOBYQA from inside the bound while that lowers the criterion (at most 3x)."""
+    restarts = 0
+    for _ in range(3):
+        x_best = counter.best_x.copy()
+        on_bound = bounded & (x_best - lower_x <= 1e-6)
+        if not on_bound.any():
+            break
+        value_best = counter.best_value
+        trial = x_best.copy()
+        trial[on_bound] = lower_x[on_bound] + 1e-3
+        if counter(trial) >= value_best:
+            break
+        restarts += 1
+        converged, message = _run_bobyqa(counter, trial, lower_x, **settings)
+        if counter.best_value >= value_best - 1e-10 * max(1.0, abs(value_best)):
+            break
+    return restarts, converged, message
+
+
+def _snap_to_bounds(
+    counter: _Counter, lower_x: np.ndarray, bounded: np.ndarray
+) -> tuple[np.ndarray, float]:
+    """Set entries within 1e-4 of their bound to it, if that does not raise the criterion."""
+    x_best = counter.best_x.copy()
+    value_best = counter.best_value
+    near_zero = bounded & (x_best - lower_x > 0) & (x_best - lower_x < 1e-4)
+    if near_zero.any():
+        snapped = x_best.copy()
+        snapped[near_zero] = lower_x[near_zero]
+        snapped_value = counter(snapped)
+        if snapped_value <= value_best + 1e-10 * max(1.0, abs(value_best)):
+            x_best, value_best = snapped, snapped_value
+    return x_best, value_best
+
+
 def minimize_theta(
     function: Callable[[np.ndarray], float],
     theta0: np.ndarray,
@@ -181,30 +224,10 @@ def minimize_theta(
         "initial_step": initial_step,
     }
     converged, message = _run_bobyqa(counter, x0, lower_x, **settings)
-    restarts = 0
-    for _ in range(3):
-        x_best = counter.best_x.copy()
-        on_bound = bounded & (x_best - lower_x <= 1e-6)
-        if not on_bound.any():
-            break
-        value_best = counter.best_value
-        trial = x_best.copy()
-        trial[on_bound] = lower_x[on_bound] + 1e-3
-        if counter(trial) >= value_best:
-            break
-        restarts += 1
-        converged, message = _run_bobyqa(counter, trial, lower_x, **settings)
-        if counter.best_value >= value_best - 1e-10 * max(1.0, abs(value_best)):
-            break
-    x_best = counter.best_x.copy()
-    value_best = counter.best_value
-    near_zero = bounded & (x_best - lower_x > 0) & (x_best - lower_x < 1e-4)
-    if near_zero.any():
-        snapped = x_best.copy()
-        snapped[near_zero] = lower_x[near_zero]
-        snapped_value = counter(snapped)
-        if snapped_value <= value_best + 1e-10 * max(1.0, abs(value_best)):
-            x_best, value_best = snapped, snapped_value
+    restarts, converged, message = _restart_off_bounds(
+        counter, lower_x, bounded, settings, converged, message
+    )
+    x_best, _ = _snap_to_bounds(counter, lower_x, bounded)
     # Leave the caller's state at the final theta.
     final_value = float(function(x_best / scale))
     return OptimizerResult(

@@ -38,16 +38,8 @@ def _permuted_pattern(results: MixedLMResults, order: np.ndarray) -> np.ndarray:
     return re_pattern_from_free(symmetric[np.ix_(order, order)], results.k_re)
 
 
-def profile_variance(
-    results: MixedLMResults,
-    re_ix: int | str,
-    vtype: str,
-    num_low: int,
-    dist_low: float,
-    num_high: int,
-    dist_high: float,
-) -> np.ndarray:
-    """See :meth:`MixedLMResults.profile_re`."""
+def _target(results: MixedLMResults, re_ix: int | str, vtype: str):
+    """The engine, start theta, index of the fixed theta entry and the variance estimate."""
     model = results.model
     if vtype not in ("re", "vc"):
         raise DataError(f"vtype must be 're' or 'vc', got {vtype!r}")
@@ -65,16 +57,26 @@ def profile_variance(
         vcomp = results.vcomp / results.scale
         theta_start = layout.theta_from_profile(cov, vcomp)
         fixed = layout.re_offset + int(pattern[0, 0])
-        estimate = float(results.cov_re.to_numpy()[index, index])
-    else:
-        names = list(model.exog_vc.names)
-        if re_ix not in names:
-            raise DataError(f"re_ix must name a variance component for vtype='vc': one of {names}")
-        k = names.index(re_ix)
-        engine, layout = model._engine(results.reml, results.layout.re_pattern)
-        theta_start = results.theta.copy()
-        fixed = layout.vc_indices[k]
-        estimate = float(results.vcomp[k])
+        return engine, theta_start, fixed, float(results.cov_re.to_numpy()[index, index])
+    names = list(model.exog_vc.names)
+    if re_ix not in names:
+        raise DataError(f"re_ix must name a variance component for vtype='vc': one of {names}")
+    k = names.index(re_ix)
+    engine, layout = model._engine(results.reml, results.layout.re_pattern)
+    return engine, results.theta.copy(), layout.vc_indices[k], float(results.vcomp[k])
+
+
+def profile_variance(
+    results: MixedLMResults,
+    re_ix: int | str,
+    vtype: str,
+    num_low: int,
+    dist_low: float,
+    num_high: int,
+    dist_high: float,
+) -> np.ndarray:
+    """See :meth:`MixedLMResults.profile_re`."""
+    engine, theta_start, fixed, estimate = _target(results, re_ix, vtype)
     scale = results.scale
     low = (estimate - dist_low) / scale
     high = (estimate + dist_high) / scale
