@@ -256,11 +256,8 @@ class EliminatedFactor(Factorization):
         """A copy with its own operator buffers (``update`` factors in place)."""
         new = super().fork()
         new._scales = self._scales.copy()
-        operator = new.operator = type(self.operator).__new__(type(self.operator))
-        operator.__dict__.update(self.operator.__dict__)
-        operator.weights = self.operator.weights.copy()
-        operator.buffer = self.operator.buffer.copy()
-        new.factor = operator.buffer.reshape(self.m, self.m)
+        new.operator = self.operator.fork()
+        new.factor = new.operator.buffer.reshape(self.m, self.m)
         return new
 
     def _congruence(self, lower: np.ndarray, factors: list[np.ndarray]) -> np.ndarray:
