@@ -44,7 +44,6 @@ from ..linalg.blocks import (
     BlockDiagonalLower,
     DenseLower,
     LowerBlock,
-    blockdiag_inverse_lower,
     gram_2x2,
     left_blockdiag_transpose,
     right_blockdiag,
@@ -210,13 +209,9 @@ class EliminatedFactor(Factorization):
             packed[:, 1] = t0 * (t1 * i00 + t2 * i10)
             packed[:, 2] = (t1 * t1) * i00 + (2.0 * t1 * t2) * i10 + (t2 * t2) * i11
             return packed
-        gram = factor_t.T @ self.gram0 @ factor_t
-        index = np.arange(self.p0)
-        gram[:, index, index] += 1.0
-        factor = np.linalg.cholesky(gram)
-        logs = np.log(np.diagonal(factor, axis1=1, axis2=2)).sum(axis=1)
-        self.logdet = 2.0 * float(self.multiplicity @ logs)
-        half = factor_t @ np.swapaxes(blockdiag_inverse_lower(factor), 1, 2)
+        diagonal = BlockDiagonalLower.from_gram(self.gram0, factor_t)
+        self.logdet = float(self.multiplicity @ diagonal.level_logdets())
+        half = factor_t @ np.swapaxes(diagonal.inverse, 1, 2)
         w = half @ np.swapaxes(half, 1, 2)
         r, c = np.tril_indices(self.p0)
         return w[:, r, c]

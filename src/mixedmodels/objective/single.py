@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..linalg.blocks import BlockDiagonalLower, blockdiag_inverse_lower, cholesky_2x2, gram_2x2
+from ..linalg.blocks import BlockDiagonalLower, cholesky_2x2, gram_2x2
 from .crossprod import CrossProducts
 from .factorization import BlocksOfL, Factorization
 
@@ -106,14 +106,10 @@ class SingleBlockFactor(Factorization):
         self.schur = self.xy_xy - c0 @ c0.T - c1 @ c1.T
 
     def _update_general(self, factor_t: np.ndarray) -> None:
-        gram = factor_t.T @ self.gram @ factor_t
-        index = np.arange(self.p)
-        gram[:, index, index] += 1.0
-        factor = np.linalg.cholesky(gram)
-        self.logdet = 2.0 * float(np.log(np.diagonal(factor, axis1=1, axis2=2)).sum())
-        inverse = blockdiag_inverse_lower(factor)
+        diagonal = BlockDiagonalLower.from_gram(self.gram, factor_t)
+        self.logdet = diagonal.logdet()
         rows = self.xy_z @ factor_t  # (k+1, l, p)
-        rows = np.einsum("rlj,lij->rli", rows, inverse)
+        rows = np.einsum("rlj,lij->rli", rows, diagonal.inverse)
         flat = rows.reshape(self.k + 1, -1)
         self.schur = self.xy_xy - flat @ flat.T
 
