@@ -291,9 +291,13 @@ class LmerResults:
     @cached_property
     def coef_table(self) -> pd.DataFrame:
         """Fixed-effects table with Satterthwaite df and p values (as lmerTest)."""
+        from threadpoolctl import threadpool_limits
+
         from .inference import satterthwaite_table
 
-        return satterthwaite_table(self)
+        # One BLAS thread, as the fit (small dense blocks; see LinearMixedModel.fit).
+        with threadpool_limits(limits=self.model.blas_threads, user_api="blas"):
+            return satterthwaite_table(self)
 
     def conf_int(self, alpha: float = 0.05) -> pd.DataFrame:
         """Wald confidence intervals for the fixed effects (lme4's ``confint(method="Wald")``)."""

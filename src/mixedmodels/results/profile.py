@@ -57,6 +57,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 from scipy import optimize, stats
+from threadpoolctl import threadpool_limits
 
 from ..optim.optimizer import minimize_theta
 from ..optim.profile import profile_minimum
@@ -279,8 +280,10 @@ def profile_intervals(results: LmerResults, level: float = 0.95) -> pd.DataFrame
     if not 0 < level < 1:
         raise ValueError(f"level must be in (0, 1), got {level}")
     quantile = float(stats.norm.ppf((1 + level) / 2))
-    profiler = _Profiler(results)
-    rows = _variance_rows(profiler, quantile) + _fixed_rows(profiler, quantile)
+    # One BLAS thread, as the fit (small dense blocks; see LinearMixedModel.fit).
+    with threadpool_limits(limits=results.model.blas_threads, user_api="blas"):
+        profiler = _Profiler(results)
+        rows = _variance_rows(profiler, quantile) + _fixed_rows(profiler, quantile)
     names = profiler.names() + list(results.model.fixed_names)
     lower_label = f"{100 * (1 - level) / 2:g} %"
     upper_label = f"{100 * (1 + level) / 2:g} %"
