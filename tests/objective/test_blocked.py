@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from _paths import compare as _compare
-from _paths import model_of as _model
+
+from ._paths import compare as _compare
+from ._paths import model_of as _model
 
 
 def test_large_nested_design_uses_blocked_factor() -> None:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from _paths import make_crossed_data, thetas
-from _paths import model_of as _model
 
 import mixedmodels as mm
 from mixedmodels.objective.factorization import Factorization, fixed_from_schur
 from mixedmodels.objective.pls import PLSState
+
+from ._paths import make_crossed_data, thetas
+from ._paths import model_of as _model
 
 
 def test_fixed_from_schur_is_the_cholesky_factor() -> None:

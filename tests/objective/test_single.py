@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from _paths import compare as _compare
-from _paths import make_crossed_data
-from _paths import model_of as _model
 from conftest import load_case
 
 import mixedmodels as mm
+
+from ._paths import compare as _compare
+from ._paths import make_crossed_data
+from ._paths import model_of as _model
 
 
 @pytest.fixture(scope="module")
