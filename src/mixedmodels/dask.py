@@ -11,7 +11,7 @@
 2. **Specs.** The formulaic model specs are built on the first partition with
    complete rows, on the client.
 3. **Cross-products.** Each partition is reduced to its
-   :class:`~mixedmodels.objective.crossprod.CrossProducts` (a ``dask.delayed``
+   :class:`~mixedmodels.design.crossprod.CrossProducts` (a ``dask.delayed``
    task per partition); these are summed by a tree reduction of fan-in
    ``split_every``, so no worker holds more than ``split_every`` partial
    results and the client receives one.

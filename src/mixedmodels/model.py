@@ -18,11 +18,12 @@ from threadpoolctl import ThreadpoolController
 
 from .design.builder import Design, build_design
 from .design.checks import check_flag, check_start, check_structure
+from .design.crossprod import BlockData, CrossProducts, cross_products
 from .design.terms import RandomEffectsBlock, TermInfo, TermSpec, assemble_blocks
 from .errors import ConvergenceWarning, SingularFitWarning
-from .objective.crossprod import BlockData, CrossProducts, cross_products
 from .objective.pls import PLSState
 from .optim.optimizer import OptimizerResult, minimize_theta
+from .optim.singular import singular_terms
 from .optim.start import PURE_ERROR_THETA, initial_steps, initial_theta, pure_error_dof
 
 __all__ = ["LinearMixedModel", "lmer"]
@@ -304,8 +305,6 @@ class LinearMixedModel:
                     stacklevel=3,
                 )
             if singular:
-                from .design.checks import singular_terms
-
                 terms = singular_terms(
                     self.blocks, result.theta, self.theta_scale, SINGULAR_TOLERANCE, self.objective
                 )
@@ -325,11 +324,9 @@ class LinearMixedModel:
         rescaling a covariate (the entry is multiplied by the covariate's
         root-mean-square). An entry the optimiser left inside a flat boundary
         (zeroing it raises ``-2 log L`` by at most 1e-6) is on its bound too;
-        see :func:`mixedmodels.design.checks.singular_terms`. The criterion's
+        see :func:`mixedmodels.optim.singular.singular_terms`. The criterion's
         state is left at ``theta``.
         """
-        from .design.checks import singular_terms
-
         terms = singular_terms(
             self.blocks, theta, self.theta_scale, SINGULAR_TOLERANCE, self.objective
         )

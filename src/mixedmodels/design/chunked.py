@@ -3,7 +3,7 @@
 For data too large to hold ``X``, ``Z`` and their temporaries (millions of
 rows), or split into partitions (:mod:`mixedmodels.dask`), the model matrices
 are evaluated one row chunk at a time and only the cross-product blocks of
-``[Z X y]`` are kept (:class:`~mixedmodels.objective.crossprod.CrossProducts`
+``[Z X y]`` are kept (:class:`~mixedmodels.design.crossprod.CrossProducts`
 add up). Memory after the pass does not grow with ``n``.
 
 How a chunk is evaluated
@@ -63,9 +63,9 @@ import numpy as np
 import pandas as pd
 import scipy.linalg
 
+from ..design.crossprod import BlockData, CrossProducts, cross_products
 from ..errors import DataError, FormulaError, StructureError
 from ..formula.parse import ParsedFormula, parse_formula
-from ..objective.crossprod import BlockData, CrossProducts, cross_products
 from .builder import (
     Design,
     DesignMatrices,
