@@ -18,7 +18,7 @@ from threadpoolctl import ThreadpoolController
 
 from .design.builder import Design, build_design
 from .design.checks import check_flag, check_start, check_structure
-from .design.crossprod import BlockData, CrossProducts, cross_products
+from .design.crossprod import CrossProducts, row_cross_products
 from .design.terms import RandomEffectsBlock, TermInfo, TermSpec, assemble_blocks
 from .errors import ConvergenceWarning, SingularFitWarning
 from .objective.pls import PLSState
@@ -103,29 +103,34 @@ class LinearMixedModel:
         offset: np.ndarray | None = None,
         design: Design | None = None,
         check: bool = True,
-        cross: CrossProducts | None = None,
     ) -> None:
+        blocks, term_infos, n_theta = assemble_blocks(terms)
+        y = np.asarray(y, dtype=float)
+        X = np.asarray(X, dtype=float)
+        if check:
+            check_structure(y, blocks)
+        cross = row_cross_products(blocks, X, y, weights, offset)
+        self._setup(cross, blocks, term_infos, n_theta, fixed_names, reml, design)
+        self.rows = _RowData(y, X, offset, weights)
+
+    def _setup(
+        self,
+        cross: CrossProducts,
+        blocks: list[RandomEffectsBlock],
+        term_infos: list[TermInfo],
+        n_theta: int,
+        fixed_names: list[str],
+        reml: bool,
+        design: Design | None,
+    ) -> None:
+        """Everything but the rows: shared by both constructors."""
         self.reml = check_flag(reml, "REML")
         self.design = design
         self.fixed_names = list(fixed_names)
-        blocks, term_infos, n_theta = assemble_blocks(terms)
         self.blocks: list[RandomEffectsBlock] = blocks
         self.term_infos: list[TermInfo] = term_infos
         self.n_theta = n_theta
-        if cross is None:
-            y = np.asarray(y, dtype=float)
-            X = np.asarray(X, dtype=float)
-            if check:
-                check_structure(y, blocks)
-            response = y if offset is None else y - offset
-            cross = cross_products(
-                [BlockData(block.factor.codes, block.z, block.n_levels) for block in blocks],
-                np.column_stack([X, response]),
-                weights,
-            )
-            self.rows: _RowData | None = _RowData(y, X, offset, weights)
-        else:
-            self.rows = None
+        self.rows: _RowData | None = None
         self.cross = cross
         self.n_obs = cross.n_obs
         self.n_fixed = cross.xy_xy.shape[0] - 1
@@ -151,23 +156,20 @@ class LinearMixedModel:
         ``chunk_rows`` is given), and a Dask DataFrame, are read in chunks:
         only the cross-products are kept, so ``fittedvalues`` and ``resid``
         are recomputed from the data on request
-        (:func:`mixedmodels.design.chunked.fitted_values`).
+        (:func:`mixedmodels.results.chunked.fitted_values`).
         """
         if _is_dask_collection(data):
-            from .dask import model_from_dask
+            from .dask import design_from_dask
 
-            return model_from_dask(formula, data, REML=REML, weights=weights, offset=offset)
+            cross, terms, design = design_from_dask(formula, data, weights=weights, offset=offset)
+            return cls.from_cross_products(cross, terms, design.fixed.lme4_names, REML, design)
         if isinstance(data, pd.DataFrame) and (chunk_rows is not None or len(data) > _CHUNK_ROWS):
-            from .design.chunked import model_from_chunks
+            from .design.chunked import chunked_design
 
-            return model_from_chunks(
-                formula,
-                data,
-                REML=REML,
-                weights=weights,
-                offset=offset,
-                chunk_rows=chunk_rows or _CHUNK_ROWS,
+            cross, terms, design = chunked_design(
+                formula, data, weights=weights, offset=offset, chunk_rows=chunk_rows or _CHUNK_ROWS
             )
+            return cls.from_cross_products(cross, terms, design.fixed.lme4_names, REML, design)
         design = build_design(formula, data, weights=weights, offset=offset)
         return cls(
             design.y,
@@ -179,6 +181,45 @@ class LinearMixedModel:
             offset=design.offset,
             design=design,
         )
+
+    @classmethod
+    def from_cross_products(
+        cls,
+        cross: CrossProducts,
+        terms: list[TermSpec],
+        fixed_names: list[str],
+        REML: bool = True,
+        design: Design | None = None,
+    ) -> LinearMixedModel:
+        """The model of given cross-products; it keeps no rows.
+
+        For designs built without keeping the rows (chunks, Dask partitions):
+        the criterion needs only the cross-products, so the fit is the same;
+        fitted values and residuals are recomputed from the data on request
+        (:func:`mixedmodels.results.chunked.fitted_values`).
+
+        Parameters
+        ----------
+        cross : CrossProducts
+            Of ``[Z X y]``, blocks in the order of ``assemble_blocks(terms)``
+            (most levels first), ``X`` of full column rank, offset subtracted
+            from ``y``.
+        terms : list of TermSpec
+            The random-effect terms; their ``z`` and codes need not hold rows
+            (the chunked design gives one-row stand-ins).
+        fixed_names : list of str
+            lme4 names of the columns of ``X``.
+        REML : bool, default True
+        design : Design, optional
+            The formula-level design, kept for ``predict`` and names.
+
+        Returns
+        -------
+        LinearMixedModel
+        """
+        model = cls.__new__(cls)
+        model._setup(cross, *assemble_blocks(terms), fixed_names, REML, design)
+        return model
 
     def _lower_bounds(self) -> np.ndarray:
         lower = np.full(self.n_theta, -np.inf)
@@ -368,7 +409,7 @@ def lmer(
     LmerResults
         For chunked and Dask data, ``fittedvalues`` and ``resid`` are not
         kept; recompute them with ``results.predict(data)`` or
-        :func:`mixedmodels.design.chunked.fitted_values`.
+        :func:`mixedmodels.results.chunked.fitted_values`.
 
     Examples
     --------

@@ -15,8 +15,9 @@ import pytest
 from conftest import CASE_NAMES, load_case
 
 import mixedmodels as mm
-from mixedmodels.design.chunked import fitted_values, independent_gram_columns
+from mixedmodels.design.chunked import independent_gram_columns
 from mixedmodels.errors import DataError, MixedModelsWarning
+from mixedmodels.results.chunked import fitted_values
 
 
 def _both(formula: str, data: pd.DataFrame, chunk_rows: int, **kwargs):

@@ -1,9 +1,12 @@
 """Cross-product blocks of ``[Z X y]`` formed in one pass over the rows.
 
-After this step the engine never touches the ``n`` rows again: every
-evaluation of the criterion works on these blocks only. The blocks are sums
-over rows, so partial blocks from chunks of the data (Dask partitions) add up
-to the blocks of the whole (:meth:`CrossProducts.__add__`).
+The output of the design stage that the criterion reads: the in-memory build
+forms them from its matrices (:func:`row_cross_products`), the chunked build
+chunk by chunk (:mod:`.chunked`). After this step the engine never touches
+the ``n`` rows again: every evaluation of the criterion works on these blocks
+only. The blocks are sums over rows, so partial blocks from chunks of the
+data (Dask partitions) add up to the blocks of the whole
+(:meth:`CrossProducts.__add__`).
 
 Notation
 --------
@@ -23,11 +26,15 @@ symbol         meaning
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["BlockData", "CrossProducts", "cross_products"]
+if TYPE_CHECKING:
+    from .terms import RandomEffectsBlock
+
+__all__ = ["BlockData", "CrossProducts", "cross_products", "row_cross_products"]
 
 
 @dataclass(frozen=True)
@@ -141,3 +148,32 @@ def cross_products(
             off_diagonal[(i, j)] = matrix.tocsr()
     xy_xy = weighted_xy.T @ xy
     return CrossProducts(diagonal, off_diagonal, xy_z, xy_xy, n_obs, sum_log_weights)
+
+
+def row_cross_products(
+    blocks: list[RandomEffectsBlock],
+    X: np.ndarray,
+    y: np.ndarray,
+    weights: np.ndarray | None = None,
+    offset: np.ndarray | None = None,
+) -> CrossProducts:
+    """:func:`cross_products` of the engine's blocks and ``[X, y - offset]``.
+
+    Parameters
+    ----------
+    blocks : list of RandomEffectsBlock
+        In the engine's order (:func:`~mixedmodels.design.terms.assemble_blocks`).
+    X : ndarray, shape (n, k)
+    y : ndarray, shape (n,)
+    weights, offset : ndarray, shape (n,), optional
+
+    Returns
+    -------
+    CrossProducts
+    """
+    response = y if offset is None else y - offset
+    return cross_products(
+        [BlockData(block.factor.codes, block.z, block.n_levels) for block in blocks],
+        np.column_stack([X, response]),
+        weights,
+    )
