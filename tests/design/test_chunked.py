@@ -17,7 +17,6 @@ from conftest import CASE_NAMES, load_case
 import mixedmodels as mm
 from mixedmodels.design.chunked import independent_gram_columns
 from mixedmodels.errors import DataError, MixedModelsWarning
-from mixedmodels.results.chunked import fitted_values
 
 
 def _both(formula: str, data: pd.DataFrame, chunk_rows: int, **kwargs):
@@ -103,21 +102,6 @@ def test_gram_rank_check() -> None:
     matrix = rng.standard_normal((50, 3))
     matrix = np.column_stack([matrix, matrix[:, 0] + matrix[:, 1], np.zeros(50), matrix[:, 2]])
     np.testing.assert_array_equal(independent_gram_columns(matrix.T @ matrix), [0, 1, 2])
-
-
-def test_fitted_values_are_recomputed_on_request() -> None:
-    data = mm.datasets.load("sleepstudy")
-    memory = mm.lmer("Reaction ~ Days + (Days | Subject)", data)
-    chunked = mm.LinearMixedModel.from_formula(
-        "Reaction ~ Days + (Days | Subject)", data, chunk_rows=50
-    ).fit()
-    with pytest.raises(DataError):
-        _ = chunked.fittedvalues
-    np.testing.assert_allclose(
-        fitted_values(chunked, data, chunk_rows=33).to_numpy(),
-        memory.fittedvalues.to_numpy(),
-        rtol=1e-7,
-    )
 
 
 def test_constant_response_is_an_error(messy) -> None:
