@@ -98,4 +98,3 @@ def test_duplicate_effects_detected() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         check_structure(np.sin(np.arange(9.0)), crossed)
-
