@@ -324,9 +324,7 @@ def assemble(
     return final, terms, design
 
 
-def _fixed_design(
-    plan: ChunkPlan, xy_xy: np.ndarray, n_obs: int
-) -> tuple[FixedDesign, list[int]]:
+def _fixed_design(plan: ChunkPlan, xy_xy: np.ndarray, n_obs: int) -> tuple[FixedDesign, list[int]]:
     """The fixed effects (a matrix without rows) and the columns kept by the rank check."""
     k_all = plan.n_fixed_all
     kept = independent_gram_columns(xy_xy[:k_all, :k_all]).tolist()
@@ -344,9 +342,7 @@ def _fixed_design(
     return fixed, kept
 
 
-def _stand_in_terms(
-    plan: ChunkPlan, stats: ChunkStats, levels: list[pd.Index]
-) -> list[TermSpec]:
+def _stand_in_terms(plan: ChunkPlan, stats: ChunkStats, levels: list[pd.Index]) -> list[TermSpec]:
     """The terms in formula order, with one-row ``z`` and codes (see the module notes)."""
     terms: list[tuple[int, TermSpec]] = []
     for block, (factor, members) in enumerate(zip(plan.factors, plan.block_terms, strict=True)):

@@ -79,6 +79,31 @@ def _grouped_sums(codes: np.ndarray, values: np.ndarray, n_levels: int) -> np.nd
     return np.bincount(codes, weights=values, minlength=n_levels)
 
 
+def _off_diagonal(
+    blocks: list[BlockData], weights: np.ndarray | None
+) -> dict[tuple[int, int], sp.csr_matrix]:
+    """``A_ij = Z_i' W Z_j`` for ``i > j``, sparse, from the rows' level pairs."""
+    off_diagonal = {}
+    for i, block_i in enumerate(blocks):
+        z_i = block_i.z if weights is None else block_i.z * weights[:, None]
+        p_i = block_i.z.shape[1]
+        for j in range(i):
+            block_j = blocks[j]
+            p_j = block_j.z.shape[1]
+            rows = (block_i.codes[:, None, None] * p_i + np.arange(p_i)[None, :, None]).astype(
+                np.int64
+            )
+            cols = (block_j.codes[:, None, None] * p_j + np.arange(p_j)[None, None, :]).astype(
+                np.int64
+            )
+            values = z_i[:, :, None] * block_j.z[:, None, :]
+            shape = (block_i.n_levels * p_i, block_j.n_levels * p_j)
+            rows, cols = np.broadcast_arrays(rows, cols)
+            matrix = sp.coo_matrix((values.ravel(), (rows.ravel(), cols.ravel())), shape=shape)
+            off_diagonal[(i, j)] = matrix.tocsr()
+    return off_diagonal
+
+
 def cross_products(
     blocks: list[BlockData],
     xy: np.ndarray,
@@ -128,24 +153,7 @@ def cross_products(
                     block.codes, weighted_xy[:, xy_col] * block.z[:, col], block.n_levels
                 )
         xy_z.append(cross.reshape(xy.shape[1], block.n_levels * p))
-    off_diagonal = {}
-    for i, block_i in enumerate(blocks):
-        z_i = block_i.z if weights is None else block_i.z * weights[:, None]
-        p_i = block_i.z.shape[1]
-        for j in range(i):
-            block_j = blocks[j]
-            p_j = block_j.z.shape[1]
-            rows = (block_i.codes[:, None, None] * p_i + np.arange(p_i)[None, :, None]).astype(
-                np.int64
-            )
-            cols = (block_j.codes[:, None, None] * p_j + np.arange(p_j)[None, None, :]).astype(
-                np.int64
-            )
-            values = z_i[:, :, None] * block_j.z[:, None, :]
-            shape = (block_i.n_levels * p_i, block_j.n_levels * p_j)
-            rows, cols = np.broadcast_arrays(rows, cols)
-            matrix = sp.coo_matrix((values.ravel(), (rows.ravel(), cols.ravel())), shape=shape)
-            off_diagonal[(i, j)] = matrix.tocsr()
+    off_diagonal = _off_diagonal(blocks, weights)
     xy_xy = weighted_xy.T @ xy
     return CrossProducts(diagonal, off_diagonal, xy_z, xy_xy, n_obs, sum_log_weights)
 

@@ -77,7 +77,6 @@ def model_variables(parsed: ParsedFormula) -> list[str]:
     return names
 
 
-
 def _unknown_names_message(formula: str, missing: list[str], columns: pd.Index) -> str:
     available = [str(name) for name in columns]
     hints = []
@@ -91,7 +90,6 @@ def _unknown_names_message(formula: str, missing: list[str], columns: pd.Index) 
         f"formula {formula!r} uses {missing}, which {'is' if len(missing) == 1 else 'are'} "
         f"not a column of the data nor a known function{hint}; the columns are {shown}"
     )
-
 
 
 def require_columns(formula: object, names: list[str], columns: pd.Index) -> None:
@@ -142,7 +140,6 @@ def as_vector(value: object, name: str, data: pd.DataFrame) -> np.ndarray | None
     return array.astype(float)
 
 
-
 def is_real(column: pd.Series) -> bool:
     """True for real numeric columns (not bool, complex, categorical or text)."""
     return bool(
@@ -160,7 +157,6 @@ def numpy_kind(column: pd.Series) -> str:
     """
     dtype = column.dtype
     return dtype.kind if isinstance(dtype, np.dtype) else ""
-
 
 
 def _check_response_type(
@@ -208,7 +204,6 @@ def _check_column_types(columns: Mapping[str, pd.Series], covariates: list[str])
             )
 
 
-
 def _as_dataframe(data: object) -> pd.DataFrame:
     if isinstance(data, pd.DataFrame):
         return data
@@ -223,7 +218,6 @@ def _as_dataframe(data: object) -> pd.DataFrame:
     raise ArgumentTypeError(
         f"data must be a pandas DataFrame (or a dict of columns), got {type(data).__name__}"
     )
-
 
 
 def _check_names(
@@ -301,4 +295,3 @@ def check_frame(
     _check_response_type(data, columns, parsed.response)
     _check_column_types(columns, [name for name in variables if name not in group_variables])
     return data, parsed, variables, columns
-

@@ -177,7 +177,6 @@ def infinite_rows(column: pd.Series) -> np.ndarray | None:
     return None
 
 
-
 def missing_rows(column: pd.Series) -> np.ndarray | None:
     """Rows where ``column`` is missing (as ``isna``), or None when it cannot be.
 
@@ -192,7 +191,6 @@ def missing_rows(column: pd.Series) -> np.ndarray | None:
     if isinstance(column.dtype, pd.CategoricalDtype):
         return np.asarray(column.array.codes) < 0
     return np.asarray(column.isna().to_numpy(), dtype=bool)
-
 
 
 def infinite_error(name: str, count: int, column: bool = True) -> DataError:
@@ -308,18 +306,23 @@ def complete_mask(
                 complete &= ~infinite
             complete &= ~np.isnan(array)
     if weights is not None:
-        negative = complete & (weights < 0)
-        if negative.any():
-            if stats.first_negative < 0 and not stats.negative:
-                stats.first_negative = int(np.flatnonzero(negative)[0])
-            stats.negative += int(negative.sum())
-            complete &= ~negative
+        _mask_negative(weights, complete, stats)
     stats.dropped_missing += int((~complete).sum())
     if weights is not None:
         zero = complete & (weights == 0)
         stats.dropped_zero_weight += int(zero.sum())
         complete &= ~zero
     return complete
+
+
+def _mask_negative(weights: np.ndarray, complete: np.ndarray, stats: ChunkStats) -> None:
+    """Leave out negative weights on otherwise complete rows; count them and the first."""
+    negative = complete & (weights < 0)
+    if negative.any():
+        if stats.first_negative < 0 and not stats.negative:
+            stats.first_negative = int(np.flatnonzero(negative)[0])
+        stats.negative += int(negative.sum())
+        complete &= ~negative
 
 
 def raise_row_errors(variables: list[str], stats: ChunkStats, n_obs: int) -> None:
