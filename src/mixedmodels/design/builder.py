@@ -329,7 +329,7 @@ def _build_design(formula: str, data: object, weights: object, offset: object) -
     offset_array = as_vector(offset, "offset", data)
     stats = ChunkStats(n_rows=len(data))
     complete = complete_mask(columns, len(data), weights_array, offset_array, stats)
-    raise_row_errors(variables, stats, int(complete.sum()))
+    raise_row_errors(variables, stats, np.count_nonzero(complete))
     rows, matrices = _evaluate_complete(parsed, data, variables, columns, complete)
     fixed = drop_collinear(matrices.fixed_names, matrices.fixed, matrices.fixed_spec)
     check_fixed_count(fixed.matrix.shape[1], rows.n)
@@ -375,8 +375,8 @@ def _evaluate_complete(
         return rows, matrices
     positions = np.flatnonzero(complete)
     complete[positions[undefined]] = False
-    stats = ChunkStats(dropped_undefined=int(undefined.sum()))
-    raise_undefined(formula, stats, int(complete.sum()))
+    stats = ChunkStats(dropped_undefined=np.count_nonzero(undefined))
+    raise_undefined(formula, stats, np.count_nonzero(complete))
     rows = _Rows(data, variables, columns, np.flatnonzero(complete))
     matrices = _evaluate(parsed, rows)
     if matrices.undefined_rows(parsed.response, parsed.bars).any():

@@ -289,11 +289,11 @@ def complete_mask(
     for name, column in columns.items():
         infinite = infinite_rows(column)
         if infinite is not None and infinite.any():
-            stats.infinite[name] = stats.infinite.get(name, 0) + int(infinite.sum())
+            stats.infinite[name] = stats.infinite.get(name, 0) + np.count_nonzero(infinite)
             complete &= ~infinite
         missing = missing_rows(column)
         if missing is not None:
-            count = int(missing.sum())
+            count = np.count_nonzero(missing)
             if count:
                 stats.missing[name] = stats.missing.get(name, 0) + count
                 complete &= ~missing
@@ -301,16 +301,16 @@ def complete_mask(
         if array is not None:
             infinite = np.isinf(array)
             if infinite.any():
-                count = int(infinite.sum())
+                count = np.count_nonzero(infinite)
                 stats.vector_infinite[label] = stats.vector_infinite.get(label, 0) + count
                 complete &= ~infinite
             complete &= ~np.isnan(array)
     if weights is not None:
         _mask_negative(weights, complete, stats)
-    stats.dropped_missing += int((~complete).sum())
+    stats.dropped_missing += len(complete) - np.count_nonzero(complete)
     if weights is not None:
         zero = complete & (weights == 0)
-        stats.dropped_zero_weight += int(zero.sum())
+        stats.dropped_zero_weight += np.count_nonzero(zero)
         complete &= ~zero
     return complete
 
@@ -321,7 +321,7 @@ def _mask_negative(weights: np.ndarray, complete: np.ndarray, stats: ChunkStats)
     if negative.any():
         if stats.first_negative < 0 and not stats.negative:
             stats.first_negative = int(np.flatnonzero(negative)[0])
-        stats.negative += int(negative.sum())
+        stats.negative += np.count_nonzero(negative)
         complete &= ~negative
 
 
