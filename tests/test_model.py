@@ -149,3 +149,18 @@ def test_predict_new_level_uses_population_part() -> None:
     modes = fit.ranef()["Subject"].loc["308"]
     expected = beta["(Intercept)"] + modes["(Intercept)"] + 5 * (beta["Days"] + modes["Days"])
     assert prediction.iloc[1] == pytest.approx(expected)
+
+
+def test_from_cross_products_is_the_same_model_without_rows() -> None:
+    data = mm.datasets.load("sleepstudy")
+    memory = mm.LinearMixedModel.from_formula("Reaction ~ Days + (Days | Subject)", data)
+    design = memory.design
+    model = mm.LinearMixedModel.from_cross_products(
+        memory.cross, design.terms, memory.fixed_names, REML=True, design=design
+    )
+    assert model.rows is None and memory.rows is not None
+    assert model.n_obs == memory.n_obs and model.n_theta == memory.n_theta
+    np.testing.assert_array_equal(model.theta_scale, memory.theta_scale)
+    theta = np.array([0.9, 0.05, 0.2])
+    assert model.objective(theta) == memory.objective(theta)
+    assert model.fit().llf == pytest.approx(memory.fit().llf, rel=1e-12)

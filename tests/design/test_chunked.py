@@ -15,8 +15,9 @@ import pytest
 from conftest import CASE_NAMES, load_case
 
 import mixedmodels as mm
-from mixedmodels.design.chunked import independent_gram_columns
-from mixedmodels.errors import DataError, MixedModelsWarning
+from mixedmodels.design.chunked import chunked_design, independent_gram_columns
+from mixedmodels.design.frame import parse
+from mixedmodels.errors import DataError, FormulaError, MixedModelsWarning
 
 
 def _both(formula: str, data: pd.DataFrame, chunk_rows: int, **kwargs):
@@ -129,3 +130,18 @@ def test_package_imports_and_fits_without_dask() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "-893.233"
+
+
+def test_unknown_column_keeps_the_hint(messy) -> None:
+    with pytest.raises(FormulaError, match="did you mean 'site'"):
+        mm.LinearMixedModel.from_formula("y ~ x + (1 | sitee)", messy, chunk_rows=50)
+
+
+def test_chunked_design_parses_once_and_keeps_no_rows(messy) -> None:
+    formula = "y ~ x + treat + (1 | site) + (1 | g)"
+    cross, terms, design = chunked_design(formula, messy, chunk_rows=64)
+    assert design.parsed is parse(formula)
+    assert design.y.shape == (0,) and design.fixed.matrix.shape[0] == 0
+    assert [term.factor.name for term in terms] == ["site", "g"]
+    assert all(term.z.shape[0] == 1 for term in terms)  # one-row stand-ins
+    assert cross.n_obs == len(messy) - design.nobs_dropped
