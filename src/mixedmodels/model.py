@@ -2,8 +2,11 @@
 
 This module mirrors lme4's pipeline ``lFormula -> mkLmerDevfun -> optimizeLmer
 -> mkMerMod``: :func:`~mixedmodels.design.builder.build_design` builds the
-design, :class:`LinearMixedModel` forms the cross-products once and exposes
-the profiled criterion :meth:`LinearMixedModel.objective`, :meth:`fit` runs the
+design (or :mod:`mixedmodels.design.chunked` its cross-products, for large or
+Dask data), :class:`LinearMixedModel` is made from rows (its constructor,
+:meth:`~LinearMixedModel.from_formula`) or from cross-products alone
+(:meth:`~LinearMixedModel.from_cross_products`) and exposes the profiled
+criterion :meth:`LinearMixedModel.objective`, :meth:`fit` runs the
 optimiser and returns an immutable :class:`~mixedmodels.results.lmer.LmerResults`.
 """
 
@@ -88,8 +91,10 @@ class LinearMixedModel:
 
     Notes
     -----
-    The cross-product blocks are formed here, in one pass over the rows;
-    :meth:`objective` never touches the rows again.
+    The cross-product blocks are formed here, in one pass over the rows
+    (:func:`~mixedmodels.design.crossprod.row_cross_products`);
+    :meth:`objective` never touches the rows again. A model without rows is
+    made by :meth:`from_cross_products`.
     """
 
     def __init__(

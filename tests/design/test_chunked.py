@@ -18,6 +18,7 @@ import mixedmodels as mm
 from mixedmodels.design.chunked import chunked_design, independent_gram_columns
 from mixedmodels.design.frame import parse
 from mixedmodels.errors import DataError, FormulaError, MixedModelsWarning
+from mixedmodels.formula.parse import parse_formula
 
 
 def _both(formula: str, data: pd.DataFrame, chunk_rows: int, **kwargs):
@@ -145,3 +146,23 @@ def test_chunked_design_parses_once_and_keeps_no_rows(messy) -> None:
     assert [term.factor.name for term in terms] == ["site", "g"]
     assert all(term.z.shape[0] == 1 for term in terms)  # one-row stand-ins
     assert cross.n_obs == len(messy) - design.nobs_dropped
+
+
+@pytest.mark.parametrize("chunk_rows", [None, 50])
+def test_the_formula_is_parsed_once_per_fit(messy, monkeypatch, chunk_rows) -> None:
+    import mixedmodels.design.frame as frame_module
+
+    calls = []
+
+    def counting(formula):
+        calls.append(formula)
+        return parse_formula(formula)
+
+    monkeypatch.setattr(frame_module, "parse_formula", counting)
+    frame_module._parse_cached.cache_clear()
+    formula = "y ~ x + treat + (1 | site) + (1 | g) + (0 + x | site)"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MixedModelsWarning)
+        mm.LinearMixedModel.from_formula(formula, messy, chunk_rows=chunk_rows).fit()
+    frame_module._parse_cached.cache_clear()
+    assert calls == [formula]
