@@ -27,7 +27,7 @@ from .rows import ChunkStats, complete_mask
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from .chunked import ChunkPlan
+    from .chunkplan import ChunkPlan
     from .terms import RandomEffectsBlock
 
 __all__ = ["complete_rows", "duplicate_predicates", "record_duplicates"]
