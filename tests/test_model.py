@@ -7,6 +7,7 @@ components within 1e-3 relative; exactly zero variance on singular fits.
 
 from __future__ import annotations
 
+import copy
 import warnings
 from functools import cache
 
@@ -19,8 +20,13 @@ import mixedmodels as mm
 from mixedmodels.errors import SingularFitWarning
 
 
-@cache
 def fitted(name: str):
+    """A private copy of the reference fit: no test sees another test's side effects."""
+    return copy.deepcopy(_fitted(name))
+
+
+@cache
+def _fitted(name: str):
     reference = load_case(name)
     data = mm.datasets.load(reference["dataset"])
     with warnings.catch_warnings():
