@@ -176,7 +176,10 @@ def evaluate_response(data: pd.DataFrame | _Rows, response: str) -> np.ndarray:
             return data.floats(response)
         data = data.frame
     if response in data.columns:
-        return data[response].to_numpy(dtype=float, na_value=np.nan)
+        column = data[response]
+        if numpy_kind(column) in ("i", "u", "f"):
+            return column.to_numpy().astype(float, copy=False)  # no scan for missing values
+        return column.to_numpy(dtype=float, na_value=np.nan)
     try:
         with np.errstate(all="ignore"):
             frame = model_matrix(f"{response} ~ 0", data, na_action="ignore").lhs
