@@ -109,6 +109,7 @@ class LinearMixedModel:
         design: Design | None = None,
         check: bool = True,
     ) -> None:
+        reml = check_flag(reml, "REML")  # before any work on the rows
         blocks, term_infos, n_theta = assemble_blocks(terms)
         y = np.asarray(y, dtype=float)
         X = np.asarray(X, dtype=float)
