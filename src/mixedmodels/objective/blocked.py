@@ -25,6 +25,7 @@ import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
 
+from ..design.crossprod import CrossProducts
 from ..design.terms import RandomEffectsBlock
 from ..linalg.blocks import (
     as_dense,
@@ -36,7 +37,6 @@ from ..linalg.blocks import (
     left_blockdiag_transpose,
     right_blockdiag,
 )
-from .crossprod import CrossProducts
 
 __all__ = ["BlockedFactor", "analyse_structure"]
 

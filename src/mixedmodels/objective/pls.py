@@ -94,10 +94,10 @@ import scipy.linalg
 import scipy.sparse as sp
 from scipy.linalg.lapack import dpotrf as _dpotrf
 
+from ..design.crossprod import CrossProducts
 from ..design.terms import RandomEffectsBlock
 from ..linalg.blocks import as_dense, blockdiag_to_dense
 from .blocked import BlockedFactor, analyse_structure
-from .crossprod import CrossProducts
 from .schur import EliminatedFactor, eliminated_pair_count, first_block_rows
 from .single import SingleBlockFactor
 

@@ -32,8 +32,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..design.crossprod import CrossProducts
 from ..linalg.blocks import blockdiag_cholesky, blockdiag_inverse_lower
-from .crossprod import CrossProducts
 
 __all__ = ["SingleBlockFactor"]
 
