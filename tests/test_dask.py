@@ -18,7 +18,8 @@ dd = pytest.importorskip("dask.dataframe")
 distributed = pytest.importorskip("distributed")
 
 import mixedmodels as mm  # noqa: E402
-from mixedmodels.errors import ArgumentError, MixedModelsWarning  # noqa: E402
+from mixedmodels.dask import design_from_dask  # noqa: E402
+from mixedmodels.errors import ArgumentError, FormulaError, MixedModelsWarning  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -86,3 +87,20 @@ def test_weights_must_be_a_column_name(client) -> None:
     ddf = dd.from_pandas(data, npartitions=2)
     with pytest.raises(ArgumentError, match="column name"):
         mm.lmer("Reaction ~ Days + (1 | Subject)", ddf, weights=np.ones(len(data)))
+
+
+def test_unknown_column_keeps_the_hint() -> None:
+    ddf = dd.from_pandas(mm.datasets.load("sleepstudy"), npartitions=2)
+    with pytest.raises(FormulaError, match="did you mean 'Days'"):
+        mm.lmer("Reaction ~ Dayz + (1 | Subject)", ddf)
+
+
+def test_design_from_dask_gives_cross_products_terms_and_design(client) -> None:
+    data = mm.datasets.load("sleepstudy")
+    formula = "Reaction ~ Days + (Days | Subject)"
+    cross, terms, design = design_from_dask(formula, dd.from_pandas(data, npartitions=3))
+    memory = mm.LinearMixedModel.from_formula(formula, data)
+    assert cross.n_obs == memory.n_obs == 180
+    np.testing.assert_allclose(cross.xy_xy, memory.cross.xy_xy, rtol=1e-12)
+    assert [term.column_names for term in terms] == [("(Intercept)", "Days")]
+    assert design.y.shape == (0,) and design.fixed.lme4_names == memory.fixed_names

@@ -7,6 +7,7 @@ components within 1e-3 relative; exactly zero variance on singular fits.
 
 from __future__ import annotations
 
+import copy
 import warnings
 from functools import cache
 
@@ -19,8 +20,13 @@ import mixedmodels as mm
 from mixedmodels.errors import SingularFitWarning
 
 
-@cache
 def fitted(name: str):
+    """A private copy of the reference fit: no test sees another test's side effects."""
+    return copy.deepcopy(_fitted(name))
+
+
+@cache
+def _fitted(name: str):
     reference = load_case(name)
     data = mm.datasets.load(reference["dataset"])
     with warnings.catch_warnings():
@@ -135,3 +141,18 @@ def test_predict_new_level_uses_population_part() -> None:
     modes = fit.ranef()["Subject"].loc["308"]
     expected = beta["(Intercept)"] + modes["(Intercept)"] + 5 * (beta["Days"] + modes["Days"])
     assert prediction.iloc[1] == pytest.approx(expected)
+
+
+def test_from_cross_products_is_the_same_model_without_rows() -> None:
+    data = mm.datasets.load("sleepstudy")
+    memory = mm.LinearMixedModel.from_formula("Reaction ~ Days + (Days | Subject)", data)
+    design = memory.design
+    model = mm.LinearMixedModel.from_cross_products(
+        memory.cross, design.terms, memory.fixed_names, REML=True, design=design
+    )
+    assert model.rows is None and memory.rows is not None
+    assert model.n_obs == memory.n_obs and model.n_theta == memory.n_theta
+    np.testing.assert_array_equal(model.theta_scale, memory.theta_scale)
+    theta = np.array([0.9, 0.05, 0.2])
+    assert model.objective(theta) == memory.objective(theta)
+    assert model.fit().llf == pytest.approx(memory.fit().llf, rel=1e-12)

@@ -1,6 +1,6 @@
-"""The user's statsmodels notebooks (shared/seeds 000, 001, 002) run on mixedmodels.
+"""The user's statsmodels notebooks (shared/seeds 000 to 003) run on mixedmodels.
 
-Each test holds the code cells of one notebook with only the imports changed
+Each test holds the code cells of its notebook with only the imports changed
 (``statsmodels.api`` -> ``mixedmodels.api``, ``statsmodels.formula.api`` ->
 ``mixedmodels.formula.api``); R cells are left out, and matplotlib draws on
 the Agg backend. The assertions check the numbers the notebooks discuss
@@ -72,7 +72,7 @@ def plt():
 
 
 def _dietox_cells(capsys: pytest.CaptureFixture) -> None:
-    """The dietox cells shared by notebooks 000 and 001."""
+    """The dietox cells of notebooks 000 and 002."""
     data = sm.datasets.get_rdataset("dietox", "geepack").data
     md = smf.mixedlm("Weight ~ Time", data, groups=data["Pig"])
     mdf = md.fit()
@@ -107,7 +107,7 @@ def _dietox_cells(capsys: pytest.CaptureFixture) -> None:
 
 
 def _sitka_cells(capsys: pytest.CaptureFixture, plt: object) -> None:
-    """The Sitka cells shared by notebooks 000 and 001."""
+    """The Sitka cells of notebooks 000 and 002."""
     data = sm.datasets.get_rdataset("Sitka", "MASS").data
     endog = data["size"]
     data["Intercept"] = 1
@@ -156,20 +156,30 @@ def _check_profile(likev: np.ndarray, llf: float) -> None:
     assert abs(likev[5, 1] - llf) < 1e-6 * abs(llf)
 
 
-def test_seed_000(capsys: pytest.CaptureFixture, plt: object) -> None:
-    """Notebook 000 (statsmodels' "Comparing R lmer to statsmodels MixedLM", old version)."""
+def test_seed_000_and_002(capsys: pytest.CaptureFixture, plt: object) -> None:
+    """Notebooks 000 and 002: statsmodels' "Comparing R lmer to statsmodels MixedLM".
+
+    000 is the old and 002 the current version of the notebook; their code
+    cells are the same (002 also imports pandas), so they are run once.
+    """
     _dietox_cells(capsys)
     _sitka_cells(capsys, plt)
 
 
-def test_seed_001(capsys: pytest.CaptureFixture, plt: object) -> None:
-    """Notebook 001 (the same comparison, current version: same code cells)."""
-    _dietox_cells(capsys)
-    _sitka_cells(capsys, plt)
+def test_seed_001(capsys: pytest.CaptureFixture) -> None:
+    """Notebook 001 (statsmodels' MixedLM documentation page, its dietox example)."""
+    data = sm.datasets.get_rdataset("dietox", "geepack").data
+    md = smf.mixedlm("Weight ~ Time", data, groups=data["Pig"])
+    mdf = md.fit()
+    print(mdf.summary())
+    text = capsys.readouterr().out
+    _check_summary(text, ("Group Var", "11.3669", "-2404.7753", "15.724", "6.943", "0.788"))
+    assert _relative(mdf.llf, load_case("dietox_ri_reml")["logLik"]) < 1e-6
+    assert mdf.converged
 
 
-def test_seed_002(capsys: pytest.CaptureFixture) -> None:
-    """Notebook 002 (a short dietox random-intercept walkthrough)."""
+def test_seed_003(capsys: pytest.CaptureFixture) -> None:
+    """Notebook 003 (a short dietox random-intercept walkthrough of ``smf.mixedlm``)."""
     data = sm.datasets.get_rdataset("dietox", "geepack").data
     head = data.head(2)
     assert len(head) == 2

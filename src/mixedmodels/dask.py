@@ -11,12 +11,14 @@
 2. **Specs.** The formulaic model specs are built on the first partition with
    complete rows, on the client.
 3. **Cross-products.** Each partition is reduced to its
-   :class:`~mixedmodels.objective.crossprod.CrossProducts` (a ``dask.delayed``
+   :class:`~mixedmodels.design.crossprod.CrossProducts` (a ``dask.delayed``
    task per partition); these are summed by a tree reduction of fan-in
    ``split_every``, so no worker holds more than ``split_every`` partial
    results and the client receives one.
-4. **Fit.** The optimisation runs in memory on the summed cross-products; the
-   rows are never gathered. The result equals the in-memory fit to rounding
+4. **Fit.** :func:`design_from_dask` returns the summed cross-products, terms
+   and design; :meth:`~mixedmodels.model.LinearMixedModel.from_cross_products`
+   makes the model, and the optimisation runs in memory on the cross-products;
+   the rows are never gathered. The result equals the in-memory fit to rounding
    (the sums are taken in a different order).
 
 Dask is an optional dependency (``pip install mixedmodels[dask]``); this
@@ -31,7 +33,7 @@ import functools
 
 from .errors import ArgumentError
 
-__all__ = ["cross_products_dask", "model_from_dask"]
+__all__ = ["cross_products_dask", "design_from_dask"]
 
 
 def _require_dask():
@@ -89,22 +91,20 @@ def cross_products_dask(plan, ddf, split_every: int = 8):
     return total
 
 
-def model_from_dask(
+def design_from_dask(
     formula: str,
     ddf,
-    REML: bool = True,
     weights: str | None = None,
     offset: str | None = None,
     split_every: int = 8,
 ):
-    """A :class:`~mixedmodels.model.LinearMixedModel` from a Dask DataFrame.
+    """Cross-products, terms and design of a Dask DataFrame, partition by partition.
 
     Parameters
     ----------
     formula : str
         lme4 formula.
     ddf : dask.dataframe.DataFrame
-    REML : bool
     weights, offset : str, optional
         Column names.
     split_every : int
@@ -112,20 +112,12 @@ def model_from_dask(
 
     Returns
     -------
-    LinearMixedModel
-        Built from the summed cross-products; it keeps no rows.
+    cross, terms, design
+        As :func:`mixedmodels.design.chunked.assemble`; the model is
+        :meth:`~mixedmodels.model.LinearMixedModel.from_cross_products`
+        (which :func:`mixedmodels.lmer` calls).
     """
-    dask = _require_dask()
-    from .design.builder import as_vector, check_frame, model_variables
-    from .design.chunked import (
-        ChunkStats,
-        level_columns,
-        make_plan,
-        model_from_cross,
-        no_complete_chunk,
-        prime,
-    )
-    from .formula.parse import parse_formula
+    from .design.chunked import assemble
 
     for label, value in (("weights", weights), ("offset", offset)):
         if value is not None and not isinstance(value, str):
@@ -133,12 +125,23 @@ def model_from_dask(
                 f"{label} must be a column name when the data is a Dask DataFrame, got "
                 f"{type(value).__name__}"
             )
-    check_frame(formula, ddf._meta, weights, offset, rows=False)
+    plan, ddf = _plan(formula, ddf, weights, offset)
+    cross, stats = cross_products_dask(plan, ddf, split_every)
+    return assemble(plan, cross, stats)
+
+
+def _plan(formula: str, ddf, weights: str | None, offset: str | None):
+    """A primed chunk plan and ``ddf`` with its used categories known."""
+    dask = _require_dask()
+    from .design.chunked import no_complete_chunk, prime
+    from .design.chunkplan import level_columns, make_plan
+    from .design.frame import as_vector, check_frame
+    from .design.rows import ChunkStats
+
+    _, parsed, variables, _ = check_frame(formula, ddf._meta, weights, offset, rows=False)
     for label, value in (("weights", weights), ("offset", offset)):
         if value is not None:
             as_vector(value, label, ddf._meta)  # the name and dtype; values per partition
-    parsed = parse_formula(formula)
-    variables = [name for name in model_variables(parsed) if name in ddf.columns]
     ddf = _known_categories(ddf, variables)
     meta = ddf._meta
     column_sets = level_columns(parsed, meta)
@@ -149,15 +152,12 @@ def model_from_dask(
         columns: frame.drop_duplicates(ignore_index=True)
         for columns, frame in zip(column_sets, frames, strict=True)
     }
-    plan = make_plan(formula, meta, distinct, weights, offset)
+    plan = make_plan(parsed, meta, distinct, weights, offset)
     stats = ChunkStats()
     for index in range(ddf.npartitions):
         part = ddf.get_partition(index).compute()
         part_stats = ChunkStats(n_rows=len(part))
         if prime(plan, part, part_stats):
-            break
+            return plan, ddf
         stats = stats + part_stats
-    else:
-        no_complete_chunk(plan, stats)
-    cross, stats = cross_products_dask(plan, ddf, split_every)
-    return model_from_cross(plan, cross, stats, REML=REML)
+    no_complete_chunk(plan, stats)

@@ -2,8 +2,11 @@
 
 This module mirrors lme4's pipeline ``lFormula -> mkLmerDevfun -> optimizeLmer
 -> mkMerMod``: :func:`~mixedmodels.design.builder.build_design` builds the
-design, :class:`LinearMixedModel` forms the cross-products once and exposes
-the profiled criterion :meth:`LinearMixedModel.objective`, :meth:`fit` runs the
+design (or :mod:`mixedmodels.design.chunked` its cross-products, for large or
+Dask data), :class:`LinearMixedModel` is made from rows (its constructor,
+:meth:`~LinearMixedModel.from_formula`) or from cross-products alone
+(:meth:`~LinearMixedModel.from_cross_products`) and exposes the profiled
+criterion :meth:`LinearMixedModel.objective`, :meth:`fit` runs the
 optimiser and returns an immutable :class:`~mixedmodels.results.lmer.LmerResults`.
 """
 
@@ -18,11 +21,12 @@ from threadpoolctl import ThreadpoolController
 
 from .design.builder import Design, build_design
 from .design.checks import check_flag, check_start, check_structure
+from .design.crossprod import CrossProducts, row_cross_products
 from .design.terms import RandomEffectsBlock, TermInfo, TermSpec, assemble_blocks
 from .errors import ConvergenceWarning, SingularFitWarning
-from .objective.crossprod import BlockData, CrossProducts, cross_products
 from .objective.pls import PLSState
 from .optim.optimizer import OptimizerResult, minimize_theta
+from .optim.singular import singular_terms
 from .optim.start import PURE_ERROR_THETA, initial_steps, initial_theta, pure_error_dof
 
 __all__ = ["LinearMixedModel", "lmer"]
@@ -87,8 +91,10 @@ class LinearMixedModel:
 
     Notes
     -----
-    The cross-product blocks are formed here, in one pass over the rows;
-    :meth:`objective` never touches the rows again.
+    The cross-product blocks are formed here, in one pass over the rows
+    (:func:`~mixedmodels.design.crossprod.row_cross_products`);
+    :meth:`objective` never touches the rows again. A model without rows is
+    made by :meth:`from_cross_products`.
     """
 
     def __init__(
@@ -102,29 +108,35 @@ class LinearMixedModel:
         offset: np.ndarray | None = None,
         design: Design | None = None,
         check: bool = True,
-        cross: CrossProducts | None = None,
     ) -> None:
+        reml = check_flag(reml, "REML")  # before any work on the rows
+        blocks, term_infos, n_theta = assemble_blocks(terms)
+        y = np.asarray(y, dtype=float)
+        X = np.asarray(X, dtype=float)
+        if check:
+            check_structure(y, blocks)
+        cross = row_cross_products(blocks, X, y, weights, offset)
+        self._setup(cross, blocks, term_infos, n_theta, fixed_names, reml, design)
+        self.rows = _RowData(y, X, offset, weights)
+
+    def _setup(
+        self,
+        cross: CrossProducts,
+        blocks: list[RandomEffectsBlock],
+        term_infos: list[TermInfo],
+        n_theta: int,
+        fixed_names: list[str],
+        reml: bool,
+        design: Design | None,
+    ) -> None:
+        """Everything but the rows: shared by both constructors."""
         self.reml = check_flag(reml, "REML")
         self.design = design
         self.fixed_names = list(fixed_names)
-        blocks, term_infos, n_theta = assemble_blocks(terms)
         self.blocks: list[RandomEffectsBlock] = blocks
         self.term_infos: list[TermInfo] = term_infos
         self.n_theta = n_theta
-        if cross is None:
-            y = np.asarray(y, dtype=float)
-            X = np.asarray(X, dtype=float)
-            if check:
-                check_structure(y, blocks)
-            response = y if offset is None else y - offset
-            cross = cross_products(
-                [BlockData(block.factor.codes, block.z, block.n_levels) for block in blocks],
-                np.column_stack([X, response]),
-                weights,
-            )
-            self.rows: _RowData | None = _RowData(y, X, offset, weights)
-        else:
-            self.rows = None
+        self.rows: _RowData | None = None
         self.cross = cross
         self.n_obs = cross.n_obs
         self.n_fixed = cross.xy_xy.shape[0] - 1
@@ -150,23 +162,20 @@ class LinearMixedModel:
         ``chunk_rows`` is given), and a Dask DataFrame, are read in chunks:
         only the cross-products are kept, so ``fittedvalues`` and ``resid``
         are recomputed from the data on request
-        (:func:`mixedmodels.design.chunked.fitted_values`).
+        (:func:`mixedmodels.results.chunked.fitted_values`).
         """
         if _is_dask_collection(data):
-            from .dask import model_from_dask
+            from .dask import design_from_dask
 
-            return model_from_dask(formula, data, REML=REML, weights=weights, offset=offset)
+            cross, terms, design = design_from_dask(formula, data, weights=weights, offset=offset)
+            return cls.from_cross_products(cross, terms, design.fixed.lme4_names, REML, design)
         if isinstance(data, pd.DataFrame) and (chunk_rows is not None or len(data) > _CHUNK_ROWS):
-            from .design.chunked import model_from_chunks
+            from .design.chunked import chunked_design
 
-            return model_from_chunks(
-                formula,
-                data,
-                REML=REML,
-                weights=weights,
-                offset=offset,
-                chunk_rows=chunk_rows or _CHUNK_ROWS,
+            cross, terms, design = chunked_design(
+                formula, data, weights=weights, offset=offset, chunk_rows=chunk_rows or _CHUNK_ROWS
             )
+            return cls.from_cross_products(cross, terms, design.fixed.lme4_names, REML, design)
         design = build_design(formula, data, weights=weights, offset=offset)
         return cls(
             design.y,
@@ -178,6 +187,45 @@ class LinearMixedModel:
             offset=design.offset,
             design=design,
         )
+
+    @classmethod
+    def from_cross_products(
+        cls,
+        cross: CrossProducts,
+        terms: list[TermSpec],
+        fixed_names: list[str],
+        REML: bool = True,
+        design: Design | None = None,
+    ) -> LinearMixedModel:
+        """The model of given cross-products; it keeps no rows.
+
+        For designs built without keeping the rows (chunks, Dask partitions):
+        the criterion needs only the cross-products, so the fit is the same;
+        fitted values and residuals are recomputed from the data on request
+        (:func:`mixedmodels.results.chunked.fitted_values`).
+
+        Parameters
+        ----------
+        cross : CrossProducts
+            Of ``[Z X y]``, blocks in the order of ``assemble_blocks(terms)``
+            (most levels first), ``X`` of full column rank, offset subtracted
+            from ``y``.
+        terms : list of TermSpec
+            The random-effect terms; their ``z`` and codes need not hold rows
+            (the chunked design gives one-row stand-ins).
+        fixed_names : list of str
+            lme4 names of the columns of ``X``.
+        REML : bool, default True
+        design : Design, optional
+            The formula-level design, kept for ``predict`` and names.
+
+        Returns
+        -------
+        LinearMixedModel
+        """
+        model = cls.__new__(cls)
+        model._setup(cross, *assemble_blocks(terms), fixed_names, REML, design)
+        return model
 
     def _lower_bounds(self) -> np.ndarray:
         lower = np.full(self.n_theta, -np.inf)
@@ -304,8 +352,6 @@ class LinearMixedModel:
                     stacklevel=3,
                 )
             if singular:
-                from .design.checks import singular_terms
-
                 terms = singular_terms(
                     self.blocks, result.theta, self.theta_scale, SINGULAR_TOLERANCE, self.objective
                 )
@@ -325,11 +371,9 @@ class LinearMixedModel:
         rescaling a covariate (the entry is multiplied by the covariate's
         root-mean-square). An entry the optimiser left inside a flat boundary
         (zeroing it raises ``-2 log L`` by at most 1e-6) is on its bound too;
-        see :func:`mixedmodels.design.checks.singular_terms`. The criterion's
+        see :func:`mixedmodels.optim.singular.singular_terms`. The criterion's
         state is left at ``theta``.
         """
-        from .design.checks import singular_terms
-
         terms = singular_terms(
             self.blocks, theta, self.theta_scale, SINGULAR_TOLERANCE, self.objective
         )
@@ -371,7 +415,7 @@ def lmer(
     LmerResults
         For chunked and Dask data, ``fittedvalues`` and ``resid`` are not
         kept; recompute them with ``results.predict(data)`` or
-        :func:`mixedmodels.design.chunked.fitted_values`.
+        :func:`mixedmodels.results.chunked.fitted_values`.
 
     Examples
     --------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import warnings
 from functools import cache
 
@@ -28,19 +29,28 @@ def _relative(got: float, want: float) -> float:
     return abs(got - want) / abs(want)
 
 
-@cache
 def dietox() -> pd.DataFrame:
-    return sm.datasets.get_rdataset("dietox", "geepack").data
+    return sm.datasets.get_rdataset("dietox", "geepack").data  # a fresh copy per call
+
+
+def dietox_ri():
+    """A private copy of the fit: no test sees another test's side effects."""
+    return copy.deepcopy(_dietox_ri())
+
+
+def dietox_rs():
+    """A private copy of the fit: no test sees another test's side effects."""
+    return copy.deepcopy(_dietox_rs())
 
 
 @cache
-def dietox_ri():
+def _dietox_ri():
     data = dietox()
     return smf.mixedlm("Weight ~ Time", data, groups=data["Pig"]).fit()
 
 
 @cache
-def dietox_rs():
+def _dietox_rs():
     data = dietox()
     return smf.mixedlm("Weight ~ Time", data, groups=data["Pig"], re_formula="~Time").fit()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from functools import cache
 
 import numpy as np
@@ -13,8 +14,13 @@ from mixedmodels.errors import MixedModelsError
 from mixedmodels.regression._inference import criterion_hessian, criterion_parts
 
 
-@cache
 def dietox_ri():
+    """A private copy of the fit: no test sees another test's side effects."""
+    return copy.deepcopy(_dietox_ri())
+
+
+@cache
+def _dietox_ri():
     data = sm.datasets.get_rdataset("dietox", "geepack").data
     return smf.mixedlm("Weight ~ Time", data, groups=data["Pig"]).fit()
 

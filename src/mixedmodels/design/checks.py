@@ -40,7 +40,6 @@ __all__ = [
     "check_start",
     "check_structure",
     "duplicate_effects",
-    "singular_terms",
     "term_widths",
     "warn_duplicates",
 ]
@@ -337,73 +336,3 @@ def check_structure(y: np.ndarray, blocks: list[RandomEffectsBlock]) -> None:
     check_constant(n_obs, float(y[0]), float(np.min(y)), float(np.max(y)))
     check_levels(n_obs, blocks)
     warn_duplicates(duplicate_effects(blocks))
-
-
-def singular_terms(
-    blocks: list[RandomEffectsBlock],
-    theta: np.ndarray,
-    theta_scale: np.ndarray,
-    tolerance: float,
-    objective: Callable[[np.ndarray], float] | None = None,
-    deviance_tolerance: float = 1e-6,
-    candidate_bound: float = 0.1,
-) -> list[str]:
-    """Random effects whose conditional standard deviation is on its bound (zero).
-
-    A diagonal entry of ``T`` is on its bound when either
-
-    * it is below ``tolerance`` after multiplication by the root-mean-square
-      of the covariate it multiplies (``theta_scale``); this is lme4's
-      ``isSingular`` test made independent of the covariate's units; or
-    * setting it to zero raises the criterion (``-2 log L``) by at most
-      ``deviance_tolerance``: the data cannot tell the fit from the boundary
-      fit. Differences of the criterion do not change when the response or a
-      covariate is rescaled, so this test is scale-free; it catches the
-      entries that the optimiser leaves slightly inside a flat boundary, which
-      a threshold on theta alone classifies by chance.
-
-    ``theta`` is relative to the residual standard deviation, so rescaling the
-    response does not change the first test either.
-
-    Parameters
-    ----------
-    blocks : list of RandomEffectsBlock
-    theta : ndarray
-    theta_scale : ndarray
-        Root-mean-square of the covariate of each theta entry.
-    tolerance : float
-        Bound on the scaled entry (lme4: ``1e-4``).
-    objective : callable, optional
-        The profiled criterion; when given, the second test is applied to the
-        entries whose scaled value is below ``candidate_bound``. It is
-        evaluated at ``theta`` last, so a stateful criterion is left there.
-    deviance_tolerance : float
-        Largest rise of the criterion that still counts as flat.
-    candidate_bound : float
-        Scaled entries at or above this are never tested by the criterion.
-
-    Returns
-    -------
-    list of str
-        ``"factor: column"`` for each diagonal entry on its bound.
-    """
-    theta = np.asarray(theta, dtype=float)
-    scaled = theta * np.asarray(theta_scale, dtype=float)
-    found: list[str] = []
-    at_optimum: float | None = None
-    for block in blocks:
-        for column, index in enumerate(np.diag(block.theta_index)):
-            if index < 0:
-                continue
-            singular = bool(scaled[index] < tolerance)
-            if not singular and objective is not None and scaled[index] < candidate_bound:
-                if at_optimum is None:
-                    at_optimum = float(objective(theta))
-                trial = theta.copy()
-                trial[index] = 0.0
-                singular = bool(objective(trial) - at_optimum <= deviance_tolerance)
-            if singular:
-                found.append(f"{block.factor.name}: {block.column_names[column]}")
-    if at_optimum is not None:
-        objective(theta)
-    return found

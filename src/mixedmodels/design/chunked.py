@@ -3,33 +3,36 @@
 For data too large to hold ``X``, ``Z`` and their temporaries (millions of
 rows), or split into partitions (:mod:`mixedmodels.dask`), the model matrices
 are evaluated one row chunk at a time and only the cross-product blocks of
-``[Z X y]`` are kept (:class:`~mixedmodels.objective.crossprod.CrossProducts`
-add up). Memory after the pass does not grow with ``n``.
+``[Z X y]`` are kept (:class:`~mixedmodels.design.crossprod.CrossProducts`
+add up). Memory after the pass does not grow with ``n``. The output is what
+the engine needs: cross-products, terms and a design without rows
+(:func:`chunked_design`, :func:`assemble`); the model is made from them by
+:meth:`~mixedmodels.model.LinearMixedModel.from_cross_products`.
 
 How a chunk is evaluated
 ------------------------
-1. *Levels up front.* A grouping factor's levels must mean the same in every
-   chunk. Categorical columns bring them (their categories); other grouping
-   columns, interactions ``a:b`` and categorical covariates get them from one
-   cheap pass over the distinct values of those columns
-   (:func:`distinct_frame`). Chunks are coded against this superset; levels
-   that end up with no complete row are pruned at the end, which gives exactly
-   the levels (and their order) of the in-memory path.
-2. *One formulaic spec.* The fixed-effects and random-term model specs are
-   built on the first chunk with complete rows and reused for every chunk, so
-   every chunk has the same columns. Categorical covariates are cast to their
-   full set of levels first.
-0. *Checks without values.* The formula, column names and dtypes, and the
-   ``weights``/``offset`` arguments are checked once on the whole frame (a
-   Dask DataFrame's ``_meta``) by
-   :func:`~mixedmodels.design.builder.check_frame`, the code of the in-memory
+0. *Checks without values.* The formula is parsed and checked, with the
+   column names and dtypes and the ``weights``/``offset`` arguments, once on
+   the whole frame (a Dask DataFrame's ``_meta``) by
+   :func:`~mixedmodels.design.frame.check_frame`, the code of the in-memory
    path.
-3. *Rows.* A chunk's rows are dropped exactly as in
-   :func:`~mixedmodels.design.builder.build_design`: a missing value in a
-   used column, a missing or zero weight, a transformation that is undefined
-   (NaN). Inf, negative weights and the rest are counted per chunk
-   (:mod:`mixedmodels.design.chunkrows`) and reported after the pass with
-   the in-memory path's errors and warnings (totals, first row position).
+1. *Levels up front* (:mod:`.chunkplan`). A grouping factor's levels must
+   mean the same in every chunk. Categorical columns bring them (their
+   categories); other grouping columns, interactions ``a:b`` and categorical
+   covariates get them from one cheap pass over the distinct values of those
+   columns. Chunks are coded against this superset; levels that end up with
+   no complete row are pruned at the end, which gives exactly the levels (and
+   their order) of the in-memory path.
+2. *One formulaic spec.* The fixed-effects and random-term model specs are
+   built on the first chunk with complete rows (:func:`prime`) and reused for
+   every chunk, so every chunk has the same columns. Categorical covariates
+   are cast to their full set of levels first.
+3. *Rows.* A chunk's rows are dropped by the row mask of every build
+   (:func:`~mixedmodels.design.rows.complete_mask`), plus the rows where a
+   transformation is undefined (NaN). What is dropped is counted per chunk
+   in :class:`~mixedmodels.design.rows.ChunkStats` and reported after the
+   pass with the in-memory path's errors and warnings (totals, first row
+   position).
 4. *After the pass.* Unused levels are pruned, blocks are put in the engine's
    order (most levels first), collinear fixed-effect columns are dropped from
    ``X'X`` (:func:`independent_gram_columns`), and the structural checks of
@@ -40,7 +43,8 @@ Limitations (documented, by design)
 -----------------------------------
 * Fitted values and residuals are not kept (they are ``n``-vectors).
   ``results.fittedvalues`` raises; recompute them on request with
-  :func:`fitted_values` (chunk by chunk) or ``results.predict(data)``.
+  :func:`mixedmodels.results.chunked.fitted_values` (chunk by chunk) or
+  ``results.predict(data)``.
 * Stateful transformations (``center(x)``, ``scale(x)``, ``poly(x)``,
   ``C(x)`` on a numeric column) learn their state from the first chunk.
   Transform such columns before fitting.
@@ -56,33 +60,22 @@ recognised) and 0 elsewhere.
 
 from __future__ import annotations
 
+import functools
 import warnings
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator
+from typing import NoReturn
 
 import numpy as np
 import pandas as pd
 import scipy.linalg
 
-from ..errors import DataError, FormulaError, StructureError
-from ..formula.parse import ParsedFormula, parse_formula
-from ..objective.crossprod import BlockData, CrossProducts, cross_products
-from .builder import (
-    Design,
-    DesignMatrices,
-    as_vector,
-    check_frame,
-    model_variables,
-    random_term_matrix,
-)
+from ..errors import DataError
+from ..formula.parse import ParsedFormula
+from .builder import Design, DesignMatrices, evaluate_response, random_term_matrix
 from .checks import check_constant, check_levels, duplicate_effects, warn_duplicates
-from .chunkrows import (
-    ChunkStats,
-    complete_rows,
-    duplicate_predicates,
-    raise_row_errors,
-    raise_undefined,
-    record_duplicates,
-)
+from .chunkplan import ChunkPlan, distinct_frame, level_columns, make_plan
+from .chunkrows import complete_rows, duplicate_predicates, record_duplicates
+from .crossprod import BlockData, CrossProducts, cross_products
 from .fixed import (
     FixedDesign,
     check_fixed_count,
@@ -91,218 +84,25 @@ from .fixed import (
     warn_dropped,
     warn_empty,
 )
-from .grouping import GroupingFactor, make_grouping_factor
+from .frame import as_vector, check_frame
+from .grouping import GroupingFactor
+from .rows import ChunkStats, raise_row_errors, raise_undefined
 from .terms import TermSpec, assemble_blocks, full_pattern
 
 __all__ = [
     "CHUNK_ROWS",
-    "ChunkPlan",
-    "ChunkStats",
     "assemble",
     "chunk_cross_products",
-    "distinct_frame",
-    "fitted_values",
+    "chunked_design",
+    "combine",
     "independent_gram_columns",
     "iter_chunks",
-    "make_plan",
-    "model_from_chunks",
+    "no_complete_chunk",
+    "prime",
 ]
 
 #: Rows per chunk of an in-memory DataFrame; larger data use the chunked path.
 CHUNK_ROWS = 1_000_000
-
-
-# ---------------------------------------------------------------------- plan
-@dataclass
-class _Factor:
-    """How to code one grouping factor in any chunk."""
-
-    name: str
-    variables: tuple[str, ...]
-    part_levels: list[pd.Index]  # per variable, superset of levels in final order
-    keys: np.ndarray | None  # interactions: sorted combined keys of the superset
-    labels: pd.Index  # labels of the superset levels
-
-    @property
-    def n_levels(self) -> int:
-        return len(self.labels)
-
-    def codes(self, frame: pd.DataFrame) -> np.ndarray:
-        parts = [
-            _part_codes(frame[v], levels)
-            for v, levels in zip(self.variables, self.part_levels, strict=True)
-        ]
-        if self.keys is None:
-            return parts[0]
-        key = np.zeros(len(frame), dtype=np.int64)
-        for codes, levels in zip(parts, self.part_levels, strict=True):
-            key = key * len(levels) + codes
-        return np.searchsorted(self.keys, key).astype(np.int32)
-
-
-def _part_codes(column: pd.Series, levels: pd.Index) -> np.ndarray:
-    if isinstance(column.dtype, pd.CategoricalDtype):
-        lookup = pd.Index(levels).get_indexer(column.cat.categories)
-        codes = column.cat.codes.to_numpy()
-        return lookup[codes].astype(np.int32)
-    return pd.Index(levels).get_indexer(column.to_numpy()).astype(np.int32)
-
-
-@dataclass
-class ChunkPlan:
-    """Everything needed to turn any chunk into cross-products (picklable).
-
-    Attributes
-    ----------
-    parsed : ParsedFormula
-    variables : list of str
-        Data columns the model uses.
-    factors : list of _Factor
-        Grouping factors in order of first appearance in the formula.
-    block_terms : list of list of int
-        Bar indices per factor block (formula order within a block).
-    categories : dict
-        Covariate columns cast to a categorical with these levels per chunk.
-    fixed_spec, random_specs
-        formulaic model specs from the first chunk.
-    fixed_names : list of str
-        formulaic names of every fixed-effect column (before the rank check).
-    random_names : list of list of str
-        lme4 column names per bar.
-    weights, offset : str or None
-        Column names.
-    """
-
-    parsed: ParsedFormula
-    variables: list[str]
-    factors: list[_Factor]
-    block_terms: list[list[int]]
-    categories: dict[str, pd.CategoricalDtype]
-    fixed_spec: object = None
-    random_specs: list[object] = field(default_factory=list)
-    fixed_names: list[str] = field(default_factory=list)
-    random_names: list[list[str]] = field(default_factory=list)
-    weights: str | None = None
-    offset: str | None = None
-
-    @property
-    def n_fixed_all(self) -> int:
-        return len(self.fixed_names)
-
-
-def _needs_levels(column: pd.Series) -> bool:
-    """Covariates formulaic encodes as categorical (so levels must be fixed up front)."""
-    dtype = column.dtype
-    if isinstance(dtype, pd.CategoricalDtype):
-        return True
-    return not (pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype))
-
-
-def level_columns(parsed: ParsedFormula, sample: pd.DataFrame) -> list[tuple[str, ...]]:
-    """Column sets whose distinct values :func:`make_plan` needs (see :func:`distinct_frame`).
-
-    Raises
-    ------
-    FormulaError
-        A variable of the formula is not a column of ``sample``.
-    """
-    missing = [name for name in model_variables(parsed) if name not in sample.columns]
-    if missing:
-        raise FormulaError(
-            f"formula {parsed.formula!r} uses {missing}, which are not columns of the data"
-        )
-    groups = {name for bar in parsed.bars for name in bar.group}
-    needed: list[tuple[str, ...]] = []
-    for bar in parsed.bars:
-        group = tuple(bar.group)
-        if len(group) == 1 and isinstance(sample[group[0]].dtype, pd.CategoricalDtype):
-            continue
-        if group not in needed:
-            needed.append(group)
-    for name in model_variables(parsed):
-        if name in groups or name == parsed.response:
-            continue
-        if _needs_levels(sample[name]) and (name,) not in needed:
-            needed.append((name,))
-    return needed
-
-
-def distinct_frame(chunks, columns: tuple[str, ...]) -> pd.DataFrame:
-    """Distinct rows of ``columns`` (rows with a missing value left out), chunk by chunk."""
-    pieces = [chunk[list(columns)].dropna().drop_duplicates() for chunk in chunks]
-    return pd.concat(pieces, ignore_index=True).drop_duplicates(ignore_index=True)
-
-
-def _factor(name: str, variables: tuple[str, ...], source: pd.DataFrame | pd.Series) -> _Factor:
-    """Superset coding of a factor from its distinct values (or a categorical's categories)."""
-    if isinstance(source, pd.Series):  # a categorical column: its categories
-        levels = pd.Index(source.cat.categories)
-        return _Factor(name, variables, [levels], None, levels)
-    full = make_grouping_factor(source, variables)
-    parts = [make_grouping_factor(source, (v,)).levels for v in variables]
-    if len(variables) == 1:
-        return _Factor(name, variables, parts, None, full.levels)
-    key = np.zeros(len(source), dtype=np.int64)
-    for v, levels in zip(variables, parts, strict=True):
-        key = key * len(levels) + _part_codes(source[v], levels)
-    return _Factor(name, variables, parts, np.unique(key), full.levels)
-
-
-def make_plan(
-    formula: str,
-    sample: pd.DataFrame,
-    distinct: dict[tuple[str, ...], pd.DataFrame],
-    weights: str | None = None,
-    offset: str | None = None,
-) -> ChunkPlan:
-    """The chunk plan of a formula (specs are added by the first chunk with rows).
-
-    Parameters
-    ----------
-    formula : str
-    sample : DataFrame
-        Any rows of the data (for dtypes and categories).
-    distinct : dict
-        :func:`distinct_frame` of every column set in :func:`level_columns`.
-    weights, offset : str, optional
-        Column names.
-    """
-    parsed = parse_formula(formula)
-    if not parsed.bars:
-        raise StructureError(
-            f"formula {formula!r} has no random-effect term such as (1 | g); use an ordinary "
-            "linear model for fixed effects only"
-        )
-    variables = model_variables(parsed)
-    extra = [name for name in (weights, offset) if name is not None]
-    missing = [name for name in [*variables, *extra] if name not in sample.columns]
-    if missing:
-        raise FormulaError(f"formula {formula!r} uses {missing}, which are not columns of the data")
-    factors: list[_Factor] = []
-    block_terms: list[list[int]] = []
-    names: list[str] = []
-    for index, bar in enumerate(parsed.bars):
-        group = tuple(bar.group)
-        name = ":".join(group)
-        if name in names:
-            block_terms[names.index(name)].append(index)
-            continue
-        names.append(name)
-        block_terms.append([index])
-        if len(group) == 1 and isinstance(sample[group[0]].dtype, pd.CategoricalDtype):
-            factors.append(_factor(name, group, sample[group[0]]))
-        else:
-            factors.append(_factor(name, group, distinct[group]))
-    groups = {name for bar in parsed.bars for name in bar.group}
-    categories = {}
-    for name in variables:
-        if name in groups or name == parsed.response or not _needs_levels(sample[name]):
-            continue
-        levels = make_grouping_factor(distinct[(name,)], (name,)).levels
-        categories[name] = pd.CategoricalDtype(levels)
-    return ChunkPlan(
-        parsed, variables, factors, block_terms, categories, None, [], [], [], weights, offset
-    )
 
 
 # ---------------------------------------------------------------------- one chunk
@@ -320,12 +120,7 @@ def _matrices(plan: ChunkPlan, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndar
                 _, names, spec = random_term_matrix(bar, frame)
                 plan.random_specs.append(spec)
                 plan.random_names.append(names)
-        if response in frame.columns:
-            y = frame[response].to_numpy(dtype=float)
-        else:
-            y = np.asarray(evaluate_matrix(f"{response} - 1", frame, "response")[1], dtype=float)[
-                :, 0
-            ]
+        y = evaluate_response(frame, response)
         X = np.asarray(plan.fixed_spec.get_model_matrix(frame, na_action="ignore"), dtype=float)
         zs = [
             np.asarray(spec.get_model_matrix(frame, na_action="ignore"), dtype=float)
@@ -471,7 +266,9 @@ def _reorder(diagonal, off, xy_z, order: list[int]):
     return [diagonal[b] for b in order], new_off, [xy_z[b] for b in order]
 
 
-def assemble(plan: ChunkPlan, cross: CrossProducts, stats: ChunkStats) -> tuple:
+def assemble(
+    plan: ChunkPlan, cross: CrossProducts, stats: ChunkStats
+) -> tuple[CrossProducts, list[TermSpec], Design]:
     """Final cross-products, terms and design from the pass over the chunks.
 
     Returns
@@ -482,25 +279,21 @@ def assemble(plan: ChunkPlan, cross: CrossProducts, stats: ChunkStats) -> tuple:
     terms : list of TermSpec
         With one-row stand-ins for ``z`` and the codes (see the module notes).
     design : Design
+        Without rows (``y`` and ``X`` have no rows).
     """
     n_obs = cross.n_obs if cross.diagonal else 0
-    raise_row_errors(plan, stats, n_obs)
+    raise_row_errors(plan.variables, stats, n_obs)
     for bar, spec in zip(plan.parsed.bars, plan.random_specs, strict=True):
         warn_empty(f"random-effect term {bar.source!r}", empty_terms(spec))
-    raise_undefined(plan, stats, n_obs)
+    raise_undefined(plan.parsed.formula, stats, n_obs)
     widths = [gram.shape[1] for gram in cross.diagonal]
     keep = [counts > 0 for counts in stats.counts]
     diagonal, off, xy_z = _select_blocks(cross, keep, widths)
     levels = [factor.labels[mask] for factor, mask in zip(plan.factors, keep, strict=True)]
     order = sorted(range(len(levels)), key=lambda b: -len(levels[b]))
     diagonal, off, xy_z = _reorder(diagonal, off, xy_z, order)
-    k_all = plan.n_fixed_all
-    kept = independent_gram_columns(cross.xy_xy[:k_all, :k_all])
-    dropped = [plan.fixed_names[i] for i in range(k_all) if i not in set(kept.tolist())]
-    warn_empty("fixed effects", empty_terms(plan.fixed_spec))
-    warn_dropped("fixed effects", dropped)
-    check_fixed_count(len(kept), n_obs)
-    rows = np.append(kept, k_all)
+    fixed, kept = _fixed_design(plan, cross.xy_xy, n_obs)
+    rows = np.append(kept, plan.n_fixed_all)
     final = CrossProducts(
         diagonal,
         off,
@@ -509,37 +302,12 @@ def assemble(plan: ChunkPlan, cross: CrossProducts, stats: ChunkStats) -> tuple:
         n_obs,
         cross.sum_log_weights,
     )
-    terms = []
-    for block, (factor, members) in enumerate(zip(plan.factors, plan.block_terms, strict=True)):
-        grouping = GroupingFactor(factor.name, np.zeros(1, dtype=np.int32), levels[block])
-        start = 0
-        for member in members:
-            names = plan.random_names[member]
-            ones = stats.ones[block][start : start + len(names)]
-            start += len(names)
-            marker = ones.astype(float)[None, :]
-            bar = plan.parsed.bars[member]
-            terms.append(
-                (
-                    member,
-                    TermSpec(
-                        grouping, marker, tuple(names), full_pattern(len(names)), bar.group_name
-                    ),
-                )
-            )
-    terms = [term for _, term in sorted(terms, key=lambda item: item[0])]
+    terms = _stand_in_terms(plan, stats, levels)
     blocks = assemble_blocks(terms)[0]
     check_constant(n_obs, stats.y_first, stats.y_min, stats.y_max)
     check_levels(n_obs, blocks)
     names = [factor.name for factor in plan.factors]
     warn_duplicates(duplicate_effects(blocks, *duplicate_predicates(stats, blocks, names)))
-    fixed = FixedDesign(
-        np.zeros((0, len(kept))),
-        [plan.fixed_names[i] for i in kept],
-        list(plan.fixed_names),
-        dropped,
-        plan.fixed_spec,
-    )
     design = Design(
         y=np.zeros(0),
         fixed=fixed,
@@ -554,6 +322,40 @@ def assemble(plan: ChunkPlan, cross: CrossProducts, stats: ChunkStats) -> tuple:
         parsed=plan.parsed,
     )
     return final, terms, design
+
+
+def _fixed_design(plan: ChunkPlan, xy_xy: np.ndarray, n_obs: int) -> tuple[FixedDesign, list[int]]:
+    """The fixed effects (a matrix without rows) and the columns kept by the rank check."""
+    k_all = plan.n_fixed_all
+    kept = independent_gram_columns(xy_xy[:k_all, :k_all]).tolist()
+    dropped = [plan.fixed_names[i] for i in range(k_all) if i not in set(kept)]
+    warn_empty("fixed effects", empty_terms(plan.fixed_spec))
+    warn_dropped("fixed effects", dropped)
+    check_fixed_count(len(kept), n_obs)
+    fixed = FixedDesign(
+        np.zeros((0, len(kept))),
+        [plan.fixed_names[i] for i in kept],
+        list(plan.fixed_names),
+        dropped,
+        plan.fixed_spec,
+    )
+    return fixed, kept
+
+
+def _stand_in_terms(plan: ChunkPlan, stats: ChunkStats, levels: list[pd.Index]) -> list[TermSpec]:
+    """The terms in formula order, with one-row ``z`` and codes (see the module notes)."""
+    terms: list[tuple[int, TermSpec]] = []
+    for block, (factor, members) in enumerate(zip(plan.factors, plan.block_terms, strict=True)):
+        grouping = GroupingFactor(factor.name, np.zeros(1, dtype=np.int32), levels[block])
+        start = 0
+        for member in members:
+            names = plan.random_names[member]
+            marker = stats.ones[block][start : start + len(names)].astype(float)[None, :]
+            start += len(names)
+            pattern = full_pattern(len(names))
+            group_name = plan.parsed.bars[member].group_name
+            terms.append((member, TermSpec(grouping, marker, tuple(names), pattern, group_name)))
+    return [term for _, term in sorted(terms, key=lambda item: item[0])]
 
 
 # ---------------------------------------------------------------------- pandas driver
@@ -587,14 +389,19 @@ def _with_vectors(data: pd.DataFrame, weights: object, offset: object):
     return (data.assign(**extra) if extra else data), names[0], names[1]
 
 
-def plan_from_chunks(formula: str, chunks_factory, sample: pd.DataFrame, weights, offset):
+def plan_from_chunks(
+    parsed: ParsedFormula,
+    chunks_factory: Callable[[], Iterable[pd.DataFrame]],
+    sample: pd.DataFrame,
+    weights: str | None,
+    offset: str | None,
+) -> ChunkPlan:
     """A primed plan: distinct values from one pass, specs from the first complete chunk."""
-    parsed = parse_formula(formula)
     distinct = {
         columns: distinct_frame(chunks_factory(), columns)
         for columns in level_columns(parsed, sample)
     }
-    plan = make_plan(formula, sample, distinct, weights, offset)
+    plan = make_plan(parsed, sample, distinct, weights, offset)
     stats = ChunkStats()
     for chunk in chunks_factory():
         chunk_stats = ChunkStats(n_rows=len(chunk))
@@ -604,7 +411,7 @@ def plan_from_chunks(formula: str, chunks_factory, sample: pd.DataFrame, weights
     no_complete_chunk(plan, stats)
 
 
-def no_complete_chunk(plan: ChunkPlan, stats: ChunkStats) -> None:
+def no_complete_chunk(plan: ChunkPlan, stats: ChunkStats) -> NoReturn:
     """Raise the error of the in-memory path for data in which no chunk has a complete row.
 
     Parameters
@@ -617,71 +424,40 @@ def no_complete_chunk(plan: ChunkPlan, stats: ChunkStats) -> None:
     ------
     DataError
     """
-    raise_row_errors(plan, stats, 0)
+    raise_row_errors(plan.variables, stats, 0)
     raise DataError("no complete rows: every row has a missing value in a column the model uses")
 
 
-def model_from_chunks(
+def chunked_design(
     formula: str,
     data: pd.DataFrame,
-    REML: bool = True,
     weights: object = None,
     offset: object = None,
     chunk_rows: int = CHUNK_ROWS,
-):
-    """A :class:`~mixedmodels.model.LinearMixedModel` built chunk by chunk from a DataFrame.
+) -> tuple[CrossProducts, list[TermSpec], Design]:
+    """Cross-products, terms and design of a DataFrame, built chunk by chunk.
 
     Parameters
     ----------
     formula : str
     data : DataFrame
         Not modified or copied; rows are read ``chunk_rows`` at a time.
-    REML : bool
     weights, offset : str or array-like, optional
     chunk_rows : int
         Rows per chunk.
 
     Returns
     -------
-    LinearMixedModel
-        Without row data: see the module notes for fitted values.
+    cross, terms, design
+        As :func:`assemble`; the model is
+        :meth:`~mixedmodels.model.LinearMixedModel.from_cross_products`.
     """
-
-    data = check_frame(formula, data, weights, offset)[0]
+    data, parsed, _, _ = check_frame(formula, data, weights, offset)
     data, weights_name, offset_name = _with_vectors(data, weights, offset)
-    plan = plan_from_chunks(
-        formula, lambda: iter_chunks(data, chunk_rows), data.iloc[:0], weights_name, offset_name
-    )
-    total = None
-    for chunk in iter_chunks(data, chunk_rows):
-        part = chunk_cross_products(plan, chunk)
-        total = part if total is None else combine(total, part)
-    return model_from_cross(plan, *total, REML=REML)
 
+    def chunks() -> Iterator[pd.DataFrame]:
+        return iter_chunks(data, chunk_rows)
 
-def model_from_cross(plan: ChunkPlan, cross: CrossProducts, stats: ChunkStats, REML: bool = True):
-    """The model of summed chunk cross-products (also used by :mod:`mixedmodels.dask`)."""
-    from ..model import LinearMixedModel
-
-    final, terms, design = assemble(plan, cross, stats)
-    model = LinearMixedModel(
-        np.zeros(0),
-        np.zeros((0, final.xy_xy.shape[0] - 1)),
-        terms,
-        design.fixed.lme4_names,
-        reml=REML,
-        design=design,
-        check=False,
-        cross=final,
-    )
-    return model
-
-
-def fitted_values(results, data: pd.DataFrame, chunk_rows: int = CHUNK_ROWS) -> pd.Series:
-    """Conditional fitted values ``X beta + Z b`` recomputed chunk by chunk.
-
-    For models built from chunks, which keep no rows; residuals are
-    ``y - fitted_values(results, data)``. Offsets are not added.
-    """
-    pieces = [results.predict(chunk) for chunk in iter_chunks(data, chunk_rows)]
-    return pd.concat(pieces).rename("fittedvalues")
+    plan = plan_from_chunks(parsed, chunks, data.iloc[:0], weights_name, offset_name)
+    total = functools.reduce(combine, (chunk_cross_products(plan, chunk) for chunk in chunks()))
+    return assemble(plan, *total)

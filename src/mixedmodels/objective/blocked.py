@@ -27,6 +27,7 @@ import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
 
+from ..design.crossprod import CrossProducts
 from ..design.terms import RandomEffectsBlock
 from ..linalg.blocks import (
     BlockDiagonalLower,
@@ -39,7 +40,6 @@ from ..linalg.blocks import (
     left_blockdiag_transpose,
     right_blockdiag,
 )
-from .crossprod import CrossProducts
 from .factorization import BlocksOfL, Factorization
 
 __all__ = ["BlockedFactor", "Structure", "analyse_structure"]

@@ -52,11 +52,11 @@ import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
 
+from ..design.crossprod import CrossProducts
 from ..design.terms import RandomEffectsBlock
 from ..linalg.blocks import DenseLower, LowerBlock, as_dense
 from .blocked import BlockedFactor, analyse_structure
 from .criterion import criterion
-from .crossprod import CrossProducts
 from .factorization import BlocksOfL, Factorization
 from .schur import EliminatedFactor, eliminated_pair_count, first_block_rows
 from .single import SingleBlockFactor

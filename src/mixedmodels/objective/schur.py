@@ -39,6 +39,7 @@ import numpy as np
 import scipy.linalg.lapack as lapack
 import scipy.sparse as sp
 
+from ..design.crossprod import CrossProducts
 from ..design.terms import RandomEffectsBlock
 from ..linalg.blocks import (
     BlockDiagonalLower,
@@ -49,7 +50,6 @@ from ..linalg.blocks import (
     right_blockdiag,
 )
 from ..linalg.pairs import PairOperator, count_pairs
-from .crossprod import CrossProducts
 from .factorization import BlocksOfL, Factorization
 
 __all__ = ["EliminatedFactor", "eliminated_pair_count", "first_block_rows"]

@@ -33,8 +33,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..design.crossprod import CrossProducts
 from ..linalg.blocks import BlockDiagonalLower, cholesky_2x2, gram_2x2
-from .crossprod import CrossProducts
 from .factorization import BlocksOfL, Factorization
 
 __all__ = ["SingleBlockFactor"]

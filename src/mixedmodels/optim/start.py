@@ -35,8 +35,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..design.crossprod import CrossProducts
 from ..design.terms import RandomEffectsBlock
-from ..objective.crossprod import CrossProducts
 
 __all__ = ["anova_ratios", "initial_steps", "initial_theta", "slope_start"]
 

@@ -15,8 +15,10 @@ import pytest
 from conftest import CASE_NAMES, load_case
 
 import mixedmodels as mm
-from mixedmodels.design.chunked import fitted_values, independent_gram_columns
-from mixedmodels.errors import DataError, MixedModelsWarning
+from mixedmodels.design.chunked import chunked_design, independent_gram_columns
+from mixedmodels.design.frame import parse
+from mixedmodels.errors import DataError, FormulaError, MixedModelsWarning
+from mixedmodels.formula.parse import parse_formula
 
 
 def _both(formula: str, data: pd.DataFrame, chunk_rows: int, **kwargs):
@@ -104,21 +106,6 @@ def test_gram_rank_check() -> None:
     np.testing.assert_array_equal(independent_gram_columns(matrix.T @ matrix), [0, 1, 2])
 
 
-def test_fitted_values_are_recomputed_on_request() -> None:
-    data = mm.datasets.load("sleepstudy")
-    memory = mm.lmer("Reaction ~ Days + (Days | Subject)", data)
-    chunked = mm.LinearMixedModel.from_formula(
-        "Reaction ~ Days + (Days | Subject)", data, chunk_rows=50
-    ).fit()
-    with pytest.raises(DataError):
-        _ = chunked.fittedvalues
-    np.testing.assert_allclose(
-        fitted_values(chunked, data, chunk_rows=33).to_numpy(),
-        memory.fittedvalues.to_numpy(),
-        rtol=1e-7,
-    )
-
-
 def test_constant_response_is_an_error(messy) -> None:
     with pytest.raises(DataError, match="constant"):
         mm.LinearMixedModel.from_formula("y ~ x + (1 | g)", messy.assign(y=3.0), chunk_rows=100)
@@ -144,3 +131,38 @@ def test_package_imports_and_fits_without_dask() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "-893.233"
+
+
+def test_unknown_column_keeps_the_hint(messy) -> None:
+    with pytest.raises(FormulaError, match="did you mean 'site'"):
+        mm.LinearMixedModel.from_formula("y ~ x + (1 | sitee)", messy, chunk_rows=50)
+
+
+def test_chunked_design_parses_once_and_keeps_no_rows(messy) -> None:
+    formula = "y ~ x + treat + (1 | site) + (1 | g)"
+    cross, terms, design = chunked_design(formula, messy, chunk_rows=64)
+    assert design.parsed is parse(formula)
+    assert design.y.shape == (0,) and design.fixed.matrix.shape[0] == 0
+    assert [term.factor.name for term in terms] == ["site", "g"]
+    assert all(term.z.shape[0] == 1 for term in terms)  # one-row stand-ins
+    assert cross.n_obs == len(messy) - design.nobs_dropped
+
+
+@pytest.mark.parametrize("chunk_rows", [None, 50])
+def test_the_formula_is_parsed_once_per_fit(messy, monkeypatch, chunk_rows) -> None:
+    import mixedmodels.design.frame as frame_module
+
+    calls = []
+
+    def counting(formula):
+        calls.append(formula)
+        return parse_formula(formula)
+
+    monkeypatch.setattr(frame_module, "parse_formula", counting)
+    frame_module._parse_cached.cache_clear()
+    formula = "y ~ x + treat + (1 | site) + (1 | g) + (0 + x | site)"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MixedModelsWarning)
+        mm.LinearMixedModel.from_formula(formula, messy, chunk_rows=chunk_rows).fit()
+    frame_module._parse_cached.cache_clear()
+    assert calls == [formula]

@@ -1,9 +1,12 @@
 """Cross-product blocks of ``[Z X y]`` formed in one pass over the rows.
 
-After this step the engine never touches the ``n`` rows again: every
-evaluation of the criterion works on these blocks only. The blocks are sums
-over rows, so partial blocks from chunks of the data (Dask partitions) add up
-to the blocks of the whole (:meth:`CrossProducts.__add__`).
+The output of the design stage that the criterion reads: the in-memory build
+forms them from its matrices (:func:`row_cross_products`), the chunked build
+chunk by chunk (:mod:`.chunked`). After this step the engine never touches
+the ``n`` rows again: every evaluation of the criterion works on these blocks
+only. The blocks are sums over rows, so partial blocks from chunks of the
+data (Dask partitions) add up to the blocks of the whole
+(:meth:`CrossProducts.__add__`).
 
 Notation
 --------
@@ -23,11 +26,15 @@ symbol         meaning
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["BlockData", "CrossProducts", "cross_products"]
+if TYPE_CHECKING:
+    from .terms import RandomEffectsBlock
+
+__all__ = ["BlockData", "CrossProducts", "cross_products", "row_cross_products"]
 
 
 @dataclass(frozen=True)
@@ -70,6 +77,31 @@ class CrossProducts:
 
 def _grouped_sums(codes: np.ndarray, values: np.ndarray, n_levels: int) -> np.ndarray:
     return np.bincount(codes, weights=values, minlength=n_levels)
+
+
+def _off_diagonal(
+    blocks: list[BlockData], weights: np.ndarray | None
+) -> dict[tuple[int, int], sp.csr_matrix]:
+    """``A_ij = Z_i' W Z_j`` for ``i > j``, sparse, from the rows' level pairs."""
+    off_diagonal = {}
+    for i, block_i in enumerate(blocks):
+        z_i = block_i.z if weights is None else block_i.z * weights[:, None]
+        p_i = block_i.z.shape[1]
+        for j in range(i):
+            block_j = blocks[j]
+            p_j = block_j.z.shape[1]
+            rows = (block_i.codes[:, None, None] * p_i + np.arange(p_i)[None, :, None]).astype(
+                np.int64
+            )
+            cols = (block_j.codes[:, None, None] * p_j + np.arange(p_j)[None, None, :]).astype(
+                np.int64
+            )
+            values = z_i[:, :, None] * block_j.z[:, None, :]
+            shape = (block_i.n_levels * p_i, block_j.n_levels * p_j)
+            rows, cols = np.broadcast_arrays(rows, cols)
+            matrix = sp.coo_matrix((values.ravel(), (rows.ravel(), cols.ravel())), shape=shape)
+            off_diagonal[(i, j)] = matrix.tocsr()
+    return off_diagonal
 
 
 def cross_products(
@@ -121,23 +153,35 @@ def cross_products(
                     block.codes, weighted_xy[:, xy_col] * block.z[:, col], block.n_levels
                 )
         xy_z.append(cross.reshape(xy.shape[1], block.n_levels * p))
-    off_diagonal = {}
-    for i, block_i in enumerate(blocks):
-        z_i = block_i.z if weights is None else block_i.z * weights[:, None]
-        p_i = block_i.z.shape[1]
-        for j in range(i):
-            block_j = blocks[j]
-            p_j = block_j.z.shape[1]
-            rows = (block_i.codes[:, None, None] * p_i + np.arange(p_i)[None, :, None]).astype(
-                np.int64
-            )
-            cols = (block_j.codes[:, None, None] * p_j + np.arange(p_j)[None, None, :]).astype(
-                np.int64
-            )
-            values = z_i[:, :, None] * block_j.z[:, None, :]
-            shape = (block_i.n_levels * p_i, block_j.n_levels * p_j)
-            rows, cols = np.broadcast_arrays(rows, cols)
-            matrix = sp.coo_matrix((values.ravel(), (rows.ravel(), cols.ravel())), shape=shape)
-            off_diagonal[(i, j)] = matrix.tocsr()
+    off_diagonal = _off_diagonal(blocks, weights)
     xy_xy = weighted_xy.T @ xy
     return CrossProducts(diagonal, off_diagonal, xy_z, xy_xy, n_obs, sum_log_weights)
+
+
+def row_cross_products(
+    blocks: list[RandomEffectsBlock],
+    X: np.ndarray,
+    y: np.ndarray,
+    weights: np.ndarray | None = None,
+    offset: np.ndarray | None = None,
+) -> CrossProducts:
+    """:func:`cross_products` of the engine's blocks and ``[X, y - offset]``.
+
+    Parameters
+    ----------
+    blocks : list of RandomEffectsBlock
+        In the engine's order (:func:`~mixedmodels.design.terms.assemble_blocks`).
+    X : ndarray, shape (n, k)
+    y : ndarray, shape (n,)
+    weights, offset : ndarray, shape (n,), optional
+
+    Returns
+    -------
+    CrossProducts
+    """
+    response = y if offset is None else y - offset
+    return cross_products(
+        [BlockData(block.factor.codes, block.z, block.n_levels) for block in blocks],
+        np.column_stack([X, response]),
+        weights,
+    )

@@ -1,4 +1,4 @@
-"""Structural checks (lme4's defaults), identifiability and singularity helpers."""
+"""Structural checks (lme4's defaults) and identifiability helpers."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ import pytest
 from mixedmodels.design.checks import (
     check_structure,
     duplicate_effects,
-    singular_terms,
     term_widths,
 )
 from mixedmodels.design.grouping import make_grouping_factor
@@ -99,11 +98,3 @@ def test_duplicate_effects_detected() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         check_structure(np.sin(np.arange(9.0)), crossed)
-
-
-def test_singular_terms_scale_with_covariate() -> None:
-    block = _blocks(_term(GROUPS, np.hstack([ONES, X * 1000]), ("(Intercept)", "x")))[0]
-    theta = np.array([1.0, 0.0, 1e-6])  # slope entry tiny in raw units ...
-    scale = np.array([1.0, 1.0, 1000.0])  # ... but 1e-3 per unit of the covariate's rms
-    assert singular_terms([block], theta, scale, 1e-4) == []
-    assert singular_terms([block], np.array([0.0, 0.0, 1.0]), scale, 1e-4) == ["g: (Intercept)"]

@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mixedmodels.design.builder import build_design, model_variables
+from mixedmodels.design.builder import build_design
+from mixedmodels.design.frame import model_variables
 from mixedmodels.errors import DataError, DataWarning, FormulaError, MixedModelsError
 from mixedmodels.formula.parse import parse_formula
 
