@@ -15,15 +15,15 @@ Notation
 symbol          meaning
 ==============  ============================================================
 ``varphi``      variance parameters ``(theta, sigma)``
-``D(varphi)``   REML criterion (or ML deviance) with ``sigma`` not profiled:
-                ``log|L_Z|^2 [+ log|L_X|^2] + m log(2 pi sigma^2) +
-                pwrss / sigma^2``, ``m = n - k`` (REML) or ``n`` (ML)
-``H``           Hessian of ``D`` at the optimum (central differences)
+``D(varphi)``   REML criterion (or ML deviance) with ``sigma`` fixed
+                (:mod:`mixedmodels.objective.criterion`)
+``H``           Hessian of ``D`` at the optimum (:mod:`mixedmodels.optim.hessian`)
 ``V(varphi)``   ``sigma^2 (L_X L_X')^{-1}``, the covariance of beta
 ==============  ============================================================
 
-Derivatives are central finite differences with Richardson extrapolation;
-the tests compare the degrees of freedom with lmerTest's.
+Derivatives are central finite differences with Richardson extrapolation,
+on a private copy of the fit's state (the results are not touched); the tests
+compare the degrees of freedom with lmerTest's.
 """
 
 from __future__ import annotations
@@ -35,6 +35,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..optim.hessian import hessian, jacobian
+
 if TYPE_CHECKING:
     from .lmer import LmerResults
 
@@ -44,76 +46,29 @@ __all__ = ["satterthwaite_table", "varpar_covariance", "wald_intervals"]
 def _criterion_and_covariance(
     results: LmerResults,
 ) -> tuple[Callable[[np.ndarray], float], Callable[[np.ndarray], np.ndarray]]:
-    model = results.model
-    state = model.state
-    n_theta = model.n_theta
-    n_obs = model.n_obs
-    k = model.n_fixed
-    dof = n_obs - k if model.reml else n_obs
+    """``D(varphi)`` and ``V(varphi)``, evaluated on a fork of the fit's state."""
+    state = results.criterion_state()
+    n_theta = results.model.n_theta
 
     def criterion(varpar: np.ndarray) -> float:
-        theta, sigma = varpar[:n_theta], varpar[n_theta]
-        state.evaluate(theta)
-        value = state.logdet_random() + dof * np.log(2 * np.pi * sigma**2)
-        value += state.pwrss / sigma**2
-        if model.reml:
-            value += state.logdet_fixed()
-        return float(value - model.cross.sum_log_weights)
+        return state.evaluate(varpar[:n_theta], sigma=varpar[n_theta])
 
     def covariance(varpar: np.ndarray) -> np.ndarray:
-        theta, sigma = varpar[:n_theta], varpar[n_theta]
-        state.evaluate(theta)
-        return sigma**2 * state.fixed_covariance_unscaled()
+        state.evaluate(varpar[:n_theta])
+        return varpar[n_theta] ** 2 * state.fixed_covariance_unscaled()
 
     return criterion, covariance
 
 
-def _richardson(function: Callable[[float], np.ndarray], step: float) -> np.ndarray:
-    """Central first derivative at 0 with one Richardson extrapolation."""
-    coarse = (function(step) - function(-step)) / (2 * step)
-    fine = (function(step / 2) - function(-step / 2)) / step
-    return (4 * fine - coarse) / 3
-
-
-def _hessian_at_step(
-    function: Callable[[np.ndarray], float], point: np.ndarray, steps: np.ndarray
-) -> np.ndarray:
-    size = len(point)
-    shifts = np.diag(steps)
-    center = function(point)
-    hessian = np.empty((size, size))
-    for i in range(size):
-        hessian[i, i] = (
-            function(point + 2 * shifts[i]) - 2 * center + function(point - 2 * shifts[i])
-        ) / (4 * steps[i] ** 2)
-        for j in range(i):
-            value = (
-                function(point + shifts[i] + shifts[j])
-                - function(point + shifts[i] - shifts[j])
-                - function(point - shifts[i] + shifts[j])
-                + function(point - shifts[i] - shifts[j])
-            ) / (4 * steps[i] * steps[j])
-            hessian[i, j] = hessian[j, i] = value
-    return hessian
-
-
-def _hessian(function: Callable[[np.ndarray], float], point: np.ndarray) -> np.ndarray:
-    """Central-difference Hessian with one Richardson extrapolation."""
-    steps = 1e-3 * np.maximum(np.abs(point), 1e-2)
-    coarse = _hessian_at_step(function, point, steps)
-    fine = _hessian_at_step(function, point, steps / 2)
-    return (4 * fine - coarse) / 3
+def _steps(point: np.ndarray) -> np.ndarray:
+    return 1e-3 * np.maximum(np.abs(point), 1e-2)
 
 
 def varpar_covariance(results: LmerResults) -> tuple[np.ndarray, np.ndarray]:
     """``A = 2 H^{-1}`` and the point ``varphi = (theta, sigma)`` it is taken at."""
     criterion, _ = _criterion_and_covariance(results)
     point = np.append(results.theta, results.sigma)
-    try:
-        hessian = _hessian(criterion, point)
-        covariance = 2 * np.linalg.pinv(hessian)
-    finally:
-        results.model.state.evaluate(results.theta)
+    covariance = 2 * np.linalg.pinv(hessian(criterion, point, _steps(point), richardson=True))
     return covariance, point
 
 
@@ -121,18 +76,10 @@ def satterthwaite_table(results: LmerResults) -> pd.DataFrame:
     """Estimate, SE, Satterthwaite df, t value and p value for each fixed effect."""
     _, covariance_of = _criterion_and_covariance(results)
     varpar_cov, point = varpar_covariance(results)
-    steps = 1e-3 * np.maximum(np.abs(point), 1e-2)
-    jacobian = []
-    try:
-        for index, step in enumerate(steps):
-            unit = np.zeros(len(point))
-            unit[index] = 1.0
-            jacobian.append(_richardson(lambda t, unit=unit: covariance_of(point + t * unit), step))
-    finally:
-        results.model.state.evaluate(results.theta)
+    derivatives = jacobian(covariance_of, point, _steps(point), richardson=True)
     names = list(results.cov_fe.index)
     variances = np.diag(results.cov_fe.to_numpy())
-    gradients = np.array([np.diag(matrix) for matrix in jacobian]).T  # (k, n_varpar)
+    gradients = np.array([np.diag(matrix) for matrix in derivatives]).T  # (k, n_varpar)
     denominators = np.einsum("ij,jk,ik->i", gradients, varpar_cov, gradients)
     with np.errstate(divide="ignore", invalid="ignore"):
         df = np.where(denominators > 0, 2 * variances**2 / denominators, np.inf)
