@@ -324,16 +324,31 @@ class LmerResults:
         raise ValueError(f"method must be 'profile' or 'Wald', got {method!r}")
 
     # ------------------------------------------------------------------ summary
-    def summary(self, ddf: str | None = "Satterthwaite"):
-        """lme4-style summary (printable).
+    def summary(
+        self,
+        ddf: str | None = "Satterthwaite",
+        correlation: bool | None = None,
+        signif_stars: bool = True,
+        data_name: str | None = None,
+    ):
+        """lme4-style summary (printable; ``as_markdown()``, ``as_latex()``, HTML in notebooks).
 
         Parameters
         ----------
         ddf : {"Satterthwaite", None}
             With ``"Satterthwaite"`` the fixed-effects table has lmerTest's
             df and p-value columns; ``None`` prints lme4's plain table.
+        correlation : bool, optional
+            Print the correlation of the fixed effects (default: when there
+            are at most 12 fixed effects, as lme4).
+        signif_stars : bool, default True
+            Significance stars after the p values.
+        data_name : str, optional
+            Shown on the ``Data:`` line.
         """
-        return lmer_summary(self, ddf=ddf)
+        return lmer_summary(
+            self, ddf=ddf, correlation=correlation, signif_stars=signif_stars, data_name=data_name
+        )
 
     def __repr__(self) -> str:
         return f"<LmerResults {self.method} llf={self.llf:.4f} nobs={self.nobs}>"
