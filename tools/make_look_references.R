@@ -43,7 +43,9 @@ at_optimum <- function(formula, d) {
   fixed_control <- "control = lmerControl(optimizer = NULL, calc.derivs = FALSE), start = list(theta = polished)"
   list(
     plain = eval(parse(text = sprintf("lme4::lmer(%s, data = d, REML = TRUE, %s)", formula, fixed_control))),
-    tested = eval(parse(text = sprintf("lmerTest::lmer(%s, data = d, REML = TRUE, %s)", formula, fixed_control)))
+    tested = eval(parse(text = sprintf("lmerTest::lmer(%s, data = d, REML = TRUE, %s)", formula, fixed_control))),
+    # profile() needs an optimizer: the default one, started at the optimum
+    restarted = eval(parse(text = sprintf("lmerTest::lmer(%s, data = d, REML = TRUE, start = list(theta = polished))", formula)))
   )
 }
 
@@ -72,7 +74,7 @@ for (id in names(cases)) {
     logLik = as.numeric(logLik(plain)),
     fixed = tidy_table(tested, "fixed"),
     ran_pars = tidy_table(tested, "ran_pars"),
-    ran_pars_profile = tidy_table(tested, "ran_pars", conf.method = "profile"),
+    ran_pars_profile = tidy_table(optimum$restarted, "ran_pars", conf.method = "profile"),
     ran_vals = tidy_table(tested, "ran_vals"),
     versions = list(lme4 = as.character(packageVersion("lme4")),
                     broom.mixed = as.character(packageVersion("broom.mixed")),

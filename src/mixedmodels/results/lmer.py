@@ -350,6 +350,40 @@ class LmerResults:
             self, ddf=ddf, correlation=correlation, signif_stars=signif_stars, data_name=data_name
         )
 
+    # ------------------------------------------------------------------ look and export
+    # Thin hooks: the work is in plot/, results/tidy.py, results/export.py, results/html.py.
+    @property
+    def plot(self):
+        """Plots of this fit: ``fit.plot.caterpillar()``, ``.profile()``, ``.residuals()``, ..."""
+        from ..plot import ResultsPlots
+
+        return ResultsPlots(self)
+
+    def tidy(self, effects="fixed_ran_pars", conf_int=False, **kwargs):
+        """Long table of estimates as broom.mixed's ``tidy`` (see :func:`.tidy.tidy`)."""
+        from .tidy import tidy
+
+        if effects == "fixed_ran_pars":
+            effects = ("fixed", "ran_pars")
+        return tidy(self, effects=effects, conf_int=conf_int, **kwargs)
+
+    def to_dict(self, **kwargs) -> dict:
+        """The fit as a JSON-safe dict (see :func:`.export.to_dict`)."""
+        from .export import to_dict
+
+        return to_dict(self, **kwargs)
+
+    def to_json(self, path=None, **kwargs) -> str:
+        """The fit as JSON text, written to ``path`` when given."""
+        from .export import to_json
+
+        return to_json(self, path, **kwargs)
+
+    def _repr_html_(self) -> str:
+        from .html import results_html
+
+        return results_html(self)
+
     def __repr__(self) -> str:
         return f"<LmerResults {self.method} llf={self.llf:.4f} nobs={self.nobs}>"
 
