@@ -359,6 +359,12 @@ class LmerResults:
 
         return ResultsPlots(self)
 
+    def profile(self, **kwargs):
+        """Zeta of each parameter on a grid, as lme4's ``profile`` (see :mod:`.profile_grid`)."""
+        from .profile_grid import profile_grid
+
+        return profile_grid(self, **kwargs)
+
     def tidy(self, effects="fixed_ran_pars", conf_int=False, **kwargs):
         """Long table of estimates as broom.mixed's ``tidy`` (see :func:`.tidy.tidy`)."""
         from .tidy import tidy

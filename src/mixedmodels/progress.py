@@ -1,0 +1,83 @@
+"""Progress bars for long operations (profiles, chunked and Dask passes, bootstrap).
+
+One helper, :func:`progress`, wraps an iterable in a tqdm bar when progress is
+wanted and returns it unchanged otherwise, so callers write
+``for item in progress(items, total=n, desc="profile"):`` either way.
+
+Whether a bar is shown (``show=None``):
+
+1. the environment variable ``MIXEDMODELS_PROGRESS`` (``1``/``0``), if set;
+2. otherwise only in interactive use: a terminal on stderr, or a Jupyter kernel.
+
+So scripts, CI logs and pipes stay quiet by default. tqdm is the optional
+extra ``progress`` (``pip install "mixedmodels[progress]"``); asking for a bar
+without it raises :class:`~mixedmodels.errors.OptionalDependencyError`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterable, Iterator
+from typing import TypeVar
+
+__all__ = ["progress", "progress_wanted"]
+
+T = TypeVar("T")
+ENVIRONMENT_VARIABLE = "MIXEDMODELS_PROGRESS"
+
+
+def _interactive() -> bool:
+    if "ipykernel" in sys.modules:
+        return True
+    stream = sys.stderr
+    return bool(getattr(stream, "isatty", None) and stream.isatty())
+
+
+def progress_wanted(show: bool | None = None) -> bool:
+    """Resolve ``show=None`` from the environment and the terminal (see module docs)."""
+    if show is not None:
+        return bool(show)
+    setting = os.environ.get(ENVIRONMENT_VARIABLE, "").strip().lower()
+    if setting in ("1", "true", "yes", "on"):
+        return True
+    if setting in ("0", "false", "no", "off"):
+        return False
+    return _interactive()
+
+
+def progress(
+    iterable: Iterable[T],
+    total: int | None = None,
+    desc: str | None = None,
+    show: bool | None = None,
+    unit: str = "it",
+) -> Iterator[T] | Iterable[T]:
+    """``iterable`` with a tqdm progress bar when wanted, else ``iterable`` itself.
+
+    Parameters
+    ----------
+    iterable : iterable
+    total : int, optional
+        Number of items (for generators).
+    desc : str, optional
+        Label in front of the bar.
+    show : bool, optional
+        Force the bar on or off; ``None`` decides as the module docs say.
+    unit : str
+        Name of one item.
+    """
+    if not progress_wanted(show):
+        return iterable
+    try:
+        if "ipykernel" in sys.modules:
+            from tqdm.auto import tqdm
+        else:
+            from tqdm import tqdm
+    except ImportError as error:
+        from .errors import OptionalDependencyError
+
+        raise OptionalDependencyError(
+            'progress bars need tqdm: pip install "mixedmodels[progress]" (or pass show=False)'
+        ) from error
+    return tqdm(iterable, total=total, desc=desc, unit=unit, leave=False)
