@@ -35,7 +35,7 @@ def test_profile_zeta_plot(table, tmp_path, save_png) -> None:
     assert [axis.get_title() for axis in axes] == list(dict.fromkeys(table["parameter"]))
     for axis, (name, part) in zip(axes, table.groupby("parameter", sort=False), strict=True):
         points = axis.collections[0].get_offsets()
-        assert len(points) == len(part)
+        assert len(points) == len(part), name
         np.testing.assert_allclose(points[:, 1], part["zeta"])
         assert (axis.get_xlabel(), axis.get_ylabel()) == ("value", "zeta")
         assert len(axis.get_lines()) == 2 + 2 * 5  # curve, Wald line, -+z at five levels
