@@ -1,4 +1,7 @@
-"""Progress bars for long operations (profiles, chunked and Dask passes, bootstrap).
+"""Progress reporting: tqdm bars for long operations, and lme4's ``verbose`` output.
+
+Bars serve long operations (profiles, chunked and Dask passes, bootstrap);
+:class:`EvaluationPrinter` prints every criterion evaluation of a fit.
 
 One helper, :func:`progress`, wraps an iterable in a tqdm bar when progress is
 wanted and returns it unchanged otherwise, so callers write
@@ -18,10 +21,12 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable, Iterator
-from typing import TypeVar
+from collections.abc import Callable, Iterable, Iterator
+from typing import TextIO, TypeVar
 
-__all__ = ["progress", "progress_wanted"]
+import numpy as np
+
+__all__ = ["EvaluationPrinter", "check_verbose", "progress", "progress_wanted"]
 
 T = TypeVar("T")
 ENVIRONMENT_VARIABLE = "MIXEDMODELS_PROGRESS"
@@ -81,3 +86,37 @@ def progress(
             'progress bars need tqdm: pip install "mixedmodels[progress]" (or pass show=False)'
         ) from error
     return tqdm(iterable, total=total, desc=desc, unit=unit, leave=False)
+
+
+class EvaluationPrinter:
+    """Wraps the criterion and prints each evaluation, as lme4's ``lmer(verbose = 1)``.
+
+    One line per evaluation: its count, the criterion (REML criterion or
+    deviance) and theta. Passed to the optimiser in place of the criterion.
+    """
+
+    def __init__(self, function: Callable[[np.ndarray], float], stream: TextIO | None = None):
+        self.function = function
+        self.stream = stream
+        self.count = 0
+
+    def __call__(self, theta: np.ndarray) -> float:
+        value = self.function(theta)
+        self.count += 1
+        values = " ".join(f"{entry:.6g}" for entry in np.asarray(theta, dtype=float))
+        print(
+            f"iteration: {self.count:4d}  f(x) = {value:.6f}  theta = [{values}]",
+            file=self.stream if self.stream is not None else sys.stdout,
+        )
+        return value
+
+
+def check_verbose(value: object) -> int:
+    """``verbose`` as a non-negative int (``True``/``False`` count as 1/0, as in R)."""
+    from .errors import ArgumentTypeError
+
+    if isinstance(value, bool | np.bool_):
+        return int(value)
+    if isinstance(value, int | np.integer) and value >= 0:
+        return int(value)
+    raise ArgumentTypeError(f"verbose must be a non-negative integer, got {value!r}")

@@ -58,16 +58,10 @@ class SummaryTable:
     def text_lines(self) -> list[str]:
         """The table as R prints it."""
         if self.named:
-            widths = [
-                max(len(name), len(cell))
-                for name, cell in zip(self.columns, self.cells[0], strict=True)
-            ]
-            names = "".join(
-                name.rjust(width) + " " for name, width in zip(self.columns, widths, strict=True)
-            )
-            values = "".join(
-                cell.rjust(width) + " " for cell, width in zip(self.cells[0], widths, strict=True)
-            )
+            # R prints a named vector with one common width for every name and value.
+            width = max(len(text) for text in (*self.columns, *self.cells[0]))
+            names = "".join(name.rjust(width) + " " for name in self.columns)
+            values = "".join(cell.rjust(width) + " " for cell in self.cells[0])
             return [names, values]
         return print_matrix(self.cells, self.index, self.columns, right=self.right)
 
@@ -277,7 +271,7 @@ def lmer_summary(
     model = results.model
     design = model.design
     formula = design.parsed.formula if design is not None and design.parsed else "(matrices)"
-    title = f"Linear mixed model fit by {results.method}"
+    title = f"Linear mixed model fit by {'REML' if results.reml else 'maximum likelihood'}"
     if ddf == "Satterthwaite":
         title += ". t-tests use Satterthwaite's method"
     title += " ['LmerResults']"
