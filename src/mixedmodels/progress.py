@@ -19,14 +19,22 @@ without it raises :class:`~mixedmodels.errors.OptionalDependencyError`.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager
 from typing import TextIO, TypeVar
 
 import numpy as np
 
-__all__ = ["EvaluationPrinter", "check_verbose", "progress", "progress_wanted"]
+__all__ = [
+    "EvaluationPrinter",
+    "check_verbose",
+    "dask_progress",
+    "progress",
+    "progress_wanted",
+]
 
 T = TypeVar("T")
 ENVIRONMENT_VARIABLE = "MIXEDMODELS_PROGRESS"
@@ -86,6 +94,25 @@ def progress(
             'progress bars need tqdm: pip install "mixedmodels[progress]" (or pass show=False)'
         ) from error
     return tqdm(iterable, total=total, desc=desc, unit=unit, leave=False)
+
+
+def dask_progress(desc: str | None = None, show: bool | None = None) -> AbstractContextManager:
+    """A context in which ``dask.compute`` shows a tqdm bar over its tasks (or does nothing).
+
+    Uses tqdm's Dask callback, which follows the local schedulers (threads,
+    processes); a ``distributed`` cluster reports progress on its own dashboard.
+    """
+    if not progress_wanted(show):
+        return contextlib.nullcontext()
+    try:
+        from tqdm.dask import TqdmCallback
+    except ImportError as error:
+        from .errors import OptionalDependencyError
+
+        raise OptionalDependencyError(
+            'progress bars need tqdm: pip install "mixedmodels[progress]" (or pass show=False)'
+        ) from error
+    return TqdmCallback(desc=desc, leave=False)
 
 
 class EvaluationPrinter:
