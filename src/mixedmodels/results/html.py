@@ -23,10 +23,11 @@ _STYLE = """<style>
 .mm-fit dl {display: grid; grid-template-columns: max-content auto; gap: 1px 12px; margin: 4px 0}
 .mm-fit dt {color: #555} .mm-fit dd {margin: 0; font-family: Menlo, Consolas, monospace}
 .mm-fit table {border-collapse: collapse; margin: 2px 0 10px 0}
-.mm-fit caption {text-align: left; font-weight: 600; padding: 4px 0}
+.mm-fit caption {text-align: left; font-weight: 600; padding: 4px 0; white-space: nowrap}
 .mm-fit th, .mm-fit td {padding: 2px 10px; border-bottom: 1px solid #e4e4e4;
   font-family: Menlo, Consolas, monospace; white-space: pre}
-.mm-fit th {border-bottom: 1px solid #999; font-weight: 600}
+.mm-fit thead th {border-bottom: 1px solid #999; font-weight: 600}
+.mm-fit tbody th {font-weight: 600}
 .mm-fit td.num, .mm-fit th.num {text-align: right}
 .mm-fit td.txt, .mm-fit th.txt {text-align: left}
 .mm-fit .mm-note {color: #a04000}
