@@ -404,6 +404,7 @@ def lmer(
     offset: object = None,
     start: np.ndarray | None = None,
     verbose: int = 0,
+    keep_data: bool = False,
 ):
     """Fit a linear mixed model from an lme4 formula, as lme4's ``lmer``.
 
@@ -424,6 +425,10 @@ def lmer(
     verbose : int, default 0
         ``>= 1`` prints each criterion evaluation (count, criterion, theta), as lme4's
         ``verbose``.
+    keep_data : bool, default False
+        Keep ``data`` on the result (``results.data``) and the rows in a saved fit
+        (``fit.save``), as lme4 keeps its model frame. By default a saved fit holds
+        only the cross-products, the fitted values and the residuals.
 
     Returns
     -------
@@ -440,4 +445,8 @@ def lmer(
     -871.8141
     """
     model = LinearMixedModel.from_formula(formula, data, REML=REML, weights=weights, offset=offset)
-    return model.fit(start=start, verbose=check_verbose(verbose))
+    keep_data = check_flag(keep_data, "keep_data")
+    results = model.fit(start=start, verbose=check_verbose(verbose))
+    results.keep_data = keep_data
+    results.data = data if keep_data else None
+    return results

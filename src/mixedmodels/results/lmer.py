@@ -60,7 +60,14 @@ class LmerResults:
     converged : bool
     singular : bool
     optimizer : OptimizerResult
+    keep_data : bool
+        Whether ``data`` is kept and a saved fit keeps its rows (``lmer(keep_data=)``).
+    data : DataFrame or None
+        The data, when ``keep_data`` was set.
     """
+
+    keep_data: bool = False
+    data = None
 
     def __init__(self, model: LinearMixedModel, optimizer: OptimizerResult, singular: bool) -> None:
         # The snapshot (lme4's mkMerMod): a private copy of the factor at theta, which
@@ -389,6 +396,23 @@ class LmerResults:
         from .html import results_html
 
         return results_html(self)
+
+    # Saving: compact (no rows) unless keep_data=True; see results/persist.py.
+    def save(self, path) -> None:
+        """Write this fit to ``path``; read it back with ``mm.load(path)``."""
+        from .persist import save
+
+        save(self, path)
+
+    def __getstate__(self) -> dict:
+        from .persist import results_state
+
+        return results_state(self)
+
+    def __setstate__(self, state: dict) -> None:
+        from .persist import restore_results
+
+        restore_results(self, state)
 
     def __repr__(self) -> str:
         return f"<LmerResults {self.method} llf={self.llf:.4f} nobs={self.nobs}>"
