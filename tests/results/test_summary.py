@@ -17,8 +17,7 @@ from functools import cache
 from pathlib import Path
 
 import pytest
-from conftest import fit_reference
-from conftest import load_case
+from conftest import fit_reference, load_case
 
 import mixedmodels as mm
 from mixedmodels.errors import SingularFitWarning

@@ -72,7 +72,8 @@ def model_recipe(model: LinearMixedModel) -> dict[str, Any]:
     """
     design = model.design
     terms = _stand_in_terms(model)
-    fixed = dataclasses.replace(design.fixed, matrix=np.empty((0, design.fixed.matrix.shape[1])))
+    width = len(design.fixed.names)
+    fixed = dataclasses.replace(design.fixed, matrix=np.empty((0, width)))
     slim = dataclasses.replace(
         design, y=np.empty(0), fixed=fixed, terms=terms, weights=None, offset=None
     )
@@ -97,17 +98,15 @@ def results_state(results: LmerResults) -> dict[str, Any]:
     state = dict(results.__dict__)
     if state.get("keep_data"):
         return state
-    if results.model.rows is not None and results.model.design is not None:
-        # Two vectors instead of the rows; pickle stores their shared index once.
-        state["fittedvalues"] = results.fittedvalues
-        state["resid"] = results.resid
+    if results.model.design is not None:
+        if results.model.rows is not None:
+            # Two vectors instead of the rows; pickle stores their shared index once.
+            state["fittedvalues"] = results.fittedvalues
+            state["resid"] = results.resid
         state["_modes"] = results._modes
         state["_factors"] = results._factors
         state["model"] = None
         state["_model_recipe"] = model_recipe(results.model)
-    elif results.model.rows is None:
-        state["_modes"] = results._modes
-        state["_factors"] = results._factors
     for name in _REBUILT:
         state.pop(name, None)
     return state
@@ -120,7 +119,9 @@ def restore_results(results: LmerResults, state: dict[str, Any]) -> None:
     if recipe is not None:
         state["model"] = compact_model(recipe)
     results.__dict__.update(state)
-    results.model.state.evaluate(results.theta)
+    # The private snapshot of the factor at theta, as LmerResults.__init__ takes it.
+    results._state = results.model.state.fork()
+    results._state.evaluate(results.theta)
 
 
 def save(results: LmerResults, path: str | os.PathLike) -> None:

@@ -79,6 +79,29 @@ def _side(
     return out
 
 
+def _profile_one(
+    profiler, index: int, estimate: float, bounds: tuple[float, float], cutoff: float, points: int
+) -> list[tuple[float, float]]:
+    """``(value, zeta)`` of parameter ``index``: the estimate, then each side outwards."""
+    n_variance = profiler.n_theta + 1
+    start: dict[int, np.ndarray] = {}
+    if index < n_variance:
+        zeta = profiler.zeta_v(index, start)
+        is_cor = index < profiler.n_theta and not profiler.is_sd[index]
+        step = 0.2 if is_cor else 0.25 * max(estimate, 0.1 * profiler.sigma_hat)
+    else:
+        j = index - n_variance
+        zeta = profiler.zeta_beta(j, start)
+        step = profiler.sigma_hat * math.sqrt(profiler.cov_unscaled[j, j])
+    out = [(estimate, 0.0)]
+    for direction, bound in zip((-1.0, 1.0), bounds, strict=True):
+        start.clear()  # each side starts again from the estimate
+        if math.isfinite(bound) and abs(bound - estimate) < 1e-10:
+            continue  # an sd estimated at zero: nothing below it
+        out += _side(zeta, estimate, direction * step, bound, cutoff, points)
+    return out
+
+
 def _select(which: str | list[str] | None, names: list[str], n_variance: int) -> list[int]:
     if which is None:
         return list(range(len(names)))
@@ -139,30 +162,12 @@ def profile_grid(
     lower, upper = profiler.v_bounds()
     lower = np.append(lower, np.full(len(profiler.beta_hat), -np.inf))
     upper = np.append(upper, np.full(len(profiler.beta_hat), np.inf))
-    n_variance = profiler.n_theta + 1
+    # The profiler evaluates its own copy of the fit's state: the fit is not touched.
     rows = []
-    try:
-        bar = progress(selected, total=len(selected), desc="profile", show=show_progress)
-        for index in bar:
-            start: dict[int, np.ndarray] = {}
-            estimate = float(estimates[index])
-            if index < n_variance:
-                zeta = profiler.zeta_v(index, start)
-                is_cor = index < profiler.n_theta and not profiler.is_sd[index]
-                step = 0.2 if is_cor else 0.25 * max(estimate, 0.1 * profiler.sigma_hat)
-            else:
-                j = index - n_variance
-                zeta = profiler.zeta_beta(j, start)
-                step = profiler.sigma_hat * math.sqrt(profiler.cov_unscaled[j, j])
-            rows.append((names[index], estimate, 0.0))
-            for direction, bound in ((-1.0, lower[index]), (1.0, upper[index])):
-                start.clear()  # each side starts again from the estimate
-                if math.isfinite(bound) and abs(bound - estimate) < 1e-10:
-                    continue  # an sd estimated at zero: nothing below it
-                for value, z in _side(zeta, estimate, direction * step, bound, cutoff, points):
-                    rows.append((names[index], value, z))
-    finally:
-        results.model.state.evaluate(results.theta)
+    for index in progress(selected, total=len(selected), desc="profile", show=show_progress):
+        bounds = (lower[index], upper[index])
+        points_of = _profile_one(profiler, index, float(estimates[index]), bounds, cutoff, points)
+        rows += [(names[index], value, zeta) for value, zeta in points_of]
     frame = pd.DataFrame(rows, columns=["parameter", "value", "zeta"])
     kept = [names[index] for index in selected]
     frame["parameter"] = pd.Categorical(frame["parameter"], categories=kept, ordered=True)
