@@ -80,27 +80,29 @@ def caterpillar(
             raise ArgumentError(f"ax: {len(panels)} panels to draw, got {len(axes)} axes")
         figure = axes[0].figure
     for axis, (g, term) in zip(axes, panels, strict=True):
-        modes = modes_by_group[g]
-        first = modes.iloc[:, 0].to_numpy()
-        ranks = np.argsort(first, kind="stable") if order else np.arange(len(first))
-        values = modes[term].to_numpy()[ranks]
-        errors = quantile * sds[g][term].to_numpy()[ranks]
-        positions = np.arange(len(values))
-        axis.errorbar(
-            values, positions, xerr=errors, fmt="none", ecolor="0.55", elinewidth=1, zorder=1
-        )
-        axis.scatter(values, positions, s=14, color="C0", zorder=2)
-        axis.axvline(0.0, color="0.3", linewidth=0.8, linestyle="--", zorder=0)
+        _caterpillar_panel(axis, modes_by_group[g], sds[g], term, quantile, order)
         axis.set_title(f"{g}: {term}")
-        axis.set_xlabel("conditional mode")
-        levels = np.asarray(modes.index)[ranks]
-        if len(levels) <= MAX_LABELLED_LEVELS:
-            axis.set_yticks(positions, [str(name) for name in levels], fontsize=7)
-        else:
-            axis.set_yticks([])
-        axis.set_ylim(-1, len(values))
     axes[0].set_ylabel("level")
     return figure, axes
+
+
+def _caterpillar_panel(axis, modes, sds, term: str, quantile: float, order: bool) -> None:
+    """One term's modes with ``-+ quantile * condsd`` bars; levels ordered by the first term."""
+    first = modes.iloc[:, 0].to_numpy()
+    ranks = np.argsort(first, kind="stable") if order else np.arange(len(first))
+    values = modes[term].to_numpy()[ranks]
+    errors = quantile * sds[term].to_numpy()[ranks]
+    positions = np.arange(len(values))
+    axis.errorbar(values, positions, xerr=errors, fmt="none", ecolor="0.55", elinewidth=1, zorder=1)
+    axis.scatter(values, positions, s=14, color="C0", zorder=2)
+    axis.axvline(0.0, color="0.3", linewidth=0.8, linestyle="--", zorder=0)
+    axis.set_xlabel("conditional mode")
+    levels = np.asarray(modes.index)[ranks]
+    if len(levels) <= MAX_LABELLED_LEVELS:
+        axis.set_yticks(positions, [str(name) for name in levels], fontsize=7)
+    else:
+        axis.set_yticks([])
+    axis.set_ylim(-1, len(values))
 
 
 def qq_ranef(

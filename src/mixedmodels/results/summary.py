@@ -260,6 +260,47 @@ def _criterion_lines(results: LmerResults) -> list[str]:
     return table.text_lines()
 
 
+def _title(results: LmerResults, ddf: str | None) -> str:
+    title = f"Linear mixed model fit by {'REML' if results.reml else 'maximum likelihood'}"
+    if ddf == "Satterthwaite":
+        title += ". t-tests use Satterthwaite's method"
+    return title + " ['LmerResults']"
+
+
+def _text(
+    results: LmerResults,
+    title: str,
+    info: list[tuple[str, str]],
+    tables: dict[str, SummaryTable | None],
+    stars: bool,
+    notes: list[str],
+) -> str:
+    """The printed summary, section by section as lme4's ``print.summary.merMod``."""
+    lines = [title] + [
+        (f"{label}: {value}" if label == "Formula" else f"   {label}: {value}")
+        for label, value in info
+    ]
+    lines += ["", *_criterion_lines(results), ""]
+    residuals = tables["residuals"]
+    if residuals is not None:
+        lines += ["Scaled residuals: ", *residuals.text_lines(), ""]
+    else:
+        lines += ["Scaled residuals: not kept (fit from chunks; use results.predict(data))", ""]
+    lines += ["Random effects:", *tables["random"].text_lines()]
+    groups = "; ".join(f"{block.factor.name}, {block.n_levels}" for block in results.model.blocks)
+    lines.append(f"Number of obs: {results.nobs}, groups:  {groups}")
+    if results.nobs_dropped:
+        lines.append(f"({results.nobs_dropped} observations deleted due to missingness)")
+    lines += ["", "Fixed effects:", *tables["fixed"].text_lines()]
+    if stars:
+        lines += ["---", SIGNIF_LEGEND]
+    if tables["correlation"] is not None:
+        lines += ["", "Correlation of Fixed Effects:", *tables["correlation"].text_lines()]
+    if notes:
+        lines += ["", *notes]
+    return "\n".join(lines)
+
+
 def lmer_summary(
     results: LmerResults,
     ddf: str | None = "Satterthwaite",
@@ -268,62 +309,35 @@ def lmer_summary(
     data_name: str | None = None,
 ) -> LmerSummary:
     """Build the lme4-style summary of a fit (see :meth:`LmerResults.summary`)."""
-    model = results.model
-    design = model.design
+    design = results.model.design
     formula = design.parsed.formula if design is not None and design.parsed else "(matrices)"
-    title = f"Linear mixed model fit by {'REML' if results.reml else 'maximum likelihood'}"
-    if ddf == "Satterthwaite":
-        title += ". t-tests use Satterthwaite's method"
-    title += " ['LmerResults']"
     info = [("Formula", formula)]
     if data_name is None:
         data_name = getattr(results, "data_name", None)
     if data_name:
         info.append(("Data", data_name))
     coefficients = _coefficient_frame(results, ddf)
-    tables = []
-    residuals = _residual_table(results)
-    if residuals is not None:
-        tables.append(residuals)
-    tables.append(_random_effects_table(results))
     fixed, stars = coefficient_table(coefficients, signif_stars=signif_stars)
-    tables.append(fixed)
-    n_fixed = len(coefficients)
-    show_correlation = n_fixed <= CORRELATION_MAX if correlation is None else bool(correlation)
-    correlation_table = _correlation_table(results) if show_correlation else None
-    if correlation_table is not None:
-        tables.append(correlation_table)
+    if correlation is None:
+        correlation = len(coefficients) <= CORRELATION_MAX
+    tables = {
+        "residuals": _residual_table(results),
+        "random": _random_effects_table(results),
+        "fixed": fixed,
+        "correlation": _correlation_table(results) if correlation else None,
+    }
     notes = []
     if results.singular:
         notes.append("boundary (singular) fit: see results.varcorr()")
     if not results.converged:
         notes.append(f"optimizer did not converge: {results.optimizer.message}")
-    lines = [title, f"Formula: {formula}"]
-    if data_name:
-        lines.append(f"   Data: {data_name}")
-    lines += ["", *_criterion_lines(results), ""]
-    if residuals is not None:
-        lines += ["Scaled residuals: ", *residuals.text_lines(), ""]
-    else:
-        lines += ["Scaled residuals: not kept (fit from chunks; use results.predict(data))", ""]
-    lines += ["Random effects:", *tables[1 if residuals is not None else 0].text_lines()]
-    groups = "; ".join(f"{block.factor.name}, {block.n_levels}" for block in model.blocks)
-    lines.append(f"Number of obs: {results.nobs}, groups:  {groups}")
-    if results.nobs_dropped:
-        lines.append(f"({results.nobs_dropped} observations deleted due to missingness)")
-    lines += ["", "Fixed effects:", *fixed.text_lines()]
-    if stars:
-        lines += ["---", SIGNIF_LEGEND]
-    if correlation_table is not None:
-        lines += ["", "Correlation of Fixed Effects:", *correlation_table.text_lines()]
-    if notes:
-        lines += ["", *notes]
+    title = _title(results, ddf)
     return LmerSummary(
         title=title,
         info=tuple(info),
-        tables=tuple(tables),
+        tables=tuple(table for table in tables.values() if table is not None),
         notes=tuple(notes),
         coefficients=coefficients,
         varcorr=results.varcorr(),
-        text="\n".join(lines),
+        text=_text(results, title, info, tables, stars, notes),
     )
