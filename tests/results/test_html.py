@@ -75,7 +75,8 @@ def test_results_repr_html_renders_a_compact_page(fit, tmp_path) -> None:
     assert random_rows[0] == ["Groups", "Name", "Variance", "Std.Dev.", "Corr"]
     assert random_rows[1][:4] == ["Subject", "(Intercept)", "612.09", "24.740"]
     fixed_rows = parsed.tables[1]["rows"]
-    assert fixed_rows[2][0] == "Days" and fixed_rows[2][1] == "10.467"
+    assert fixed_rows[0] == ["", "Estimate", "Std. Error", "t value"]
+    assert fixed_rows[2] == ["Days", "10.467", "1.546", "6.771"]
     assert "Reaction ~ Days + (Days | Subject)" in html
     assert "REML criterion" in html and "1743.6283" in html
 

@@ -67,12 +67,14 @@ def summary_html(summary: LmerSummary) -> str:
 def results_html(results: LmerResults) -> str:
     """Compact notebook view of a fit: facts, random effects, fixed effects.
 
-    The scaled residuals and the correlation of fixed effects are left to
-    ``summary()``; they make the cell long without helping a first look.
+    As lme4's ``print(fit)``: estimates, standard errors and t values, without
+    the Satterthwaite df (a Hessian, seconds on a large model, for a repr); the
+    scaled residuals and the correlation of fixed effects are left to
+    ``summary()``, whose notebook view has them all.
     """
     from .summary import lmer_summary
 
-    summary = lmer_summary(results, correlation=False)
+    summary = lmer_summary(results, ddf=None, correlation=False)
     kept = [
         table for table in summary.tables if table.title in ("Random effects:", "Fixed effects:")
     ]

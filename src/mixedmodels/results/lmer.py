@@ -372,12 +372,10 @@ class LmerResults:
 
         return profile_grid(self, **kwargs)
 
-    def tidy(self, effects="fixed_ran_pars", conf_int=False, **kwargs):
+    def tidy(self, effects=("fixed", "ran_pars"), conf_int=False, **kwargs) -> pd.DataFrame:
         """Long table of estimates as broom.mixed's ``tidy`` (see :func:`.tidy.tidy`)."""
         from .tidy import tidy
 
-        if effects == "fixed_ran_pars":
-            effects = ("fixed", "ran_pars")
         return tidy(self, effects=effects, conf_int=conf_int, **kwargs)
 
     def to_dict(self, **kwargs) -> dict:
