@@ -98,3 +98,9 @@ def test_html_escapes_names() -> None:
     html = fit._repr_html_()
     assert "a<b" not in html.replace("<b>", "")
     _parse(html)
+
+
+def test_each_summary_table_renders_alone(fit) -> None:
+    for table in fit.summary().tables:
+        parsed = _parse(table._repr_html_())
+        assert [t["caption"] for t in parsed.tables] == [table.title.rstrip(":")]

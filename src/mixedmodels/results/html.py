@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from .lmer import LmerResults
     from .summary import LmerSummary, SummaryTable
 
-__all__ = ["page", "results_html", "summary_html"]
+__all__ = ["page", "results_html", "summary_html", "table_html"]
 
 _STYLE = """<style>
 .mm-fit {font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; font-size: 13px;
@@ -49,6 +49,11 @@ def _table_html(table: SummaryTable) -> str:
         f"<table><caption>{escape(table.title.rstrip(':'))}</caption>"
         f"<thead><tr>{''.join(head)}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
     )
+
+
+def table_html(table: SummaryTable) -> str:
+    """One summary table on its own (its notebook view)."""
+    return f'{_STYLE}<div class="mm-fit">{_table_html(table)}</div>'
 
 
 def summary_html(summary: LmerSummary) -> str:

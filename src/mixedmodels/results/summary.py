@@ -65,6 +65,11 @@ class SummaryTable:
             return [names, values]
         return print_matrix(self.cells, self.index, self.columns, right=self.right)
 
+    def _repr_html_(self) -> str:
+        from .html import table_html
+
+        return table_html(self)
+
     def frame(self) -> pd.DataFrame:
         """The formatted cells (without R's padding) as a DataFrame of strings."""
         index = list(self.index) if not self.named else [""]
