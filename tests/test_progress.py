@@ -84,3 +84,14 @@ def test_evaluation_printer_passes_values_through() -> None:
     printer = EvaluationPrinter(lambda theta: float(sum(theta)), stream)
     assert printer([1.0, 2.0]) == 3.0
     assert stream.getvalue() == "iteration:    1  f(x) = 3.000000  theta = [1 2]\n"
+
+
+def test_dask_pass_shows_a_bar(monkeypatch, capsys) -> None:
+    pytest.importorskip("tqdm")
+    dd = pytest.importorskip("dask.dataframe")
+    monkeypatch.setenv("MIXEDMODELS_PROGRESS", "1")
+    data = mm.datasets.load("sleepstudy")
+    ddf = dd.from_pandas(data, npartitions=3)
+    fit = mm.lmer("Reaction ~ Days + (1 | Subject)", ddf)
+    assert "cross-products" in capsys.readouterr().err
+    assert fit.llf == pytest.approx(mm.lmer("Reaction ~ Days + (1 | Subject)", data).llf)
