@@ -158,3 +158,12 @@ def test_summary_has_satterthwaite_columns() -> None:
     text = str(fit.summary())
     assert "Pr(>|t|)" in text and "df" in text
     assert "Pr(>|t|)" not in str(fit.summary(ddf=None))
+
+
+def test_formula_is_printed_as_r_deparses_it() -> None:
+    from mixedmodels.results.summary import deparse_formula
+
+    assert deparse_formula("Yield ~ 1 + (1|Batch)") == "Yield ~ 1 + (1 | Batch)"
+    assert deparse_formula("y~x+(x||g)+(1|a:b)") == "y ~ x + (x || g) + (1 | a:b)"
+    assert deparse_formula("log(y)~I(x+1)+(1|g)") == "log(y) ~ I(x + 1) + (1 | g)"
+    assert deparse_formula("y ~ Q('a|b') + (1|g)") == "y ~ Q('a|b') + (1|g)"  # quoted: as written

@@ -10,6 +10,7 @@ text, HTML, Markdown and LaTeX (:mod:`.export`).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -265,6 +266,18 @@ def _criterion_lines(results: LmerResults) -> list[str]:
     return table.text_lines()
 
 
+def deparse_formula(formula: str) -> str:
+    """The formula spaced as R deparses ``~``, ``+``, ``|`` and ``||``: ``(1|g)`` -> ``(1 | g)``.
+
+    Formulas with quoted names are left as written.
+    """
+    if "'" in formula or '"' in formula or "`" in formula:
+        return formula
+    spaced = re.sub(r"\s*(\|\||\||~|\+)\s*", r" \1 ", formula)
+    spaced = re.sub(r"\s+", " ", spaced).strip()
+    return spaced.replace("( ", "(").replace(" )", ")")
+
+
 def _title(results: LmerResults, ddf: str | None) -> str:
     title = f"Linear mixed model fit by {'REML' if results.reml else 'maximum likelihood'}"
     if ddf == "Satterthwaite":
@@ -316,7 +329,7 @@ def lmer_summary(
     """Build the lme4-style summary of a fit (see :meth:`LmerResults.summary`)."""
     design = results.model.design
     formula = design.parsed.formula if design is not None and design.parsed else "(matrices)"
-    info = [("Formula", formula)]
+    info = [("Formula", deparse_formula(formula))]
     if data_name is None:
         data_name = getattr(results, "data_name", None)
     if data_name:
