@@ -444,9 +444,10 @@ def lmer(
     >>> round(fit.llf, 4)
     -871.8141
     """
-    model = LinearMixedModel.from_formula(formula, data, REML=REML, weights=weights, offset=offset)
     keep_data = check_flag(keep_data, "keep_data")
-    results = model.fit(start=start, verbose=check_verbose(verbose))
-    results.keep_data = keep_data
-    results.data = data if keep_data else None
+    verbose = check_verbose(verbose)
+    model = LinearMixedModel.from_formula(formula, data, REML=REML, weights=weights, offset=offset)
+    results = model.fit(start=start, verbose=verbose)
+    if keep_data:  # as lme4 keeps its frame; LmerResults defaults to neither
+        results.keep_data, results.data = True, data
     return results
