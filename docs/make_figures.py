@@ -16,7 +16,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import mixedmodels as mm  # noqa: E402
+import mixedmodels as mm
 
 OUT = Path(__file__).parent / "img"
 
