@@ -1,0 +1,215 @@
+"""The linear mixed model with a residual structure, and its joint criterion.
+
+For structure parameters ``eta`` (see :mod:`.spec`) and relative covariance
+parameters ``theta``, the criterion is
+
+.. math::
+
+    d(\\theta, \\eta) = d_{\\text{LMM}}(\\theta \\mid C_\\eta^{-1} [Z X y])
+                       + \\log |\\Lambda_\\eta| ,
+
+the one profiled criterion (REML criterion or ML deviance, profiled over
+``beta`` and ``sigma``; :class:`~mixedmodels.objective.pls.PLSState`) on the
+whitened cross-products, plus the log-Jacobian of the whitening. REML needs no
+other change: ``X' V^{-1} X`` is the whitened ``X' X``. ``theta`` and ``eta``
+are optimised jointly (BOBYQA, as for ``theta`` alone), starting from the fit
+without the structure, which is kept for the likelihood-ratio test.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from ..design.builder import Design, build_design
+from ..design.checks import check_flag
+from ..errors import ArgumentError, ArgumentTypeError, ConvergenceWarning, FormulaError
+from ..model import LinearMixedModel, _blas_controller, _is_dask_collection
+from ..objective.crossprod import BlockData
+from ..objective.pls import PLSState
+from ..optim.optimizer import OptimizerResult, minimize_theta
+from .spec import AR1, CAR1, CorrelationStructure, VarIdent
+from .whiten import ResidualLayout, Whitener, build_layout
+
+__all__ = ["StructuredModel", "check_structures"]
+
+
+def check_structures(correlation: object, variance: object) -> None:
+    """Type checks of the ``correlation=`` and ``variance=`` arguments."""
+    if correlation is not None and not isinstance(correlation, (AR1, CAR1)):
+        raise ArgumentTypeError(
+            f"correlation= must be mm.AR1(...) or mm.CAR1(...), got {type(correlation).__name__}"
+        )
+    if variance is not None and not isinstance(variance, VarIdent):
+        raise ArgumentTypeError(f"variance= must be mm.VarIdent(...), got {type(variance).__name__}")
+
+
+def _structure_columns(correlation: CorrelationStructure | None, variance: VarIdent | None) -> dict:
+    columns = {}
+    if correlation is not None:
+        for role in ("group", "order", "time"):
+            name = getattr(correlation, role, None)
+            if name:
+                columns[name] = f"{correlation.kind}({role}=...)"
+    if variance is not None:
+        columns[variance.by] = "VarIdent(by=...)"
+    return columns
+
+
+class StructuredModel:
+    """A :class:`~mixedmodels.model.LinearMixedModel` with residual correlation/variance.
+
+    Parameters
+    ----------
+    base : LinearMixedModel
+        The model without the structure (its rows are whitened here).
+    layout : ResidualLayout
+    whitener_path : str, optional
+        Force how cross-products are recomputed (:class:`.whiten.Whitener`).
+    """
+
+    def __init__(
+        self, base: LinearMixedModel, layout: ResidualLayout, whitener_path: str | None = None
+    ) -> None:
+        if base.rows is None:
+            raise ArgumentError("residual structures need the rows (not a chunked model)")
+        self.base = base
+        self.reml = base.reml
+        self.layout = layout
+        rows = base.rows
+        response = rows.y if rows.offset is None else rows.y - rows.offset
+        self.whitener = Whitener(
+            layout,
+            [BlockData(block.factor.codes, block.z, block.n_levels) for block in base.blocks],
+            np.column_stack([rows.X, response]),
+            path=whitener_path,
+        )
+        self.n_theta = base.n_theta
+        self.n_params = base.n_theta + layout.n_params
+        self.lower_bounds = np.concatenate([base.lower_bounds, np.full(layout.n_params, -np.inf)])
+        self._key: bytes | None = None
+        self._state: PLSState | None = None
+        self._log_det = 0.0
+        self.n_cross_products = 0  # recomputations, for measurements
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_formula(
+        cls,
+        formula: str,
+        data: pd.DataFrame,
+        correlation: CorrelationStructure | None = None,
+        variance: VarIdent | None = None,
+        REML: bool = True,
+        weights: object = None,
+        offset: object = None,
+    ) -> StructuredModel:
+        """Build the design, then the layout of the structure on the rows used.
+
+        Prior ``weights`` combine with the structure as nlme's ``varFixed``
+        does: ``var(e_t) = sigma^2 ratio_t^2 / w_t`` with the correlation
+        applied to the standardised errors.
+        """
+        check_structures(correlation, variance)
+        if _is_dask_collection(data):
+            raise ArgumentError("residual structures need a pandas DataFrame, not a Dask one")
+        frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(data)
+        columns = _structure_columns(correlation, variance)
+        for name, role in columns.items():
+            if name not in frame.columns:
+                raise FormulaError(f"{role}: column {name!r} is not in the data")
+        # Positions, not labels, identify the rows used (labels may repeat).
+        work = frame.reset_index(drop=True)
+        design = build_design(formula, work, weights=weights, offset=offset)
+        positions = design.row_index.to_numpy()
+        design = dataclasses.replace(design, row_index=frame.index[positions])
+        base = LinearMixedModel(
+            design.y,
+            design.fixed.matrix,
+            design.terms,
+            design.fixed.lme4_names,
+            reml=check_flag(REML, "REML"),
+            weights=design.weights,
+            offset=design.offset,
+            design=design,
+        )
+        layout = build_layout(
+            correlation,
+            variance,
+            work.iloc[positions][list(columns)].reset_index(drop=True),
+            [(block.factor.name, block.factor.codes, block.factor.levels) for block in base.blocks],
+            design.weights,
+        )
+        return cls(base, layout)
+
+    @property
+    def design(self) -> Design | None:
+        return self.base.design
+
+    # ------------------------------------------------------------------ criterion
+    def state_at(self, eta: np.ndarray) -> tuple[PLSState, float]:
+        """The criterion's state on the whitened cross-products at ``eta``, and ``log|Lambda|``."""
+        eta = np.asarray(eta, dtype=float)
+        key = eta.tobytes()
+        if key != self._key or self._state is None:
+            cross = self.whitener.cross_products(eta)
+            self.n_cross_products += 1
+            self._state = PLSState(self.base.blocks, cross, self.reml)
+            self._log_det = self.whitener.log_det(eta)
+            self._key = key
+        return self._state, self._log_det
+
+    def objective(self, params: np.ndarray) -> float:
+        """``-2 log L`` (REML or ML) at ``params = [theta, eta]``."""
+        params = np.asarray(params, dtype=float)
+        if params.shape != (self.n_params,):
+            raise ArgumentError(f"params must have {self.n_params} elements, got {params.shape}")
+        theta, eta = params[: self.n_theta], params[self.n_theta :]
+        if np.any(theta < self.base.lower_bounds) or not np.all(np.isfinite(eta)):
+            return np.inf
+        phi, _ = self.layout.split(eta)
+        if phi is not None and not abs(phi) < 1.0:
+            return np.inf  # tanh/logistic rounded to 1: a singular correlation
+        state, log_det = self.state_at(eta)
+        value = state.evaluate(theta) + log_det
+        return float(value) if np.isfinite(value) else np.inf
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, start: np.ndarray | None = None, warn: bool = True):
+        """Fit ``theta`` and the structure jointly; returns ``StructuredResults``."""
+        from ..results.structured import StructuredResults
+
+        with _blas_controller().limit(limits=1, user_api="blas"):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # the plain fit is only a start and a reference
+                without = self.base.fit(warn=False)
+            theta0 = without.theta if start is None else np.asarray(start, dtype=float)
+            x0 = np.concatenate([theta0, self.layout.start()])
+            scale = np.concatenate([self.base.theta_scale, np.ones(self.layout.n_params)])
+            steps = np.concatenate(
+                [np.broadcast_to(self.base.initial_steps(), (self.n_theta,)),
+                 np.full(self.layout.n_params, 0.5)]
+            )
+            result = minimize_theta(self.objective, x0, self.lower_bounds, scale, initial_step=steps)
+            theta, eta = result.theta[: self.n_theta], result.theta[self.n_theta :]
+            state, _ = self.state_at(eta)
+            # A snapshot: the base model's blocks and rows, the whitened cross-products at eta.
+            fitted = copy.copy(self.base)
+            fitted.cross = state.cross
+            fitted.state = PLSState(self.base.blocks, state.cross, self.reml)
+            singular = fitted.is_singular(theta)
+        if warn and not result.converged:
+            warnings.warn(
+                f"optimizer did not converge: {result.message}", ConvergenceWarning, stacklevel=2
+            )
+        optimizer = OptimizerResult(
+            theta.copy(), result.objective, result.n_evaluations, result.converged,
+            result.message, result.restarts,
+        )
+        return StructuredResults(
+            fitted, optimizer, singular, layout=self.layout, eta=eta.copy(), without=without
+        )
