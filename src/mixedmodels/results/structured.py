@@ -167,7 +167,7 @@ class StructuredResults(LmerResults):
             "structure parameters in the Hessian); use summary() for the Wald t table"
         )
 
-    def confint(self, method: str = "Wald", level: float = 0.95) -> pd.DataFrame:
+    def confint(self, method: str = "profile", level: float = 0.95) -> pd.DataFrame:
         """Wald intervals for the fixed effects (profile intervals are not available here)."""
         if method != "Wald":
             raise ArgumentError(
