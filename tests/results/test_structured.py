@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "structures"))
-from residual_cases import fit_residual_case, load_data  # noqa: E402
+from residual_cases import fit_residual_case, load_data
 
-import mixedmodels as mm  # noqa: E402
-from mixedmodels.errors import ArgumentError  # noqa: E402
+import mixedmodels as mm
+from mixedmodels.errors import ArgumentError
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import warnings
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +17,7 @@ RESIDUAL_DIR = Path(__file__).parent.parent / "reference" / "residual"
 RESIDUAL_CASES = sorted(path.stem for path in RESIDUAL_DIR.glob("*.json"))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load(name: str) -> pd.DataFrame:
     schema = json.loads((RESIDUAL_DIR / "data" / f"{name}.schema.json").read_text())
     frame = pd.read_csv(RESIDUAL_DIR / "data" / f"{name}.csv")
@@ -79,7 +79,7 @@ def load_residual_case(name: str) -> dict:
     return json.loads((RESIDUAL_DIR / f"{name}.json").read_text())
 
 
-@lru_cache(maxsize=None)
+@cache
 def fit_residual_case(name: str, reml: bool):
     """The case's fit (cached: several tests read one fit; results are not modified)."""
     reference = load_residual_case(name)

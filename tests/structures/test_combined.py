@@ -19,13 +19,21 @@ BODYWEIGHT = "weight ~ Time * Diet + (Time | Rat)"
 
 CASES = {
     "bodyweight_car1_varident": (
-        "BodyWeight", BODYWEIGHT, mm.CAR1(time="Time", group="Rat"), mm.VarIdent("Diet"), False
+        "BodyWeight",
+        BODYWEIGHT,
+        mm.CAR1(time="Time", group="Rat"),
+        mm.VarIdent("Diet"),
+        False,
     ),
     "ovary_ar1_weights": ("Ovary", OVARY, mm.AR1(group="Mare"), None, True),
     "bodyweight_varident_weights": ("BodyWeight", BODYWEIGHT, None, mm.VarIdent("Diet"), True),
     "ovary_ar1_residuals": ("Ovary", OVARY, mm.AR1(group="Mare"), None, False),
     "bodyweight_car1_residuals": (
-        "BodyWeight", BODYWEIGHT, mm.CAR1(time="Time", group="Rat"), None, False
+        "BodyWeight",
+        BODYWEIGHT,
+        mm.CAR1(time="Time", group="Rat"),
+        None,
+        False,
     ),
     "bodyweight_varident_residuals": ("BodyWeight", BODYWEIGHT, None, mm.VarIdent("Diet"), False),
 }

@@ -52,7 +52,7 @@ def test_fixed_effects_and_standard_errors(fitted):
     _, block, fit = fitted
     reference = block["with_structure"]
     # Positions: the R names of the Ovary terms are sin(2 * pi * Time), cos(...).
-    assert list(fit.fe_params.index)[0] == "(Intercept)"
+    assert next(iter(fit.fe_params.index)) == "(Intercept)"
     assert np.all(_relative(fit.fe_params.to_numpy(), list(reference["fixef"].values())) < 1e-5)
     assert np.all(_relative(fit.bse_fe.to_numpy(), list(reference["se"].values())) < 1e-5)
 

@@ -109,7 +109,7 @@ class StructuredResults(LmerResults):
         scale = self.layout.row_scale(self.layout.split(self.eta)[1])
         return np.ones(self.nobs) if scale is None else scale
 
-    def residuals(self, type: str = "response") -> pd.Series:  # noqa: A002 - nlme's name
+    def residuals(self, type: str = "response") -> pd.Series:
         """Residuals as nlme's ``residuals.lme(type=)`` (innermost level).
 
         Parameters
@@ -146,12 +146,21 @@ class StructuredResults(LmerResults):
             raise ArgumentError("anova: both fits must use the same method (REML or ML)")
         if self.reml and list(other.fe_params.index) != list(self.fe_params.index):
             raise ArgumentError("anova: REML fits with different fixed effects are not comparable")
-        fits = sorted([("without_structure", other), ("with_structure", self)],
-                      key=lambda item: item[1].df_modelwc)
+        fits = sorted(
+            [("without_structure", other), ("with_structure", self)],
+            key=lambda item: item[1].df_modelwc,
+        )
         rows = []
         for position, (name, fit) in enumerate(fits):
-            row = {"model": name, "df": fit.df_modelwc, "AIC": fit.aic, "BIC": fit.bic,
-                   "logLik": fit.llf, "L.Ratio": np.nan, "p-value": np.nan}
+            row = {
+                "model": name,
+                "df": fit.df_modelwc,
+                "AIC": fit.aic,
+                "BIC": fit.bic,
+                "logLik": fit.llf,
+                "L.Ratio": np.nan,
+                "p-value": np.nan,
+            }
             if position == 1:
                 ratio = 2.0 * (fit.llf - fits[0][1].llf)
                 dof = fit.df_modelwc - fits[0][1].df_modelwc
@@ -186,12 +195,13 @@ class StructuredResults(LmerResults):
         start = lines.index("Scaled residuals:") if "Scaled residuals:" in lines else None
         if start is not None:
             quantiles = np.quantile(self.residuals("normalized"), [0, 0.25, 0.5, 0.75, 1])
-            lines[start : start + 3] = ["Normalized residuals:"] + _format_table(
-                [["Min", "1Q", "Median", "3Q", "Max"], [f"{q:.4f}" for q in quantiles]],
-                right_align_from=0,
-            )
+            table = [["Min", "1Q", "Median", "3Q", "Max"], [f"{q:.4f}" for q in quantiles]]
+            lines[start : start + 3] = [
+                "Normalized residuals:",
+                *_format_table(table, right_align_from=0),
+            ]
         at = lines.index("Fixed effects:")
-        lines[at:at] = self._structure_lines() + [""]
+        lines[at:at] = [*self._structure_lines(), ""]
         return LmerSummary("\n".join(lines), base.coefficients, base.varcorr)
 
     def _structure_lines(self) -> list[str]:
@@ -204,7 +214,9 @@ class StructuredResults(LmerResults):
             lines.append(f"Correlation structure: {description}")
             lines.extend(
                 "  " + line
-                for line in _format_table([["", "Phi"], ["", f"{self.correlation_params['Phi']:.6g}"]])
+                for line in _format_table(
+                    [["", "Phi"], ["", f"{self.correlation_params['Phi']:.6g}"]]
+                )
             )
         if layout.variance is not None:
             lines.append(

@@ -42,8 +42,7 @@ def _column_name(value: object, argument: str, structure: str, optional: bool) -
         return None
     if not isinstance(value, str) or not value:
         raise ArgumentTypeError(
-            f"{structure}({argument}=...) must be a column name (a non-empty str), "
-            f"got {value!r}"
+            f"{structure}({argument}=...) must be a column name (a non-empty str), got {value!r}"
         )
     return value
 

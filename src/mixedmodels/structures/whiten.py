@@ -44,7 +44,8 @@ symbol         meaning
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -93,6 +94,8 @@ class ResidualLayout:
     reference: int
     root_weights: np.ndarray | None
     group_name: str = ""
+    _stratum_counts: np.ndarray | None = field(default=None, repr=False)
+    _sum_log_weights: float | None = field(default=None, repr=False)
 
     @property
     def n_params(self) -> int:
@@ -111,15 +114,18 @@ class ResidualLayout:
 
     def split(self, eta: np.ndarray) -> tuple[float | None, np.ndarray]:
         """``Phi`` (or None) and the ratio of every stratum level."""
-        eta = np.asarray(eta, dtype=float)
+        values = [float(value) for value in eta]
         phi = None
         if self.correlation is not None:
-            phi = self.correlation.phi(float(eta[0]))
-            eta = eta[1:]
-        ratios = np.ones(max(len(self.levels), 1))
-        if self.variance is not None:
-            ratios[np.arange(len(self.levels)) != self.reference] = np.exp(eta)
-        return phi, ratios
+            phi = self.correlation.phi(values.pop(0))
+        ratios = [1.0] * max(len(self.levels), 1)
+        for index, value in zip(self._free_levels, values, strict=True):
+            ratios[index] = math.exp(value)
+        return phi, np.array(ratios)
+
+    @property
+    def _free_levels(self) -> list[int]:
+        return [i for i in range(len(self.levels)) if i != self.reference]
 
     def start(self) -> np.ndarray:
         start = [self.correlation.start_eta()] if self.correlation is not None else []
@@ -140,22 +146,41 @@ class ResidualLayout:
 
     def log_det(self, eta: np.ndarray) -> float:
         """``log |Lambda|``, the log-Jacobian term of ``-2 log L``."""
-        phi, ratios = self.split(eta)
+        return self.log_det_at(*self.split(eta))
+
+    def log_det_at(self, phi: float | None, ratios: np.ndarray) -> float:
+        """:meth:`log_det` from ``Phi`` and the ratios."""
         value = 0.0
         if self.strata is not None:
-            value += 2.0 * float(np.bincount(self.strata, minlength=len(ratios)) @ np.log(ratios))
+            value += 2.0 * float(self.stratum_counts @ np.log(ratios))
         if self.root_weights is not None:
-            value -= 2.0 * float(np.log(self.root_weights).sum())
+            value -= self.sum_log_weights
         if phi is not None:
             rho = self.rho(phi)
             value += float(self.lag_counts @ np.log1p(-rho * rho))
         return value
 
+    @property
+    def stratum_counts(self) -> np.ndarray:
+        if self._stratum_counts is None:
+            self._stratum_counts = np.bincount(self.strata, minlength=len(self.levels)).astype(
+                float
+            )
+        return self._stratum_counts
+
+    @property
+    def sum_log_weights(self) -> float:
+        if self._sum_log_weights is None:
+            self._sum_log_weights = 2.0 * float(np.log(self.root_weights).sum())
+        return self._sum_log_weights
+
     def whiten(self, matrix: np.ndarray, eta: np.ndarray) -> np.ndarray:
         """``C^{-1} matrix`` row-wise (rows in data order), vectorised over all rows."""
         phi, ratios = self.split(eta)
         scale = self.row_scale(ratios)
-        scaled = matrix if scale is None else matrix / (scale if matrix.ndim == 1 else scale[:, None])
+        scaled = (
+            matrix if scale is None else matrix / (scale if matrix.ndim == 1 else scale[:, None])
+        )
         if phi is None:
             return np.array(scaled, dtype=float, copy=True)
         rho = self.rho(phi)
@@ -203,7 +228,9 @@ def _times(correlation: CorrelationStructure, frame: pd.DataFrame) -> np.ndarray
         )
     times = column.to_numpy(dtype=float, na_value=np.nan)
     if np.isnan(times).any():
-        raise MissingDataError(f"the time column {name!r} has missing values on rows the model uses")
+        raise MissingDataError(
+            f"the time column {name!r} has missing values on rows the model uses"
+        )
     if not np.isfinite(times).all():
         raise DataError(f"the time column {name!r} has infinite values")
     return times
@@ -269,7 +296,10 @@ def _strata(variance: VarIdent, frame: pd.DataFrame) -> tuple[np.ndarray, list[o
         )
     if isinstance(column.dtype, pd.CategoricalDtype):
         codes_all = column.cat.remove_unused_categories()
-        codes, labels = codes_all.cat.codes.to_numpy().astype(np.int64), list(codes_all.cat.categories)
+        codes, labels = (
+            codes_all.cat.codes.to_numpy().astype(np.int64),
+            list(codes_all.cat.categories),
+        )
     else:
         codes, uniques = pd.factorize(column, sort=True)
         codes, labels = codes.astype(np.int64), list(uniques)
@@ -371,7 +401,10 @@ class Whitener:
         self.xy = xy
         self.widths = [block.z.shape[1] for block in blocks]
         self._shapes = self._dense_shapes()
-        size = sum(int(np.prod(shape)) for shape in self._shapes)
+        sizes = [int(np.prod(shape)) for shape in self._shapes]
+        ends = np.cumsum(sizes).tolist()
+        self._bounds = list(zip([0, *ends[:-1]], ends, strict=True))
+        size = sum(sizes)
         n_classes = self._class_count()
         width = sum(self.widths) + xy.shape[1]
         if path is None:
@@ -402,11 +435,10 @@ class Whitener:
         return np.concatenate(parts)
 
     def _unflatten(self, flat: np.ndarray, off: dict, n_obs: int) -> CrossProducts:
-        arrays, start = [], 0
-        for shape in self._shapes:
-            size = int(np.prod(shape))
-            arrays.append(flat[start : start + size].reshape(shape))
-            start += size
+        arrays = [
+            flat[start:stop].reshape(shape)
+            for (start, stop), shape in zip(self._bounds, self._shapes, strict=True)
+        ]
         n_blocks = len(self.blocks)
         return CrossProducts(
             diagonal=arrays[:n_blocks],
@@ -461,7 +493,9 @@ class Whitener:
             add(("first", -1, int(stratum), -1), self._cross_of(positions))
         if len(layout.rows):
             n_strata = int(strata.max()) + 1
-            key = (layout.lag_index * n_strata + strata[layout.rows]) * n_strata + strata[layout.prev]
+            key = (layout.lag_index * n_strata + strata[layout.rows]) * n_strata + strata[
+                layout.prev
+            ]
             for value in np.unique(key):
                 members = np.flatnonzero(key == value)
                 rows, prev = layout.rows[members], layout.prev[members]
@@ -472,43 +506,51 @@ class Whitener:
                 add(("diff", lag_class, stratum, previous), self._cross_of_difference(rows, prev))
         return _Pieces(np.vstack(flats), offs, kinds)
 
-    def _coefficients(self, eta: np.ndarray) -> np.ndarray:
+    def _coefficients(self, phi: float | None, ratio_array: np.ndarray) -> np.ndarray:
+        """The coefficient of each piece (plain floats: a few pieces, each a few flops)."""
         layout = self.layout
-        phi, ratios = layout.split(eta)
-        rho = layout.rho(phi)
-        inv_root = 1.0 / np.sqrt(1.0 - rho * rho)
-        coefficients = np.empty(len(self._pieces.kinds))
-        for index, (kind, lag_class, stratum, previous) in enumerate(self._pieces.kinds):
+        ratios = ratio_array.tolist()
+        rho = layout.rho(phi).tolist()
+        coefficients = []
+        for kind, lag_class, stratum, previous in self._pieces.kinds:
             if kind == "first":
-                coefficients[index] = 1.0 / ratios[stratum] ** 2
+                coefficients.append(1.0 / (ratios[stratum] * ratios[stratum]))
                 continue
-            alpha = inv_root[lag_class] / ratios[stratum]
-            beta = rho[lag_class] * inv_root[lag_class] / ratios[previous]
-            coefficients[index] = {
-                "cur": alpha * alpha - alpha * beta,
-                "prev": beta * beta - alpha * beta,
-                "diff": alpha * beta,
-            }[kind]
-        return coefficients
+            inv_root = 1.0 / math.sqrt(1.0 - rho[lag_class] * rho[lag_class])
+            alpha = inv_root / ratios[stratum]
+            beta = rho[lag_class] * inv_root / ratios[previous]
+            if kind == "cur":
+                coefficients.append(alpha * alpha - alpha * beta)
+            elif kind == "prev":
+                coefficients.append(beta * beta - alpha * beta)
+            else:
+                coefficients.append(alpha * beta)
+        return np.array(coefficients)
 
     # -------------------------------------------------------------- public
     def cross_products(self, eta: np.ndarray) -> CrossProducts:
         """Cross-products of the whitened ``[Z X y]`` at ``eta``."""
         if self._pieces is None:
             return self._cross_from_rows(eta)
-        coefficients = self._coefficients(eta)
+        return self.cross_products_at(*self.layout.split(eta))
+
+    def cross_products_at(self, phi: float | None, ratios: np.ndarray) -> CrossProducts:
+        """:meth:`cross_products` from ``Phi`` and the ratios (class path)."""
+        if self._pieces is None:
+            raise RuntimeError("cross_products_at needs the class path")
+        coefficients = self._coefficients(phi, ratios)
         flat = coefficients @ self._pieces.dense
         off: dict[tuple[int, int], sp.csr_matrix] = {}
-        for c, piece in zip(coefficients, self._pieces.off, strict=True):
-            for key, matrix in piece.items():
-                off[key] = off[key] + c * matrix if key in off else c * matrix
-        return self._unflatten(flat, {k: sp.csr_matrix(v) for k, v in off.items()}, self.layout.n_obs)
+        if self._pieces.off[0]:  # several random-effects blocks
+            for c, piece in zip(coefficients.tolist(), self._pieces.off, strict=True):
+                for key, matrix in piece.items():
+                    off[key] = off[key] + c * matrix if key in off else c * matrix
+            off = {key: sp.csr_matrix(value) for key, value in off.items()}
+        return self._unflatten(flat, off, self.layout.n_obs)
 
     def _cross_from_rows(self, eta: np.ndarray) -> CrossProducts:
         layout = self.layout
-        blocks = [
-            BlockData(b.codes, layout.whiten(b.z, eta), b.n_levels) for b in self.blocks
-        ]
+        blocks = [BlockData(b.codes, layout.whiten(b.z, eta), b.n_levels) for b in self.blocks]
         return cross_products(blocks, layout.whiten(self.xy, eta))
 
     def log_det(self, eta: np.ndarray) -> float:
