@@ -179,6 +179,50 @@ class StructuredModel:
         )
         return cls(base, layout)
 
+    @classmethod
+    def from_engine(
+        cls,
+        engine: LinearMixedModel,
+        correlation: CorrelationStructure | None,
+        variance: VarIdent | None,
+        frame: pd.DataFrame | None,
+        default_group: tuple[str, np.ndarray, pd.Index] | None = None,
+    ) -> StructuredModel:
+        """Add a structure to a model built from matrices (the statsmodels layer).
+
+        ``frame`` holds the structure's columns, one row per row of the model
+        (in the model's row order); it may be None when the structure names no
+        column (``AR1()`` in row order within ``default_group``).
+        """
+        check_structures(correlation, variance)
+        columns = _structure_columns(correlation, variance)
+        if columns and frame is None:
+            raise ArgumentError(
+                f"the structure uses column(s) {sorted(columns)}: build the model with "
+                "from_formula/mixedlm and a DataFrame that has them"
+            )
+        for name, role in columns.items():
+            if name not in frame.columns:
+                raise FormulaError(f"{role}: column {name!r} is not in the data")
+        if frame is not None and len(frame) != engine.n_obs:
+            raise ArgumentError(
+                f"the structure data has {len(frame)} rows; the model has {engine.n_obs}"
+            )
+        layout = build_layout(
+            correlation,
+            variance,
+            pd.DataFrame(index=range(engine.n_obs))
+            if frame is None
+            else frame[list(columns)].reset_index(drop=True),
+            [
+                (block.factor.name, block.factor.codes, block.factor.levels)
+                for block in engine.blocks
+            ],
+            None if engine.rows is None else engine.rows.weights,
+            default_group,
+        )
+        return cls(engine, layout)
+
     @property
     def design(self) -> Design | None:
         return self.base.design

@@ -327,6 +327,7 @@ def build_layout(
     frame: pd.DataFrame,
     block_codes: list[tuple[str, np.ndarray, pd.Index]],
     weights: np.ndarray | None,
+    default_group: tuple[str, np.ndarray, pd.Index] | None = None,
 ) -> ResidualLayout:
     """The layout of the rows used (``frame`` holds the structure columns on them).
 
@@ -335,13 +336,18 @@ def build_layout(
     block_codes : list of (name, codes, levels)
         The random-effects grouping factors; the correlation groups must be
         nested in each, and the only one is the default group.
+    default_group : (name, codes, levels), optional
+        The correlation groups when the structure names none (statsmodels'
+        ``groups``); default: the only random-effects grouping factor.
     """
     n_obs = len(frame)
     empty = np.zeros(0, dtype=np.int64)
     rows, prev, lag = empty, empty, np.zeros(0)
     group_name = ""
     if correlation is not None:
-        default = block_codes[0] if len(block_codes) == 1 else None
+        default = default_group
+        if default is None and len(block_codes) == 1:
+            default = block_codes[0]
         group_name, rows, prev, lag = _serial_layout(correlation, frame, default)
         _check_nested(group_name, rows, prev, block_codes)
     lag_values, lag_index, lag_counts = np.unique(lag, return_inverse=True, return_counts=True)
