@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "structures"))
-from residual_cases import load_data, load_residual_case  # noqa: E402
+from residual_cases import load_data, load_residual_case
 
-import mixedmodels as mm  # noqa: E402
-import mixedmodels.formula.api as smf  # noqa: E402
-from mixedmodels.errors import ArgumentError  # noqa: E402
-from mixedmodels.regression.mixed_linear_model import MixedLM  # noqa: E402
+import mixedmodels as mm
+import mixedmodels.formula.api as smf
+from mixedmodels.errors import ArgumentError
+from mixedmodels.regression.mixed_linear_model import MixedLM
 
 
 @pytest.mark.parametrize("reml", [True, False], ids=["REML", "ML"])
@@ -49,7 +49,9 @@ def test_mixedlm_varident_and_row_order_ar1_from_arrays():
     ).fit()
     assert fit.llf == pytest.approx(reference["logLik"], rel=1e-6)
     np.testing.assert_allclose(
-        fit.lmer.variance_ratios, list(reference["structure"]["varIdent_ratios"].values()), rtol=1e-3
+        fit.lmer.variance_ratios,
+        list(reference["structure"]["varIdent_ratios"].values()),
+        rtol=1e-3,
     )
     # The array constructor: AR1 in row order within groups needs no data columns.
     ovary = load_data("Ovary")

@@ -24,6 +24,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
+import scipy.linalg
 
 from ..design.builder import Design, build_design
 from ..design.checks import check_flag
@@ -60,6 +61,17 @@ def _structure_columns(correlation: CorrelationStructure | None, variance: VarId
     if variance is not None:
         columns[variance.by] = "VarIdent(by=...)"
     return columns
+
+
+def _central_gradient(function, x: np.ndarray, free: np.ndarray, step: float) -> np.ndarray:
+    """Central-difference gradient over the ``free`` coordinates."""
+    gradient = np.empty(free.size)
+    for i, index in enumerate(free):
+        plus, minus = x.copy(), x.copy()
+        plus[index] += step
+        minus[index] -= step
+        gradient[i] = (function(plus) - function(minus)) / (2 * step)
+    return gradient
 
 
 def _central_differences(
@@ -260,7 +272,7 @@ class StructuredModel:
 
     # ------------------------------------------------------------------ fit
     def _newton_polish(
-        self, params: np.ndarray, scale: np.ndarray, step: float = 1e-4, iterations: int = 4
+        self, params: np.ndarray, scale: np.ndarray, step: float = 1e-4, iterations: int = 6
     ) -> tuple[np.ndarray, float, int]:
         """Newton steps on central differences, over the parameters off their bounds.
 
@@ -269,7 +281,9 @@ class StructuredModel:
         ``theta`` (bodyweight_varident: curvature 0.5, gradient 1e-4 at the
         BOBYQA point, 7e-9 short of the optimum, SEs 2e-5 off). The criterion's
         rounding noise is about 1e-9 here, so differences use ``step = 1e-4`` (in
-        the scaled coordinates), where they are accurate to about 1e-5.
+        the scaled coordinates), where they are accurate to about 1e-5. The
+        Hessian is formed once (chord Newton): later steps need the gradient
+        only, ``2 m`` evaluations instead of ``2 m^2 + 1``.
         """
         x = np.asarray(params, dtype=float) * scale
         lower = self.lower_bounds * scale
@@ -280,18 +294,20 @@ class StructuredModel:
 
         value = f(x)
         used = 1
-        for _ in range(iterations):
-            if not free.size:
-                break
-            gradient, hessian = _central_differences(f, x, free, step, value)
-            used += 2 * free.size**2 + 1
-            try:
-                np.linalg.cholesky(hessian)
-                move = np.linalg.solve(hessian, -gradient)
-            except np.linalg.LinAlgError:
-                break
+        if not free.size:
+            return x / scale, value, used
+        gradient, hessian = _central_differences(f, x, free, step, value)
+        used += 2 * free.size**2
+        try:
+            factor = scipy.linalg.cho_factor(hessian)
+        except np.linalg.LinAlgError:
+            return x / scale, value, used
+        for iteration in range(iterations):
+            if iteration:
+                gradient = _central_gradient(f, x, free, step)
+                used += 2 * free.size
             trial = x.copy()
-            trial[free] += move
+            trial[free] -= scipy.linalg.cho_solve(factor, gradient)
             if np.any(trial < lower):
                 break
             trial_value = f(trial)
@@ -300,13 +316,13 @@ class StructuredModel:
                 break
             gain = value - trial_value
             x, value = trial, trial_value
-            if gain < 1e-12 * max(1.0, abs(value)):
+            if gain < 1e-11:
                 break
         return x / scale, value, used
 
     # BOBYQA gets close, Newton steps finish (see _newton_polish): BOBYQA's own
     # tight stop took 400 evaluations on bodyweight_varident and still ended 1e-6 short.
-    bobyqa_ftol_rel = 1e-10
+    bobyqa_ftol_rel = 1e-9
     bobyqa_xtol_abs = 1e-4
 
     def start_eta(self, without) -> np.ndarray:
