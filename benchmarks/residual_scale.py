@@ -35,7 +35,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))
 
 import mixedmodels as mm  # noqa: E402
-from mixedmodels.objective.crossprod import BlockData  # noqa: E402
+from mixedmodels.design.crossprod import BlockData  # noqa: E402
 from mixedmodels.structures.model import StructuredModel  # noqa: E402
 from mixedmodels.structures.whiten import Whitener  # noqa: E402
 

@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent.parent / "structures"))
-from residual_cases import load_data, load_residual_case
+from structures.residual_cases import load_data, load_residual_case
 
 import mixedmodels as mm
 import mixedmodels.formula.api as smf

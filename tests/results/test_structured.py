@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent.parent / "structures"))
-from residual_cases import fit_residual_case, load_data
+from structures.residual_cases import fit_residual_case, load_data
 
 import mixedmodels as mm
 from mixedmodels.errors import ArgumentError

@@ -8,10 +8,10 @@ import warnings
 
 import numpy as np
 import pytest
-from residual_cases import RESIDUAL_DIR, load_data
 
 import mixedmodels as mm
 from mixedmodels.errors import SingularFitWarning
+from structures.residual_cases import RESIDUAL_DIR, load_data
 
 EXTRA_DIR = RESIDUAL_DIR / "extra"
 OVARY = "follicles ~ sin_2piTime + cos_2piTime + (1 | Mare)"

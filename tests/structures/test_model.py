@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from residual_cases import RESIDUAL_CASES, fit_residual_case
 
 import mixedmodels as mm
+from structures.residual_cases import RESIDUAL_CASES, fit_residual_case
 
 METHODS = {"REML": True, "ML": False}
 CASE_METHODS = [(case, method) for case in RESIDUAL_CASES for method in METHODS]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from residual_cases import load_data
 
 import mixedmodels as mm
 from mixedmodels.errors import (
@@ -17,6 +16,7 @@ from mixedmodels.errors import (
     MissingDataError,
     StructureError,
 )
+from structures.residual_cases import load_data
 
 SLEEP = "Reaction ~ Days + (1 | Subject)"
 

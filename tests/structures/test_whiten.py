@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from residual_cases import load_data
 
 import mixedmodels as mm
-from mixedmodels.objective.crossprod import BlockData
+from mixedmodels.design.crossprod import BlockData
 from mixedmodels.structures.model import StructuredModel
 from mixedmodels.structures.whiten import Whitener
+from structures.residual_cases import load_data
 
 
 def _shuffled_bodyweight(seed: int = 1):

@@ -52,7 +52,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ..errors import ArgumentError, ColumnTypeError, DataError, MissingDataError, StructureError
-from ..objective.crossprod import BlockData, CrossProducts, cross_products
+from ..design.crossprod import BlockData, CrossProducts, cross_products
 from .spec import AR1, CorrelationStructure, VarIdent
 
 __all__ = ["ResidualLayout", "Whitener", "build_layout"]
