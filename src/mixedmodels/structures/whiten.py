@@ -213,6 +213,13 @@ def _group_codes(
             f"the correlation group column {correlation.group!r} has missing values on "
             "rows the model uses"
         )
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        # the categorical's codes directly: factorize costs 1-2 ms on a small model
+        return (
+            correlation.group,
+            column.cat.codes.to_numpy().astype(np.int64),
+            column.cat.categories,
+        )
     codes, labels = pd.factorize(column, sort=True)
     return correlation.group, codes.astype(np.int64), pd.Index(labels)
 
