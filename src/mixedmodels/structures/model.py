@@ -28,9 +28,9 @@ import scipy.linalg
 
 from ..design.builder import Design, build_design
 from ..design.checks import check_flag
+from ..design.crossprod import BlockData
 from ..errors import ArgumentError, ArgumentTypeError, ConvergenceWarning, FormulaError
 from ..model import LinearMixedModel, _blas_controller, _is_dask_collection
-from ..design.crossprod import BlockData
 from ..objective.pls import PLSState
 from ..optim.optimizer import OptimizerResult, minimize_theta
 from .spec import AR1, CAR1, CorrelationStructure, VarIdent

@@ -51,8 +51,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from ..errors import ArgumentError, ColumnTypeError, DataError, MissingDataError, StructureError
 from ..design.crossprod import BlockData, CrossProducts, cross_products
+from ..errors import ArgumentError, ColumnTypeError, DataError, MissingDataError, StructureError
 from .spec import AR1, CorrelationStructure, VarIdent
 
 __all__ = ["ResidualLayout", "Whitener", "build_layout"]
