@@ -80,9 +80,9 @@ class StructuredResults(LmerResults):
         self.layout = layout
         self.eta = np.asarray(eta, dtype=float)
         self.without_structure = without
+        # The criterion already holds the log-Jacobian (the whitened cross-products
+        # carry it as their sum of log weights): only the parameter count changes.
         self.log_det = layout.log_det(self.eta)
-        self.objective = self.objective + self.log_det
-        self.llf = -0.5 * self.objective
         n_parameters = model.n_theta + model.n_fixed + 1 + layout.n_params
         self.df_modelwc = n_parameters
         self.aic = self.objective + 2.0 * n_parameters

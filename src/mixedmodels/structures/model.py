@@ -10,7 +10,9 @@ parameters ``theta``, the criterion is
 
 the one profiled criterion (REML criterion or ML deviance, profiled over
 ``beta`` and ``sigma``; :class:`~mixedmodels.objective.pls.PLSState`) on the
-whitened cross-products, plus the log-Jacobian of the whitening. REML needs no
+whitened cross-products, plus the log-Jacobian of the whitening, which the
+cross-products carry in the prior weights' slot (``sum_log_weights =
+-log|Lambda|``), so the criterion itself adds it. REML needs no
 other change: ``X' V^{-1} X`` is the whitened ``X' X``. ``theta`` and ``eta``
 are optimised jointly (BOBYQA, as for ``theta`` alone), starting from the fit
 without the structure, which is kept for the likelihood-ratio test.
@@ -255,7 +257,7 @@ class StructuredModel:
                 cross = self.whitener.cross_products(eta)
             self.n_cross_products += 1
             self._state = PLSState(self.base.blocks, cross, self.reml)
-            self._log_det = self.layout.log_det_at(phi, ratios)
+            self._log_det = -cross.sum_log_weights  # the Jacobian, inside the criterion
             self._key = key
         return self._state, self._log_det
 
@@ -269,8 +271,8 @@ class StructuredModel:
             return np.inf
         if self.layout.correlation is not None and abs(eta[0]) > self._eta_limit:
             return np.inf  # tanh/logistic rounds to 1: a singular correlation
-        state, log_det = self.state_at(eta)
-        value = state.evaluate(theta) + log_det
+        state, _ = self.state_at(eta)
+        value = state.evaluate(theta)
         return float(value) if np.isfinite(value) else np.inf
 
     # ------------------------------------------------------------------ fit

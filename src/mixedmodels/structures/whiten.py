@@ -44,6 +44,7 @@ symbol         meaning
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 
@@ -447,7 +448,9 @@ class Whitener:
         parts.append(cross.xy_xy.ravel())
         return np.concatenate(parts)
 
-    def _unflatten(self, flat: np.ndarray, off: dict, n_obs: int) -> CrossProducts:
+    def _unflatten(
+        self, flat: np.ndarray, off: dict, n_obs: int, sum_log_weights: float
+    ) -> CrossProducts:
         arrays = [
             flat[start:stop].reshape(shape)
             for (start, stop), shape in zip(self._bounds, self._shapes, strict=True)
@@ -459,7 +462,7 @@ class Whitener:
             xy_z=arrays[n_blocks : 2 * n_blocks],
             xy_xy=arrays[-1],
             n_obs=n_obs,
-            sum_log_weights=0.0,
+            sum_log_weights=sum_log_weights,
         )
 
     def _cross_of(self, positions: np.ndarray, source: np.ndarray | None = None) -> CrossProducts:
@@ -542,7 +545,13 @@ class Whitener:
 
     # -------------------------------------------------------------- public
     def cross_products(self, eta: np.ndarray) -> CrossProducts:
-        """Cross-products of the whitened ``[Z X y]`` at ``eta``."""
+        """Cross-products of the whitened ``[Z X y]`` at ``eta``.
+
+        Their ``sum_log_weights`` is ``-log|Lambda|``: the whitening's Jacobian
+        takes the place of the prior weights' (``W = Lambda^{-1}`` for a
+        diagonal ``Lambda``), so the one criterion on these cross-products is
+        the structured model's ``-2 log L``.
+        """
         if self._pieces is None:
             return self._cross_from_rows(eta)
         return self.cross_products_at(*self.layout.split(eta))
@@ -559,12 +568,13 @@ class Whitener:
                 for key, matrix in piece.items():
                     off[key] = off[key] + c * matrix if key in off else c * matrix
             off = {key: sp.csr_matrix(value) for key, value in off.items()}
-        return self._unflatten(flat, off, self.layout.n_obs)
+        return self._unflatten(flat, off, self.layout.n_obs, -self.layout.log_det_at(phi, ratios))
 
     def _cross_from_rows(self, eta: np.ndarray) -> CrossProducts:
         layout = self.layout
         blocks = [BlockData(b.codes, layout.whiten(b.z, eta), b.n_levels) for b in self.blocks]
-        return cross_products(blocks, layout.whiten(self.xy, eta))
+        cross = cross_products(blocks, layout.whiten(self.xy, eta))
+        return dataclasses.replace(cross, sum_log_weights=-layout.log_det(eta))
 
     def log_det(self, eta: np.ndarray) -> float:
         return self.layout.log_det(eta)
