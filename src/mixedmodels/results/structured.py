@@ -20,6 +20,8 @@ symbol          meaning
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -74,12 +76,12 @@ class StructuredResults(LmerResults):
         *,
         layout: ResidualLayout,
         eta: np.ndarray,
-        without: LmerResults,
+        without: LmerResults | Callable[[], LmerResults],
     ) -> None:
         super().__init__(model, optimizer, singular)
         self.layout = layout
         self.eta = np.asarray(eta, dtype=float)
-        self.without_structure = without
+        self._without = without
         # The criterion already holds the log-Jacobian (the whitened cross-products
         # carry it as their sum of log weights): only the parameter count changes.
         self.log_det = layout.log_det(self.eta)
@@ -103,6 +105,11 @@ class StructuredResults(LmerResults):
         self.structure_params = pd.Series(
             natural, index=layout.parameter_names, dtype=float, name="structure"
         )
+
+    @cached_property
+    def without_structure(self) -> LmerResults:
+        """The model without the structure, fitted (lme4's fit; made on first use)."""
+        return self._without if isinstance(self._without, LmerResults) else self._without()
 
     # ------------------------------------------------------------------ residuals
     def _row_scale(self) -> np.ndarray:
