@@ -466,8 +466,8 @@ class Whitener:
         )
 
     def _cross_of(self, positions: np.ndarray, source: np.ndarray | None = None) -> CrossProducts:
-        """Cross-products of the weighted rows at ``positions`` (values from ``source``
-        rows, codes from ``positions``; ``source = "diff"`` is handled by the caller)."""
+        """Cross-products of the weighted rows: values from the rows ``source``
+        (default ``positions``), random-effects codes from the rows ``positions``."""
         source = positions if source is None else source
         root = self.layout.root_weights
         w = None if root is None else root[source][:, None]
