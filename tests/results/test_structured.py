@@ -38,14 +38,14 @@ def test_structure_parameters_have_natural_names(ovary, bodyweight):
 def test_summary_has_the_structure_rows(ovary, bodyweight):
     text = str(ovary.summary())
     assert "Correlation structure: AR(1) within Mare, in row order" in text
-    assert f"{ovary.correlation_params['Phi']:.6g}" in text
+    assert f"{ovary.correlation_params['Phi']:.6f}" in text
     assert "Normalized residuals:" in text
     assert "Fixed effects:" in text
     fit, _ = bodyweight
     text = str(fit.summary())
     assert "continuous AR(1) within Rat, time Time" in text
     assert "Variance function: VarIdent by Diet" in text
-    assert f"{fit.variance_ratios['3']:.6g}" in text
+    assert f"{fit.variance_ratios['3']:.5f}" in text
 
 
 def test_anova_against_the_model_without_the_structure(bodyweight):
@@ -84,8 +84,13 @@ def test_predict_uses_the_structured_estimates(bodyweight):
 
 
 def test_inference_that_would_ignore_the_structure_is_refused(ovary):
-    with pytest.raises(ArgumentError, match="Satterthwaite"):
-        _ = ovary.coef_table
+    assert list(ovary.coef_table.columns) == ["Estimate", "Std. Error", "t value"]
+    with pytest.raises(ArgumentError, match="ddf=None only"):
+        ovary.summary(ddf="Satterthwaite")
+    with pytest.raises(ArgumentError, match="ddf=None only"):
+        ovary.tidy(ddf="Satterthwaite")
+    tidy = ovary.tidy()
+    assert tidy.loc[tidy["effect"] == "fixed", "estimate"].tolist() == ovary.fe_params.tolist()
     with pytest.raises(ArgumentError, match="Wald"):
         ovary.confint()
     intervals = ovary.confint(method="Wald")

@@ -20,6 +20,7 @@ symbol          meaning
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -30,7 +31,8 @@ from scipy import stats
 
 from ..errors import ArgumentError
 from .lmer import LmerResults
-from .summary import LmerSummary, _format_table, lmer_summary
+from .rformat import format_vector, zapsmall
+from .summary import DIGITS, LmerSummary, SummaryTable, lmer_summary
 
 if TYPE_CHECKING:
     from ..model import LinearMixedModel
@@ -65,7 +67,8 @@ class StructuredResults(LmerResults):
     -----
     Standard errors are conditional on the estimated structure, as nlme's
     ``vcov``. Satterthwaite df and profile intervals, which would need the
-    structure parameters in their Hessian and profiles, are not provided.
+    structure parameters in their Hessian and profiles, are not provided:
+    ``coef_table`` is the Wald t table, ``confint`` Wald only.
     """
 
     def __init__(
@@ -176,12 +179,27 @@ class StructuredResults(LmerResults):
             rows.append(row)
         return pd.DataFrame(rows).set_index("model")
 
-    @property
+    @cached_property
     def coef_table(self) -> pd.DataFrame:  # type: ignore[override]
-        raise ArgumentError(
-            "Satterthwaite df are not available with a residual structure (they would need the "
-            "structure parameters in the Hessian); use summary() for the Wald t table"
+        """The Wald table (estimate, SE, t value): no Satterthwaite df with a structure.
+
+        Satterthwaite df would need the structure parameters in the Hessian of
+        the criterion; this is the table of lme4's plain ``summary``.
+        """
+        return pd.DataFrame(
+            {
+                "Estimate": self.fe_params,
+                "Std. Error": self.bse_fe,
+                "t value": self.fe_params / self.bse_fe,
+            }
         )
+
+    def tidy(self, effects=("fixed", "ran_pars"), conf_int=False, **kwargs) -> pd.DataFrame:
+        """broom.mixed's ``tidy`` with normal-quantile intervals (``ddf=None``) only."""
+        if kwargs.get("ddf") is not None:
+            raise ArgumentError("with a residual structure, tidy() has ddf=None only")
+        kwargs["ddf"] = None
+        return super().tidy(effects=effects, conf_int=conf_int, **kwargs)
 
     def confint(self, method: str = "profile", level: float = 0.95) -> pd.DataFrame:
         """Wald intervals for the fixed effects (profile intervals are not available here)."""
@@ -193,46 +211,70 @@ class StructuredResults(LmerResults):
         return super().confint(method="Wald", level=level)
 
     # ------------------------------------------------------------------ summary
-    def summary(self, ddf: str | None = None) -> LmerSummary:
-        """lme4-style summary with the structure rows; residuals are the normalized ones."""
+    def summary(
+        self,
+        ddf: str | None = None,
+        correlation: bool | None = None,
+        signif_stars: bool = True,
+        data_name: str | None = None,
+    ) -> LmerSummary:
+        """lme4-style summary with the structure's tables; residuals are the normalized ones.
+
+        ``ddf`` must be None (no Satterthwaite df with a structure); the other
+        arguments are :meth:`LmerResults.summary`'s.
+        """
         if ddf is not None:
             raise ArgumentError("with a residual structure, summary() has ddf=None only")
-        base = lmer_summary(self, ddf=None)
+        base = lmer_summary(
+            self,
+            ddf=None,
+            correlation=correlation,
+            signif_stars=signif_stars,
+            data_name=data_name,
+        )
         lines = base.text.split("\n")
-        start = lines.index("Scaled residuals:") if "Scaled residuals:" in lines else None
-        if start is not None:
-            quantiles = np.quantile(self.residuals("normalized"), [0, 0.25, 0.5, 0.75, 1])
-            table = [["Min", "1Q", "Median", "3Q", "Max"], [f"{q:.4f}" for q in quantiles]]
-            lines[start : start + 3] = [
-                "Normalized residuals:",
-                *_format_table(table, right_align_from=0),
-            ]
+        normalized = self._normalized_table()
+        tables = list(base.tables)
+        if "Scaled residuals: " in lines:
+            start = lines.index("Scaled residuals: ")
+            lines[start : start + 3] = [normalized.title, *normalized.text_lines()]
+            tables = [normalized if t.title == "Scaled residuals:" else t for t in tables]
+        structure = self._structure_tables()
         at = lines.index("Fixed effects:")
-        lines[at:at] = [*self._structure_lines(), ""]
-        return LmerSummary("\n".join(lines), base.coefficients, base.varcorr)
+        lines[at:at] = [line for t in structure for line in (t.title, *t.text_lines(), "")]
+        return dataclasses.replace(
+            base, tables=tuple(tables) + tuple(structure), text="\n".join(lines)
+        )
 
-    def _structure_lines(self) -> list[str]:
+    def _normalized_table(self) -> SummaryTable:
+        values = self.residuals("normalized").to_numpy()
+        quantiles = zapsmall(np.quantile(values, [0, 0.25, 0.5, 0.75, 1]), DIGITS + 1)
+        cells = tuple(format_vector(quantiles, DIGITS))
+        names = ("Min", "1Q", "Median", "3Q", "Max")
+        return SummaryTable("Normalized residuals:", names, ("",), (cells,), named=True)
+
+    def _structure_tables(self) -> list[SummaryTable]:
         layout = self.layout
-        lines = []
+        tables = []
         if layout.correlation is not None:
             description = layout.correlation.describe().replace(
                 "within group", f"within {layout.group_name}"
             )
-            lines.append(f"Correlation structure: {description}")
-            lines.extend(
-                "  " + line
-                for line in _format_table(
-                    [["", "Phi"], ["", f"{self.correlation_params['Phi']:.6g}"]]
+            cells = (tuple(format_vector([self.correlation_params["Phi"]], DIGITS + 2)),)
+            tables.append(
+                SummaryTable(
+                    f"Correlation structure: {description}", ("Phi",), ("",), cells, named=True
                 )
             )
         if layout.variance is not None:
-            lines.append(
-                f"Variance function: VarIdent by {layout.variance.by} "
-                f"(residual SD = sigma * ratio; reference level {layout.levels[layout.reference]})"
+            title = (
+                f"Variance function: VarIdent by {layout.variance.by} (residual SD = sigma * "
+                f"ratio; reference level {layout.levels[layout.reference]})"
             )
-            table = [list(self.variance_ratios.index), [f"{v:.6g}" for v in self.variance_ratios]]
-            lines.extend("  " + line for line in _format_table(table, right_align_from=0))
-        return lines
+            cells = (tuple(format_vector(self.variance_ratios.to_numpy(), DIGITS + 2)),)
+            names = tuple(self.variance_ratios.index)
+            tables.append(SummaryTable(title, names, ("",), cells, named=True))
+        return tables
 
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v:.4g}" for k, v in self.structure_params.items())
