@@ -95,3 +95,17 @@ def test_inference_that_would_ignore_the_structure_is_refused(ovary):
         ovary.confint()
     intervals = ovary.confint(method="Wald")
     assert list(intervals.index) == list(ovary.fe_params.index)
+
+
+def test_saved_fit_keeps_structure_and_anova_without_rows(bodyweight, tmp_path):
+    fit, _ = bodyweight
+    path = tmp_path / "fit.pkl"
+    fit.save(path)
+    loaded = mm.load(path)
+    assert loaded.model.rows is None  # compact: the rows are not saved
+    assert loaded.llf == fit.llf
+    assert loaded.structure_params.equals(fit.structure_params)
+    np.testing.assert_array_equal(
+        loaded.residuals("normalized").to_numpy(), fit.residuals("normalized").to_numpy()
+    )
+    assert loaded.anova().equals(fit.anova())

@@ -276,6 +276,15 @@ class StructuredResults(LmerResults):
             tables.append(SummaryTable(title, names, ("",), cells, named=True))
         return tables
 
+    def __getstate__(self) -> dict:
+        """Compact pickling (see :mod:`.persist`): the fit without the structure is
+        kept (``anova`` after loading), not the model and rows it would be refitted from."""
+        _ = self.without_structure
+        state = super().__getstate__()
+        if not state.get("keep_data"):
+            state.pop("_without", None)
+        return state
+
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v:.4g}" for k, v in self.structure_params.items())
         return f"<StructuredResults {self.method} llf={self.llf:.4f} nobs={self.nobs} {params}>"
