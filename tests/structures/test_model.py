@@ -107,10 +107,13 @@ def test_without_structure_equals_lme4(fitted):
     assert np.all(_relative(plain.fe_params.to_numpy(), list(reference["fixef"].values())) < 1e-5)
 
 
-def test_likelihood_ratio_test(fitted):
-    case, block, fit = fitted
-    if case == "sleepstudy_plain_lme":
-        pytest.skip("no structure: nothing to test against")
+STRUCTURED = [(case, method) for case, method in CASE_METHODS if case != "sleepstudy_plain_lme"]
+
+
+@pytest.mark.parametrize(("case", "method"), STRUCTURED, ids=[f"{c}-{m}" for c, m in STRUCTURED])
+def test_likelihood_ratio_test(case: str, method: str):
+    reference, fit = fit_residual_case(case, METHODS[method])
+    block = reference[method]
     table = fit.anova()
     expected = {row["model"]: row for row in block["lrt"]}
     assert list(table.index) == ["without_structure", "with_structure"]
