@@ -6,8 +6,10 @@ and ``||``), a 3-level factor, covariates scaled by up to 1e4, variance
 components from zero to large, REML or ML. :func:`brute_force` minimises the
 same criterion from 20 random starts with two optimisers of different kinds
 (NLopt's BOBYQA, a quadratic-model trust-region method, and NLopt's
-Nelder-Mead simplex, 10 starts each) and polishes the best with BOBYQA at a
-tight tolerance, independently of the fit's own driver.
+Nelder-Mead simplex, 10 starts each, each run to ``xtol = 1e-3`` or
+``40 (n + 1)`` evaluations) and polishes the best with BOBYQA at
+``xtol = 1e-10``, independently of the fit's own driver. Only designs whose
+likelihood is bounded are kept (see :func:`valid_designs`).
 """
 
 from __future__ import annotations
@@ -149,7 +151,7 @@ def brute_force(model: mm.LinearMixedModel, seed: int, n_starts: int = 20) -> fl
     for start in range(n_starts):
         x0 = np.maximum(_random_start(rng, lower), lower)
         algorithm = nlopt.LN_BOBYQA if start % 2 == 0 else nlopt.LN_NELDERMEAD
-        x, value = _nlopt(algorithm, criterion, x0, lower, 1e-3, 60 * (len(x0) + 1))
+        x, value = _nlopt(algorithm, criterion, x0, lower, 1e-3, 40 * (len(x0) + 1))
         if value < best_value:
             best_x, best_value = x, value
     x, value = _nlopt(nlopt.LN_BOBYQA, criterion, best_x, lower, 1e-10, 5000)
