@@ -174,6 +174,8 @@ def quadratic_model(
     to the unit ball). Written with few array calls: it runs after every fit.
     """
     n = center.size
+    if n == 1:
+        return _parabola(points[:, 0].tolist(), values.tolist(), float(center[0]), center_value)
     n_coef = n + n * (n + 1) // 2
     if not np.isfinite(values).all():
         keep = np.isfinite(values)
@@ -201,6 +203,34 @@ def quadratic_model(
     curvature = np.empty((n, n))
     curvature[rows, cols] = curvature[cols, rows] = coef[n:] / (radius * radius)
     return coef[:n] / radius, curvature
+
+
+def _parabola(
+    points: list[float], values: list[float], center: float, center_value: float
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """:func:`quadratic_model` in one dimension, in plain floats (most fits with one
+    variance parameter take a few milliseconds, so array-call overhead matters)."""
+    pairs = sorted(
+        (abs(point - center), point - center, value - center_value)
+        for point, value in zip(points, values, strict=True)
+        if point != center and math.isfinite(value)
+    )[:6]
+    if len(pairs) < 4:
+        return None
+    radius = pairs[-1][0]
+    # Normal equations of rise = g u + (h / 2) u^2, u = offset / radius.
+    s11 = s12 = s22 = r1 = r2 = 0.0
+    for _, offset, rise in pairs:
+        u = offset / radius
+        q = 0.5 * u * u
+        s11, s12, s22 = s11 + u * u, s12 + u * q, s22 + q * q
+        r1, r2 = r1 + u * rise, r2 + q * rise
+    determinant = s11 * s22 - s12 * s12
+    if not determinant > 1e-10 * max(s11 * s22, 1e-300):
+        return None
+    slope = (s22 * r1 - s12 * r2) / determinant
+    curvature = (s11 * r2 - s12 * r1) / determinant
+    return np.array([slope / radius]), np.array([[curvature / radius**2]])
 
 
 def forward_gradient(
