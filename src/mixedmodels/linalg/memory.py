@@ -112,7 +112,11 @@ def dense_block_bytes(order: int, copies: int = DENSE_COPIES) -> int:
 
 
 def _gib(n_bytes: float) -> str:
-    return f"{n_bytes / 2**30:.1f} GiB"
+    """A readable size (GiB, else MiB, else kiB)."""
+    for unit, size in (("GiB", 2**30), ("MiB", 2**20)):
+        if n_bytes >= size:
+            return f"{n_bytes / size:.1f} {unit}"
+    return f"{n_bytes / 2**10:.1f} kiB"
 
 
 def check_dense_block(

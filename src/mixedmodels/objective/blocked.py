@@ -40,6 +40,7 @@ from ..linalg.blocks import (
     left_blockdiag_transpose,
     right_blockdiag,
 )
+from ..linalg.memory import check_dense_block
 from .factorization import BlocksOfL, Factorization
 
 __all__ = ["BlockedFactor", "Structure", "analyse_structure"]
@@ -149,6 +150,9 @@ class BlockedFactor(Factorization):
         self.cross = cross
         self.diagonal_kind, self.off_kind = structure or analyse_structure(blocks, cross)
         self.k = cross.xy_xy.shape[0] - 1
+        for block, kind in zip(blocks, self.diagonal_kind, strict=True):
+            if kind is DenseLower:  # refuse before any n x n array is asked for
+                check_dense_block(block.factor.name, block.n_levels, block.n_random)
 
     def _scaled_off_diagonal(self, factors, lambdas, i: int, j: int):
         """``Lambda_i' A_ij Lambda_j``."""
