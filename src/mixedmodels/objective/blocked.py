@@ -40,6 +40,7 @@ from ..linalg.blocks import (
     left_blockdiag_transpose,
     right_blockdiag,
 )
+from ..linalg.fill import subtract_outer
 from ..linalg.memory import check_dense_block
 from .factorization import BlocksOfL, Factorization
 
@@ -123,8 +124,9 @@ def _factor_diagonal(
         return BlockDiagonalLower(blockdiag_cholesky(gram))
     dense = blockdiag_to_dense(gram)
     for off in below:
-        dense -= as_dense(off @ off.T)
-    return DenseLower(scipy.linalg.cholesky(dense, lower=True, check_finite=False))
+        subtract_outer(dense, off)  # lower triangle only: the factorisation reads no more
+    factor = scipy.linalg.cholesky(dense, lower=True, overwrite_a=True, check_finite=False)
+    return DenseLower(factor)
 
 
 class BlockedFactor(Factorization):
