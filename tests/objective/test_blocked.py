@@ -53,8 +53,10 @@ def test_dense_block_that_does_not_fit_raises_the_memory_error(monkeypatch) -> N
         assert "bytes" in str(caught.value)
     with pytest.raises(MemoryLimitError) as caught:
         _model("y ~ 1 + (1 | g) + (1 | h)", _crossed_frame())  # stopped when the model is made
-    # The default path here eliminates g: S is 122 x 122 (h, the intercept, y), 2 copies.
-    assert f"{dense_block_bytes(122, copies=2):,} bytes" in str(caught.value)
+    # Neither path fits: the eliminated path's operator is over the budget too, so
+    # the blocked path's 120 x 120 block (3 copies) is the one reported.
+    assert "h (120 levels)" in str(caught.value)
+    assert f"{dense_block_bytes(120):,} bytes" in str(caught.value)
     monkeypatch.setenv("MIXEDMODELS_MEMORY_LIMIT", "1GB")
     assert np.isfinite(
         PLSState(model.blocks, model.cross, model.reml, path="blocked").evaluate(
