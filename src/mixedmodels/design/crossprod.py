@@ -311,6 +311,8 @@ class PartialCrossProducts:
         (:meth:`with_pending`); else coalesced now.
         """
         for b, levels in enumerate(self.levels):
+            if levels.size == total.levels[b].size:  # every level: no scatter needed
+                levels = slice(None)
             total.counts[b][levels] += self.counts[b]
             total.diagonal[b][levels] += self.diagonal[b]
             total.xy_z[b][:, levels] += self.xy_z[b]
@@ -364,6 +366,24 @@ class PartialCrossProducts:
         return dense, counts
 
 
+def _local_levels(codes: np.ndarray, n_levels: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Levels present (sorted), each row's position among them, and rows per present level.
+
+    By counting (``O(n + l)``) when the levels are not many more than the rows,
+    else by sorting (``O(n log n)``), so a chunk never pays for all levels twice.
+    """
+    if n_levels <= 4 * codes.size:
+        count = np.bincount(codes, minlength=n_levels).astype(np.int64)
+        present = np.flatnonzero(count)
+        if present.size == n_levels:
+            return present, codes, count
+        position = np.cumsum(count > 0) - 1
+        return present, position[codes], count[present]
+    present, local = np.unique(codes, return_inverse=True)
+    local = local.ravel()
+    return present.astype(np.int64), local, np.bincount(local, minlength=present.size)
+
+
 def partial_cross_products(
     blocks: list[BlockData], xy: np.ndarray, weights: np.ndarray | None = None
 ) -> PartialCrossProducts:
@@ -378,10 +398,10 @@ def partial_cross_products(
     """
     local_blocks, levels, counts = [], [], []
     for block in blocks:
-        present, local = np.unique(block.codes, return_inverse=True)
-        levels.append(present.astype(np.int64))
-        counts.append(np.bincount(local, minlength=present.size).astype(np.int64))
-        local_blocks.append(BlockData(local.ravel(), block.z, present.size))
+        present, local, count = _local_levels(block.codes, block.n_levels)
+        levels.append(present)
+        counts.append(count)
+        local_blocks.append(BlockData(local, block.z, present.size))
     local_cross = cross_products(local_blocks, xy, weights)
     k1 = xy.shape[1]
     off = {}
