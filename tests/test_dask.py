@@ -104,3 +104,50 @@ def test_design_from_dask_gives_cross_products_terms_and_design(client) -> None:
     np.testing.assert_allclose(cross.xy_xy, memory.cross.xy_xy, rtol=1e-12)
     assert [term.column_names for term in terms] == [("(Intercept)", "Days")]
     assert design.y.shape == (0,) and design.fixed.lme4_names == memory.fixed_names
+
+
+def test_partials_are_sparse_in_the_levels_with_many_groups() -> None:
+    """Many groups, small workers: each partition's partial holds the groups it
+    touches, not all of them, and the fit equals the in-memory chunked fit."""
+    import dask
+
+    from mixedmodels.dask import _plan
+    from mixedmodels.design.chunked import chunk_cross_products
+
+    n_groups, per_group, n_parts = 60_000, 4, 20
+    rng = np.random.default_rng(3)
+    g = np.repeat(np.arange(n_groups), per_group)  # sorted: a partition touches a range
+    x = rng.normal(size=g.size)
+    y = 1.0 + 0.5 * x + rng.normal(size=n_groups)[g] + rng.normal(size=g.size)
+    data = pd.DataFrame({"y": y, "x": x, "g": g})
+    formula = "y ~ 1 + x + (1 + x | g)"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cluster = distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+            memory_limit="400MB",
+        )
+    with cluster, distributed.Client(cluster):
+        ddf = dd.from_pandas(data, npartitions=n_parts)
+        plan, ddf = _plan(formula, ddf, None, None)
+        sizes = dask.compute(
+            *[
+                dask.delayed(lambda part: chunk_cross_products(plan, part)[0].nbytes())(part)
+                for part in ddf.to_delayed()
+            ]
+        )
+        fit = mm.lmer(formula, ddf)
+    touched = n_groups / n_parts + 1  # groups per partition, give or take a boundary
+    # Per touched group (p = 2, k + 1 = 3): code, count, 2 x 2 block, 3 x 2 columns.
+    per_level = 8 + 8 + 4 * 8 + 6 * 8
+    dense = n_groups * per_level
+    for size in sizes:
+        assert size <= touched * per_level + 4096
+        assert size < dense / 10
+    memory = mm.LinearMixedModel.from_formula(formula, data, chunk_rows=50_000).fit()
+    assert fit.llf == pytest.approx(memory.llf, rel=1e-8)
+    np.testing.assert_allclose(fit.fe_params, memory.fe_params, rtol=1e-6)

@@ -156,3 +156,74 @@ def test_from_cross_products_is_the_same_model_without_rows() -> None:
     theta = np.array([0.9, 0.05, 0.2])
     assert model.objective(theta) == memory.objective(theta)
     assert model.fit().llf == pytest.approx(memory.fit().llf, rel=1e-12)
+
+
+def _blas_threads() -> list[int]:
+    from threadpoolctl import threadpool_info
+
+    return [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+
+
+def _crossed_model() -> mm.LinearMixedModel:
+    rng = np.random.default_rng(11)
+    data = pd.DataFrame(
+        {
+            "g": rng.integers(0, 40, 600).astype(str),
+            "h": rng.integers(0, 15, 600).astype(str),
+            "y": rng.normal(size=600),
+        }
+    )
+    return mm.LinearMixedModel.from_formula("y ~ 1 + (1 | g) + (1 | h)", data)
+
+
+def test_thread_policy_is_active_during_initial_theta(monkeypatch) -> None:
+    """The start's evaluation of the criterion (the first dense factorisation of a
+    crossed model) runs under the fit's BLAS thread limit, not after it."""
+    from threadpoolctl import threadpool_limits
+
+    if not _blas_threads():
+        pytest.skip("no BLAS library visible to threadpoolctl")
+    model = _crossed_model()
+    seen: dict[str, list[list[int]]] = {"evaluate": [], "initial_theta": []}
+    evaluate = model.state.evaluate
+    initial_theta = model.initial_theta
+
+    def recording_evaluate(theta):
+        seen["evaluate"].append(_blas_threads())
+        return evaluate(theta)
+
+    def recording_initial_theta():
+        seen["initial_theta"].append(_blas_threads())
+        return initial_theta()
+
+    monkeypatch.setattr(model.state, "evaluate", recording_evaluate)
+    monkeypatch.setattr(model, "initial_theta", recording_initial_theta)
+    with threadpool_limits(limits=2, user_api="blas"):  # as an unlimited process would be
+        outside = _blas_threads()
+        model.fit(warn=False)
+        assert _blas_threads() == outside  # the limit is lifted after the fit
+    assert seen["initial_theta"] and seen["evaluate"]
+    for threads in seen["initial_theta"] + seen["evaluate"]:
+        assert threads and all(count == model.blas_threads for count in threads)
+
+
+def test_objective_outside_fit_uses_the_thread_policy_for_large_models(monkeypatch) -> None:
+    from threadpoolctl import threadpool_limits
+
+    import mixedmodels.model as model_module
+
+    if not _blas_threads():
+        pytest.skip("no BLAS library visible to threadpoolctl")
+    monkeypatch.setattr(model_module, "GUARD_OBJECTIVE_ABOVE", 10)
+    model = _crossed_model()  # 55 random effects: "large" under the lowered threshold
+    seen = []
+    evaluate = model.state.evaluate
+
+    def recording_evaluate(theta):
+        seen.append(_blas_threads())
+        return evaluate(theta)
+
+    monkeypatch.setattr(model.state, "evaluate", recording_evaluate)
+    with threadpool_limits(limits=2, user_api="blas"):
+        model.objective(np.array([0.5, 0.5]))
+    assert seen and all(count == model.blas_threads for count in seen[0])

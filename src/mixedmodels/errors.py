@@ -41,6 +41,7 @@ __all__ = [
     "DataWarning",
     "FormulaError",
     "IdentifiabilityWarning",
+    "MemoryLimitError",
     "MissingDataError",
     "MixedModelsError",
     "MixedModelsTypeError",
@@ -88,6 +89,15 @@ class MissingDataError(DataError):
 
 class StructureError(MixedModelsError):
     """The random-effects structure cannot be estimated from these data."""
+
+
+class MemoryLimitError(MixedModelsError, MemoryError):
+    """A dense block of the factor would not fit in the memory available.
+
+    Raised before the block is formed; the message names the grouping factor,
+    its number of levels and the bytes needed (see
+    :mod:`mixedmodels.linalg.memory`). Also a :class:`MemoryError`.
+    """
 
 
 class NotFittedError(MixedModelsError):

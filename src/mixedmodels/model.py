@@ -13,6 +13,7 @@ optimiser and returns an immutable :class:`~mixedmodels.results.lmer.LmerResults
 from __future__ import annotations
 
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,6 +45,13 @@ def _blas_controller() -> ThreadpoolController:
         _CONTROLLER = ThreadpoolController()
     return _CONTROLLER
 
+
+#: Models with more random effects than this also apply the thread policy when
+#: :meth:`LinearMixedModel.objective` is called outside :meth:`~LinearMixedModel.fit`
+#: (profiles, Hessians, user calls): their dense blocks are where multithreaded
+#: OpenBLAS was seen to crash. Below it the ~20 us of threadpoolctl per call would
+#: be a large share of an evaluation.
+GUARD_OBJECTIVE_ABOVE = 2_000
 
 _CHUNK_ROWS = 1_000_000  # == design.chunked.CHUNK_ROWS, without importing it eagerly
 
@@ -145,6 +153,8 @@ class LinearMixedModel:
         self.state = PLSState(blocks, cross, self.reml)
         self.lower_bounds = self._lower_bounds()
         self.theta_scale = self._theta_scale()
+        self._policy_depth = 0
+        self._guard_objective = sum(block.n_random for block in blocks) > GUARD_OBJECTIVE_ABOVE
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -290,7 +300,31 @@ class LinearMixedModel:
             raise ValueError(f"theta must have {self.n_theta} elements, got shape {theta.shape}")
         if np.any(theta < self.lower_bounds):
             return np.inf
+        if self._guard_objective and not self._policy_depth:
+            with self.thread_policy():
+                return self.state.evaluate(theta)
         return self.state.evaluate(theta)
+
+    @contextmanager
+    def thread_policy(self):
+        """Run the enclosed BLAS calls with :attr:`blas_threads` threads (threadpoolctl).
+
+        :meth:`fit` holds it around everything it evaluates: the start
+        (:meth:`initial_theta`), the optimiser, the final evaluation and the
+        singular-fit check. One BLAS thread: the dense blocks here are small to
+        medium, multithreaded OpenBLAS Cholesky on them was measured 10-40x slower
+        on a shared 2-core machine, and scipy's bundled OpenBLAS 0.3.31 crashes
+        (segfault) in a two-thread ``dpotrf`` of order 16,000.
+        """
+        if self._policy_depth:
+            yield
+            return
+        with _blas_controller().limit(limits=self.blas_threads, user_api="blas"):
+            self._policy_depth += 1
+            try:
+                yield
+            finally:
+                self._policy_depth -= 1
 
     # ------------------------------------------------------------------ fit
     def fit(
@@ -318,15 +352,14 @@ class LinearMixedModel:
             ``>= 1`` prints each criterion evaluation (count, criterion, theta), as
             lme4's ``verbose``.
         """
-        theta0 = (
-            self.initial_theta()
-            if start is None
-            else check_start(start, self.n_theta, self.lower_bounds)
-        )
-        # One BLAS thread: the dense blocks here are small to medium, and
-        # multithreaded OpenBLAS Cholesky on them was measured 10-40x slower
-        # on a shared 2-core machine than single-threaded.
-        with _blas_controller().limit(limits=self.blas_threads, user_api="blas"):
+        # Every BLAS call of the fit, the start's evaluation included, runs
+        # under the thread policy (see thread_policy).
+        with self.thread_policy():
+            theta0 = (
+                self.initial_theta()
+                if start is None
+                else check_start(start, self.n_theta, self.lower_bounds)
+            )
             return self._fit(theta0, keep_log, initial_step, warn, verbose)
 
     blas_threads: int = 1

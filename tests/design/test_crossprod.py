@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
-from mixedmodels.design.crossprod import BlockData, cross_products, row_cross_products
+from mixedmodels.design.crossprod import (
+    BlockData,
+    PartialCrossProducts,
+    cross_products,
+    partial_cross_products,
+    row_cross_products,
+)
 from mixedmodels.design.grouping import make_grouping_factor
 from mixedmodels.design.terms import TermSpec, assemble_blocks, full_pattern
 
@@ -73,3 +80,49 @@ def test_row_cross_products_subtracts_the_offset() -> None:
     response = XY[:, 2] - offset
     xy = np.column_stack([XY[:, :2], response])
     np.testing.assert_allclose(cross.xy_xy, xy.T @ (WEIGHTS[:, None] * xy))
+
+
+def _assert_same(got, want) -> None:
+    for a, b in zip(got.diagonal, want.diagonal, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+    for a, b in zip(got.xy_z, want.xy_z, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+    assert set(got.off_diagonal) == set(want.off_diagonal)
+    for key, matrix in want.off_diagonal.items():
+        np.testing.assert_allclose(got.off_diagonal[key].toarray(), matrix.toarray(), atol=1e-12)
+    np.testing.assert_allclose(got.xy_xy, want.xy_xy, rtol=1e-12)
+    assert got.n_obs == want.n_obs
+    assert got.sum_log_weights == pytest.approx(want.sum_log_weights, rel=1e-12)
+
+
+def _partial(rows: slice) -> PartialCrossProducts:
+    return partial_cross_products(_blocks(rows), XY[rows], WEIGHTS[rows])
+
+
+def test_partials_hold_only_the_levels_their_rows_touch() -> None:
+    rows = slice(0, 5)
+    partial = _partial(rows)
+    for block, levels, counts in zip(_blocks(rows), partial.levels, partial.counts, strict=True):
+        np.testing.assert_array_equal(levels, np.unique(block.codes))
+        np.testing.assert_array_equal(counts, np.bincount(block.codes)[levels])
+    assert [gram.shape[0] for gram in partial.diagonal] == [len(v) for v in partial.levels]
+    assert [cross.shape[1] for cross in partial.xy_z] == [len(v) for v in partial.levels]
+
+
+def test_partials_add_up_to_the_whole_by_segment_sums() -> None:
+    whole = cross_products(_blocks(), XY, WEIGHTS)
+    parts = [_partial(slice(start, start + 13)) for start in range(0, N, 13)]
+    summed = parts[0]
+    for part in parts[1:]:
+        summed = summed + part
+    dense, counts = summed.to_dense()
+    _assert_same(dense, whole)
+    np.testing.assert_array_equal(counts[0], np.bincount(CODES_A, minlength=7))
+    # Adding into a partial over every level gives the same.
+    total = PartialCrossProducts.zeros([7, 3], [2, 1], XY.shape[1])
+    pending: dict = {}
+    for part in parts:
+        part.add_into(total, pending)
+    dense, counts = total.with_pending(pending).to_dense()
+    _assert_same(dense, whole)
+    np.testing.assert_array_equal(counts[1], np.bincount(CODES_B, minlength=3))

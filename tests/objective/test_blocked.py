@@ -25,3 +25,41 @@ def test_large_nested_design_uses_blocked_factor() -> None:
     # The remaining 1500-level block stays block diagonal: no dense 1500 x 1500 factor.
     assert model.state.engine.kind == "blocked"
     _compare(model, ("blocked",))
+
+
+def _crossed_frame(n_g: int = 300, n_h: int = 120, n: int = 6000) -> pd.DataFrame:
+    rng = np.random.default_rng(5)
+    return pd.DataFrame(
+        {
+            "g": rng.integers(0, n_g, n).astype(str),
+            "h": rng.integers(0, n_h, n).astype(str),
+            "y": rng.normal(size=n),
+        }
+    )
+
+
+def test_dense_block_that_does_not_fit_raises_the_memory_error(monkeypatch) -> None:
+    import pytest
+
+    from mixedmodels.errors import MemoryLimitError
+    from mixedmodels.linalg.memory import dense_block_bytes
+    from mixedmodels.objective.pls import PLSState
+
+    model = _model("y ~ 1 + (1 | g) + (1 | h)", _crossed_frame())
+    monkeypatch.setenv("MIXEDMODELS_MEMORY_LIMIT", "100kB")
+    for path in ("blocked", "eliminated"):
+        with pytest.raises(MemoryLimitError, match=r"h \(120 levels\)") as caught:
+            PLSState(model.blocks, model.cross, model.reml, path=path)
+        assert "bytes" in str(caught.value)
+    with pytest.raises(MemoryLimitError) as caught:
+        _model("y ~ 1 + (1 | g) + (1 | h)", _crossed_frame())  # stopped when the model is made
+    # Neither path fits: the eliminated path's operator is over the budget too, so
+    # the blocked path's 120 x 120 block (3 copies) is the one reported.
+    assert "h (120 levels)" in str(caught.value)
+    assert f"{dense_block_bytes(120):,} bytes" in str(caught.value)
+    monkeypatch.setenv("MIXEDMODELS_MEMORY_LIMIT", "1GB")
+    assert np.isfinite(
+        PLSState(model.blocks, model.cross, model.reml, path="blocked").evaluate(
+            np.array([0.5, 0.5])
+        )
+    )

@@ -60,7 +60,6 @@ recognised) and 0 elsewhere.
 
 from __future__ import annotations
 
-import functools
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from typing import NoReturn
@@ -75,7 +74,7 @@ from .builder import Design, DesignMatrices, evaluate_response, random_term_matr
 from .checks import check_constant, check_levels, duplicate_effects, warn_duplicates
 from .chunkplan import ChunkPlan, distinct_frame, level_columns, make_plan
 from .chunkrows import complete_rows, duplicate_predicates, record_duplicates
-from .crossprod import BlockData, CrossProducts, cross_products
+from .crossprod import BlockData, CrossProducts, PartialCrossProducts, partial_cross_products
 from .fixed import (
     FixedDesign,
     check_fixed_count,
@@ -91,6 +90,7 @@ from .terms import TermSpec, assemble_blocks, full_pattern
 
 __all__ = [
     "CHUNK_ROWS",
+    "accumulate",
     "assemble",
     "chunk_cross_products",
     "chunked_design",
@@ -149,11 +149,16 @@ def prime(plan: ChunkPlan, frame: pd.DataFrame, stats: ChunkStats | None = None)
     return True
 
 
-def chunk_cross_products(plan: ChunkPlan, frame: pd.DataFrame) -> tuple[CrossProducts, ChunkStats]:
+def chunk_cross_products(
+    plan: ChunkPlan, frame: pd.DataFrame
+) -> tuple[PartialCrossProducts, ChunkStats]:
     """Cross-products and row bookkeeping of one chunk (levels: the plan's superset).
 
-    The plan must be primed (:func:`prime`). A chunk without complete rows
-    gives empty cross-products, which :func:`combine` skips.
+    The plan must be primed (:func:`prime`). The cross-products are held for
+    the levels the chunk touches only
+    (:class:`~mixedmodels.design.crossprod.PartialCrossProducts`), so their
+    size follows the chunk's rows, not the number of levels. A chunk without
+    complete rows gives empty cross-products, which :func:`combine` skips.
     """
     if plan.fixed_spec is None:
         raise RuntimeError("prime the plan with a chunk that has complete rows first")
@@ -184,27 +189,32 @@ def chunk_cross_products(plan: ChunkPlan, frame: pd.DataFrame) -> tuple[CrossPro
         codes = factor.codes(frame)
         z = zs[members[0]] if len(members) == 1 else np.column_stack([zs[i] for i in members])
         block_data.append(BlockData(codes, z, factor.n_levels))
-        stats.counts.append(np.bincount(codes, minlength=factor.n_levels))
         stats.ones.append(np.all(z == 1.0, axis=0))
     record_duplicates(
         stats,
         [block.codes for block in block_data],
         [block.z for block in block_data],
         [[len(plan.random_names[i]) for i in members] for members in plan.block_terms],
+        [factor.n_levels for factor in plan.factors],
     )
     stats.y_first, stats.y_min, stats.y_max = float(y[0]), float(y.min()), float(y.max())
     response = y if offset is None else y - offset
-    cross = cross_products(block_data, np.column_stack([X, response]), weights)
+    cross = partial_cross_products(block_data, np.column_stack([X, response]), weights)
     return cross, stats
 
 
-def _empty_cross(plan: ChunkPlan) -> CrossProducts:
+def _empty_cross(plan: ChunkPlan) -> PartialCrossProducts:
     """Zero cross-products for a chunk before the specs exist (no complete rows yet)."""
-    return CrossProducts([], {}, [], np.zeros((0, 0)), 0, 0.0)
+    return PartialCrossProducts([], [], [], [], [], {}, np.zeros((0, 0)), 0, 0.0)
 
 
-def combine(left: tuple[CrossProducts, ChunkStats], right: tuple[CrossProducts, ChunkStats]):
-    """Add two ``(CrossProducts, ChunkStats)`` pairs (for tree reductions)."""
+def combine(
+    left: tuple[PartialCrossProducts, ChunkStats], right: tuple[PartialCrossProducts, ChunkStats]
+):
+    """Add two ``(PartialCrossProducts, ChunkStats)`` pairs (for tree reductions).
+
+    The sum holds the union of the two partials' levels (segment sums).
+    """
     (cross_a, stats_a), (cross_b, stats_b) = left, right
     if not cross_a.diagonal:
         return cross_b, stats_a + stats_b
@@ -267,9 +277,11 @@ def _reorder(diagonal, off, xy_z, order: list[int]):
 
 
 def assemble(
-    plan: ChunkPlan, cross: CrossProducts, stats: ChunkStats
+    plan: ChunkPlan, partial: PartialCrossProducts, stats: ChunkStats
 ) -> tuple[CrossProducts, list[TermSpec], Design]:
     """Final cross-products, terms and design from the pass over the chunks.
+
+    ``partial`` is the sum of the chunks' cross-products (any levels held).
 
     Returns
     -------
@@ -281,7 +293,11 @@ def assemble(
     design : Design
         Without rows (``y`` and ``X`` have no rows).
     """
-    n_obs = cross.n_obs if cross.diagonal else 0
+    n_obs = partial.n_obs if partial.diagonal else 0
+    if partial.diagonal:
+        cross, stats.counts = partial.to_dense()
+    else:
+        cross = CrossProducts([], {}, [], np.zeros((0, 0)), 0, 0.0)
     raise_row_errors(plan.variables, stats, n_obs)
     for bar, spec in zip(plan.parsed.bars, plan.random_specs, strict=True):
         warn_empty(f"random-effect term {bar.source!r}", empty_terms(spec))
@@ -463,5 +479,30 @@ def chunked_design(
 
     n_chunks = -(-len(data) // chunk_rows)
     pieces = progress(chunks(), total=n_chunks, desc="cross-products", unit="chunk")
-    total = functools.reduce(combine, (chunk_cross_products(plan, chunk) for chunk in pieces))
-    return assemble(plan, *total)
+    return assemble(plan, *accumulate(plan, (chunk_cross_products(plan, c) for c in pieces)))
+
+
+def accumulate(
+    plan: ChunkPlan, parts: Iterable[tuple[PartialCrossProducts, ChunkStats]]
+) -> tuple[PartialCrossProducts, ChunkStats]:
+    """Sum chunks' partials in row order into one over every level.
+
+    Each chunk is added in place (cost: its own size), and the off-diagonal
+    entries are coalesced once at the end, so the pass costs ``O(n)`` however
+    many levels there are.
+    """
+    total: PartialCrossProducts | None = None
+    stats = ChunkStats()
+    pending: dict = {}
+    for partial, chunk_stats in parts:
+        stats = stats + chunk_stats
+        if not partial.diagonal:
+            continue
+        if total is None:
+            widths = [gram.shape[1] for gram in partial.diagonal]
+            k1 = partial.xy_xy.shape[0]
+            total = PartialCrossProducts.zeros(partial.n_levels, widths, k1)
+        partial.add_into(total, pending)
+    if total is None:
+        return _empty_cross(plan), stats
+    return total.with_pending(pending), stats

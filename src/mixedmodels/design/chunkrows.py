@@ -73,7 +73,11 @@ def complete_rows(plan: ChunkPlan, frame: pd.DataFrame, stats: ChunkStats) -> pd
 
 
 def record_duplicates(
-    stats: ChunkStats, codes: list[np.ndarray], zs: list[np.ndarray], members: list[list[int]]
+    stats: ChunkStats,
+    codes: list[np.ndarray],
+    zs: list[np.ndarray],
+    members: list[list[int]],
+    n_levels: list[int] | None = None,
 ) -> None:
     """Per-chunk evidence for :func:`~mixedmodels.design.checks.duplicate_effects`.
 
@@ -87,7 +91,12 @@ def record_duplicates(
         Per block, its ``z`` (the member terms' columns side by side).
     members : list of list of int
         Per block, the widths of its member terms.
+    n_levels : list of int, optional
+        Per block, its (superset) number of levels (default: the length of
+        ``stats.counts``' arrays).
     """
+    if n_levels is None:
+        n_levels = [len(counts) for counts in stats.counts]
     if sum(len(widths) for widths in members) < 2:
         return  # one term: nothing can repeat
     term_of = [np.repeat(np.arange(len(widths)), widths) for widths in members]
@@ -104,7 +113,7 @@ def record_duplicates(
                     key = (first, a, second, b)
                     stats.equal[key] = bool(np.array_equal(z[:, a], other[:, b]))
             stats.links[(first, second)] = _level_maps(
-                codes[first], codes[second], len(stats.counts[first]), len(stats.counts[second])
+                codes[first], codes[second], n_levels[first], n_levels[second]
             )
 
 

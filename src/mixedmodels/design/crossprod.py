@@ -34,7 +34,14 @@ import scipy.sparse as sp
 if TYPE_CHECKING:
     from .terms import RandomEffectsBlock
 
-__all__ = ["BlockData", "CrossProducts", "cross_products", "row_cross_products"]
+__all__ = [
+    "BlockData",
+    "CrossProducts",
+    "PartialCrossProducts",
+    "cross_products",
+    "partial_cross_products",
+    "row_cross_products",
+]
 
 
 @dataclass(frozen=True)
@@ -184,4 +191,239 @@ def row_cross_products(
         [BlockData(block.factor.codes, block.z, block.n_levels) for block in blocks],
         np.column_stack([X, response]),
         weights,
+    )
+
+
+# ---------------------------------------------------------------------- sparse in the levels
+def _coalesce(keys: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted distinct keys and the sums of their values (a segment sum)."""
+    if keys.size == 0:
+        return keys.astype(np.int64), values.astype(float)
+    unique, inverse = np.unique(keys, return_inverse=True)
+    return unique, np.bincount(inverse.ravel(), weights=values, minlength=unique.size)
+
+
+@dataclass
+class PartialCrossProducts:
+    """Cross-products of some rows, held only for the levels those rows touch.
+
+    A chunk (a Dask partition) touching ``t_b`` of the ``l_b`` levels of block
+    ``b`` stores ``t_b`` diagonal blocks and ``t_b p_b`` columns of ``A_xy,b``,
+    not ``l_b``; ``A_ij`` is kept as coordinate entries. So a partial's size
+    follows its rows, not the total number of levels, and partials combine by
+    segment sums over the union of their levels (:meth:`__add__`), or by adding
+    into a partial over every level (:meth:`add_into`, the in-memory chunked
+    pass). :meth:`to_dense` gives the :class:`CrossProducts` of the whole.
+
+    Attributes
+    ----------
+    n_levels : list of int
+        Levels of each block (the plan's superset).
+    levels : list of ndarray
+        Per block, the sorted level codes present.
+    counts : list of ndarray
+        Per block, rows per present level.
+    diagonal : list of ndarray
+        Per block, ``(t_b, p_b, p_b)`` blocks of ``A_bb`` for the present levels.
+    xy_z : list of ndarray
+        Per block, ``(k + 1, t_b, p_b)`` columns of ``A_xy,b``.
+    off_diagonal : dict
+        ``(i, j)`` -> ``(keys, values)``: entries of ``A_ij`` at
+        ``keys = row * (l_j p_j) + col`` (whole-matrix coordinates), sorted and
+        distinct.
+    xy_xy, n_obs, sum_log_weights
+        As :class:`CrossProducts`.
+    """
+
+    n_levels: list[int]
+    levels: list[np.ndarray]
+    counts: list[np.ndarray]
+    diagonal: list[np.ndarray]
+    xy_z: list[np.ndarray]
+    off_diagonal: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]]
+    xy_xy: np.ndarray
+    n_obs: int
+    sum_log_weights: float
+
+    @classmethod
+    def zeros(cls, n_levels: list[int], widths: list[int], k1: int) -> PartialCrossProducts:
+        """A partial over every level, all zero (an accumulator for :meth:`add_into`)."""
+        return cls(
+            list(n_levels),
+            [np.arange(n, dtype=np.int64) for n in n_levels],
+            [np.zeros(n, dtype=np.int64) for n in n_levels],
+            [np.zeros((n, p, p)) for n, p in zip(n_levels, widths, strict=True)],
+            [np.zeros((k1, n, p)) for n, p in zip(n_levels, widths, strict=True)],
+            {},
+            np.zeros((k1, k1)),
+            0,
+            0.0,
+        )
+
+    def nbytes(self) -> int:
+        """Bytes held by the arrays (what a Dask worker keeps and sends)."""
+        arrays = [*self.levels, *self.counts, *self.diagonal, *self.xy_z, self.xy_xy]
+        arrays += [array for pair in self.off_diagonal.values() for array in pair]
+        return int(sum(array.nbytes for array in arrays))
+
+    def __add__(self, other: PartialCrossProducts) -> PartialCrossProducts:
+        levels, counts, diagonal, xy_z = [], [], [], []
+        for b in range(len(self.levels)):
+            union = np.union1d(self.levels[b], other.levels[b])
+            mine = np.searchsorted(union, self.levels[b])
+            theirs = np.searchsorted(union, other.levels[b])
+            for target, a, c in (
+                (counts, self.counts[b], other.counts[b]),
+                (diagonal, self.diagonal[b], other.diagonal[b]),
+            ):
+                total = np.zeros((union.size, *a.shape[1:]), dtype=a.dtype)
+                total[mine] += a  # positions are distinct within one partial
+                total[theirs] += c
+                target.append(total)
+            total = np.zeros((self.xy_z[b].shape[0], union.size, self.xy_z[b].shape[2]))
+            total[:, mine] += self.xy_z[b]
+            total[:, theirs] += other.xy_z[b]
+            xy_z.append(total)
+            levels.append(union)
+        off = {}
+        for key in set(self.off_diagonal) | set(other.off_diagonal):
+            pairs = [p.off_diagonal[key] for p in (self, other) if key in p.off_diagonal]
+            off[key] = _coalesce(
+                np.concatenate([k for k, _ in pairs]), np.concatenate([v for _, v in pairs])
+            )
+        return PartialCrossProducts(
+            self.n_levels,
+            levels,
+            counts,
+            diagonal,
+            xy_z,
+            off,
+            self.xy_xy + other.xy_xy,
+            self.n_obs + other.n_obs,
+            self.sum_log_weights + other.sum_log_weights,
+        )
+
+    def add_into(self, total: PartialCrossProducts, pending: dict | None = None) -> None:
+        """Add this partial into ``total``, a partial over every level (in place).
+
+        Off-diagonal entries are appended to ``pending`` (``(i, j)`` -> list of
+        ``(keys, values)``) when given, to be coalesced once at the end
+        (:meth:`with_pending`); else coalesced now.
+        """
+        for b, levels in enumerate(self.levels):
+            if levels.size == total.levels[b].size:  # every level: no scatter needed
+                levels = slice(None)
+            total.counts[b][levels] += self.counts[b]
+            total.diagonal[b][levels] += self.diagonal[b]
+            total.xy_z[b][:, levels] += self.xy_z[b]
+        for key, pair in self.off_diagonal.items():
+            if pending is not None:
+                pending.setdefault(key, []).append(pair)
+            else:
+                old = total.off_diagonal.get(key)
+                pairs = [pair] if old is None else [old, pair]
+                total.off_diagonal[key] = _coalesce(
+                    np.concatenate([k for k, _ in pairs]), np.concatenate([v for _, v in pairs])
+                )
+        total.xy_xy += self.xy_xy
+        total.n_obs += self.n_obs
+        total.sum_log_weights += self.sum_log_weights
+
+    def with_pending(self, pending: dict) -> PartialCrossProducts:
+        """This partial with the off-diagonal entries collected by :meth:`add_into`."""
+        for key, pairs in pending.items():
+            old = self.off_diagonal.get(key)
+            pairs = pairs if old is None else [old, *pairs]
+            self.off_diagonal[key] = _coalesce(
+                np.concatenate([k for k, _ in pairs]), np.concatenate([v for _, v in pairs])
+            )
+        return self
+
+    def to_dense(self) -> tuple[CrossProducts, list[np.ndarray]]:
+        """The :class:`CrossProducts` over every level, and the rows per level of each block."""
+        diagonal, xy_z, counts = [], [], []
+        widths = [gram.shape[1] for gram in self.diagonal]
+        k1 = self.xy_xy.shape[0]
+        for b, (n, p) in enumerate(zip(self.n_levels, widths, strict=True)):
+            full = self.levels[b].size == n  # sorted distinct codes below n: every level
+            if full:
+                gram, cross, count = self.diagonal[b], self.xy_z[b], self.counts[b]
+            else:
+                gram, cross = np.zeros((n, p, p)), np.zeros((k1, n, p))
+                count = np.zeros(n, dtype=np.int64)
+                gram[self.levels[b]] = self.diagonal[b]
+                cross[:, self.levels[b]] = self.xy_z[b]
+                count[self.levels[b]] = self.counts[b]
+            diagonal.append(gram)
+            xy_z.append(cross.reshape(k1, n * p))
+            counts.append(count)
+        off = {}
+        for (i, j), (keys, values) in self.off_diagonal.items():
+            n_cols = self.n_levels[j] * widths[j]
+            shape = (self.n_levels[i] * widths[i], n_cols)
+            off[(i, j)] = sp.csr_matrix((values, (keys // n_cols, keys % n_cols)), shape=shape)
+        dense = CrossProducts(diagonal, off, xy_z, self.xy_xy, self.n_obs, self.sum_log_weights)
+        return dense, counts
+
+
+def _local_levels(codes: np.ndarray, n_levels: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Levels present (sorted), each row's position among them, and rows per present level.
+
+    By counting (``O(n + l)``) when the levels are not many more than the rows,
+    else by sorting (``O(n log n)``), so a chunk never pays for all levels twice.
+    """
+    if n_levels <= 4 * codes.size:
+        count = np.bincount(codes, minlength=n_levels).astype(np.int64)
+        present = np.flatnonzero(count)
+        if present.size == n_levels:
+            return present, codes, count
+        position = np.cumsum(count > 0) - 1
+        return present, position[codes], count[present]
+    present, local = np.unique(codes, return_inverse=True)
+    local = local.ravel()
+    return present.astype(np.int64), local, np.bincount(local, minlength=present.size)
+
+
+def partial_cross_products(
+    blocks: list[BlockData], xy: np.ndarray, weights: np.ndarray | None = None
+) -> PartialCrossProducts:
+    """:func:`cross_products` of some rows, held for the levels they touch only.
+
+    Parameters
+    ----------
+    blocks : list of BlockData
+        Codes against the whole set of levels (``n_levels``).
+    xy, weights
+        As :func:`cross_products`.
+    """
+    local_blocks, levels, counts = [], [], []
+    for block in blocks:
+        present, local, count = _local_levels(block.codes, block.n_levels)
+        levels.append(present)
+        counts.append(count)
+        local_blocks.append(BlockData(local, block.z, present.size))
+    local_cross = cross_products(local_blocks, xy, weights)
+    k1 = xy.shape[1]
+    off = {}
+    for (i, j), matrix in local_cross.off_diagonal.items():
+        coo = matrix.tocoo()
+        p_i, p_j = blocks[i].z.shape[1], blocks[j].z.shape[1]
+        rows = levels[i][coo.row // p_i] * p_i + coo.row % p_i
+        cols = levels[j][coo.col // p_j] * p_j + coo.col % p_j
+        keys = rows * (blocks[j].n_levels * p_j) + cols
+        order = np.argsort(keys)
+        off[(i, j)] = (keys[order], coo.data[order])
+    return PartialCrossProducts(
+        [block.n_levels for block in blocks],
+        levels,
+        counts,
+        local_cross.diagonal,
+        [
+            cross.reshape(k1, len(present), -1)
+            for cross, present in zip(local_cross.xy_z, levels, strict=True)
+        ],
+        off,
+        local_cross.xy_xy,
+        local_cross.n_obs,
+        local_cross.sum_log_weights,
     )

@@ -89,7 +89,9 @@ class ChunkStats:
     ones : list of ndarray
         Per block, whether each column is 1 on every row used.
     counts : list of ndarray
-        Per block, rows used per (superset) level.
+        Per block, rows used per (superset) level: set after the chunked pass
+        from its cross-products (a chunk's are held there, for the levels it
+        touches only).
     missing, infinite : dict of str to int
         Missing and infinite values per used column.
     vector_infinite : dict of str to int
@@ -125,10 +127,15 @@ class ChunkStats:
     links: dict[tuple[int, int], tuple[np.ndarray, np.ndarray] | None] = field(default_factory=dict)
 
     def __add__(self, other: ChunkStats) -> ChunkStats:
-        if not self.counts or not other.counts:
-            ones, counts = (self.ones, self.counts) if self.counts else (other.ones, other.counts)
+        # A chunk without used rows has neither; the chunked pass keeps the
+        # counts in its cross-products and sets them here at the end.
+        if not self.ones or not other.ones:
+            ones = self.ones or other.ones
         else:
             ones = [a & b for a, b in zip(self.ones, other.ones, strict=True)]
+        if not self.counts or not other.counts:
+            counts = self.counts or other.counts
+        else:
             counts = [a + b for a, b in zip(self.counts, other.counts, strict=True)]
         if self.first_negative >= 0:
             first_negative = self.first_negative

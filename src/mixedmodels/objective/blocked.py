@@ -40,6 +40,8 @@ from ..linalg.blocks import (
     left_blockdiag_transpose,
     right_blockdiag,
 )
+from ..linalg.fill import subtract_outer
+from ..linalg.memory import check_dense_block
 from .factorization import BlocksOfL, Factorization
 
 __all__ = ["BlockedFactor", "Structure", "analyse_structure"]
@@ -122,8 +124,9 @@ def _factor_diagonal(
         return BlockDiagonalLower(blockdiag_cholesky(gram))
     dense = blockdiag_to_dense(gram)
     for off in below:
-        dense -= as_dense(off @ off.T)
-    return DenseLower(scipy.linalg.cholesky(dense, lower=True, check_finite=False))
+        subtract_outer(dense, off)  # lower triangle only: the factorisation reads no more
+    factor = scipy.linalg.cholesky(dense, lower=True, overwrite_a=True, check_finite=False)
+    return DenseLower(factor)
 
 
 class BlockedFactor(Factorization):
@@ -149,6 +152,9 @@ class BlockedFactor(Factorization):
         self.cross = cross
         self.diagonal_kind, self.off_kind = structure or analyse_structure(blocks, cross)
         self.k = cross.xy_xy.shape[0] - 1
+        for block, kind in zip(blocks, self.diagonal_kind, strict=True):
+            if kind is DenseLower:  # refuse before any n x n array is asked for
+                check_dense_block(block.factor.name, block.n_levels, block.n_random)
 
     def _scaled_off_diagonal(self, factors, lambdas, i: int, j: int):
         """``Lambda_i' A_ij Lambda_j``."""

@@ -55,7 +55,9 @@ import scipy.sparse as sp
 from ..design.crossprod import CrossProducts
 from ..design.terms import RandomEffectsBlock
 from ..linalg.blocks import DenseLower, LowerBlock, as_dense
+from ..linalg.memory import memory_budget
 from .blocked import BlockedFactor, analyse_structure
+from .cost import eliminated_bytes, prefer_eliminated
 from .criterion import criterion
 from .factorization import BlocksOfL, Factorization
 from .schur import EliminatedFactor, eliminated_pair_count, first_block_rows
@@ -65,10 +67,6 @@ __all__ = ["PLSState", "select_factor"]
 
 #: Remaining systems up to this order are factored densely even when nested.
 SMALL_DENSE = 600
-#: Largest dense remainder (order ``m``) the eliminated path accepts.
-MAX_DENSE = 10_000
-#: Largest number of stored products (bound) for the eliminated path's operator.
-MAX_PAIRS = 200_000_000
 
 
 def select_factor(
@@ -92,16 +90,17 @@ def select_factor(
     if path == "eliminated":
         return EliminatedFactor(blocks, cross)
     m = sum(block.n_random for block in blocks[1:]) + cross.xy_xy.shape[0]
-    if m <= MAX_DENSE:
-        first = first_block_rows(blocks, cross)
-        if eliminated_pair_count(first, blocks[0].n_columns) <= MAX_PAIRS:
-            if m <= SMALL_DENSE:
-                return EliminatedFactor(blocks, cross, first)
-            structure = analyse_structure(blocks, cross)
-            if all(kind is DenseLower for kind in structure[0][1:]):
-                return EliminatedFactor(blocks, cross, first)
-            return BlockedFactor(blocks, cross, structure)
-    return BlockedFactor(blocks, cross)
+    first = first_block_rows(blocks, cross)
+    pairs = eliminated_pair_count(first, blocks[0].n_columns)
+    budget = memory_budget()
+    if m <= SMALL_DENSE and (budget is None or eliminated_bytes(pairs, m) <= budget):
+        return EliminatedFactor(blocks, cross, first)
+    structure = analyse_structure(blocks, cross)
+    if all(kind is DenseLower for kind in structure[0][1:]):
+        dense = {j: blocks[j].n_random for j, kind in enumerate(structure[0]) if kind is DenseLower}
+        if prefer_eliminated(pairs, m, dense, cross.off_diagonal):
+            return EliminatedFactor(blocks, cross, first)
+    return BlockedFactor(blocks, cross, structure)
 
 
 class PLSState:

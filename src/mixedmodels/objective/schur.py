@@ -49,6 +49,7 @@ from ..linalg.blocks import (
     left_blockdiag_transpose,
     right_blockdiag,
 )
+from ..linalg.memory import check_dense_block
 from ..linalg.pairs import PairOperator, count_pairs
 from .factorization import BlocksOfL, Factorization
 
@@ -132,6 +133,13 @@ class EliminatedFactor(Factorization):
         self.q_rest = int(self.offsets[-1])
         self.k = cross.xy_xy.shape[0] - 1
         self.m = self.q_rest + self.k + 1
+        # S and its factor (in place), plus the pair operator's own output.
+        check_dense_block(
+            " and ".join(block.factor.name for block in rest),
+            sum(block.n_levels for block in rest),
+            self.m,
+            copies=2,
+        )
         # Scale groups: (block, column) for later blocks with diagonal T, then [X y].
         self.posthoc = not all(_is_diagonal(block) for block in rest)
         groups = np.zeros(self.m, dtype=np.int64)

@@ -602,10 +602,11 @@ class MixedLM:
         elif do_cg:
             lmer = engine.fit(start=theta0, keep_log=full_output, warn=False)
         else:
-            theta0 = engine.initial_theta() if theta0 is None else theta0
-            lmer = LmerResults(
-                engine, engine.optimizer_result_at(theta0), engine.is_singular(theta0)
-            )
+            with engine.thread_policy():  # as in engine.fit: every BLAS call under the policy
+                theta0 = engine.initial_theta() if theta0 is None else theta0
+                lmer = LmerResults(
+                    engine, engine.optimizer_result_at(theta0), engine.is_singular(theta0)
+                )
         self.reml = bool(reml)
         if not lmer.converged:
             warnings.warn(
