@@ -85,15 +85,18 @@ def criterion_tolerance(value: float) -> float:
 def theta_labels(blocks: Sequence[RandomEffectsBlock], n_theta: int) -> list[str]:
     """lme4's names of the theta entries: ``group.column`` and ``group.row.column``."""
     labels = [f"theta[{index}]" for index in range(n_theta)]
+    # Plain lists: this runs on every fit, and the patterns are tiny.
     for block in blocks:
         names = block.column_names
-        rows, cols = np.nonzero(block.theta_index >= 0)
-        for row, col in zip(rows, cols, strict=True):
-            index = int(block.theta_index[row, col])
-            group = block.factor.name
-            labels[index] = (
-                f"{group}.{names[row]}" if row == col else f"{group}.{names[row]}.{names[col]}"
-            )
+        group = block.factor.name
+        for row, pattern_row in enumerate(block.theta_index.tolist()):
+            for col, index in enumerate(pattern_row):
+                if index >= 0:
+                    labels[index] = (
+                        f"{group}.{names[row]}"
+                        if row == col
+                        else f"{group}.{names[row]}.{names[col]}"
+                    )
     return labels
 
 
@@ -196,8 +199,8 @@ def quadratic_model(
         factor = np.linalg.cholesky(gram)
     except np.linalg.LinAlgError:
         return None
-    pivots = np.diagonal(factor)
-    if not pivots.min() > 1e-5 * pivots.max():
+    pivots = factor.diagonal().tolist()
+    if not (all(map(math.isfinite, pivots)) and min(pivots) > 1e-5 * max(pivots)):
         return None
     coef = np.linalg.solve(gram, design.T @ (values[nearest] - center_value))
     curvature = np.empty((n, n))
