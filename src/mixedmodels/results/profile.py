@@ -52,11 +52,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from statistics import NormalDist
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+from scipy import optimize
 from threadpoolctl import threadpool_limits
 
 from ..optim.optimizer import minimize_theta
@@ -171,43 +172,80 @@ class _Profiler:
         upper = np.where(self.is_sd, np.inf, 1.0)
         return np.append(lower, 1e-12 * self.sigma_hat), np.append(upper, np.inf)
 
-    def zeta_v(self, index: int, start: dict[int, np.ndarray]) -> Callable[[float], float]:
-        """``zeta`` of variance parameter ``v_index`` (warm-started from ``start``)."""
+    def zeta_v(self, index: int, points: dict | None = None) -> _Trace:
+        """``zeta`` of variance parameter ``v_index`` (a :class:`_Trace` over ``points``)."""
         lower, upper = self.v_bounds()
         # Scale sd's and sigma by sigma_hat so BOBYQA sees coordinates of order one.
         scale = 1.0 / np.where(np.append(self.is_sd, True), self.sigma_hat, 1.0)
 
-        def zeta(value: float) -> float:
+        def minimum(value: float, start: np.ndarray) -> tuple[float, np.ndarray]:
             fit = profile_minimum(
-                self.deviance_v,
-                start.get(index, self.v_hat),
-                lower,
-                upper,
-                scale,
-                fixed=index,
-                value=value,
+                self.deviance_v, start, lower, upper, scale, fixed=index, value=value
             )
-            start[index] = fit.theta
-            excess = fit.objective - self.deviance_hat
-            return _signed_root(value - self.v_hat[index], excess)
+            return fit.objective, fit.theta
 
-        return zeta
+        return _Trace(minimum, float(self.v_hat[index]), self.v_hat, self.deviance_hat, points)
 
-    def zeta_beta(self, index: int, start: dict[int, np.ndarray]) -> Callable[[float], float]:
-        """``zeta`` of fixed effect ``beta_index``."""
-        key = self.n_theta + 1 + index
+    def zeta_beta(self, index: int, points: dict | None = None) -> _Trace:
+        """``zeta`` of fixed effect ``beta_index`` (a :class:`_Trace` over ``points``)."""
 
-        def zeta(value: float) -> float:
+        def minimum(value: float, start: np.ndarray) -> tuple[float, np.ndarray]:
             fit = profile_minimum(
                 lambda theta: self.deviance_beta(index, value, theta),
-                start.get(key, self.theta_hat),
+                start,
                 self.model.lower_bounds,
                 scale=self.model.theta_scale,
             )
-            start[key] = fit.theta
-            best = self.deviance_beta(index, value, fit.theta)
-            return _signed_root(value - self.beta_hat[index], best - self.deviance_hat)
+            return self.deviance_beta(index, value, fit.theta), fit.theta
 
+        estimate = float(self.beta_hat[index])
+        return _Trace(minimum, estimate, self.theta_hat, self.deviance_hat, points)
+
+
+class _Trace:
+    """``zeta(p)`` of one parameter, remembering every point it has evaluated.
+
+    Each new point is warm-started from the evaluated point nearest to it on the
+    way from the estimate (the previous point of an outward march, or the
+    inner end of a root bracket), and a value asked for twice is not minimised
+    again. Every walk over ``p`` (the outward march, Brent's root search, the
+    grid) therefore sees one consistent function: a bracket found by the march
+    keeps its signs in the root search (a warm start from a degenerate point at
+    a bound, e.g. ``cor = -1`` with an sd at 0, could otherwise give another
+    local minimum and the other sign).
+
+    ``points`` maps ``p`` to ``(zeta, minimiser)``; pass a dict to share it.
+    """
+
+    def __init__(
+        self,
+        minimum: Callable[[float, np.ndarray], tuple[float, np.ndarray]],
+        estimate: float,
+        start: np.ndarray,
+        deviance_hat: float,
+        points: dict | None = None,
+    ) -> None:
+        self.minimum = minimum
+        self.estimate = estimate
+        self.deviance_hat = deviance_hat
+        self.points = {} if points is None else points
+        self.points.setdefault(estimate, (0.0, np.asarray(start, dtype=float)))
+
+    def __call__(self, value: float) -> float:
+        value = float(value)
+        known = self.points.get(value)
+        if known is not None:
+            return known[0]
+        offset = value - self.estimate
+        inner = [
+            p
+            for p in self.points
+            if (p - self.estimate) * offset >= 0 and abs(p - self.estimate) <= abs(offset)
+        ]
+        start = self.points[max(inner, key=lambda p: abs(p - self.estimate))][1]
+        deviance, minimiser = self.minimum(value, start)
+        zeta = _signed_root(offset, deviance - self.deviance_hat)
+        self.points[value] = (zeta, minimiser)
         return zeta
 
 
@@ -239,23 +277,25 @@ def _limit(
     """Root of ``zeta(p) = target`` beyond ``estimate`` (direction = sign of ``target``).
 
     Steps outward from the estimate, doubling, until ``|zeta|`` passes
-    ``|target|`` or the parameter reaches ``bound``; returns ``bound`` when the
-    profile never gets that far (an sd whose interval reaches 0, as lme4 reports).
+    ``|target|``, then finds the root in the last step (Brent's method). When
+    the profile does not reach ``|target|`` by the parameter's ``bound`` the
+    limit is the bound, as lme4 reports it (0 for an sd, -+1 for a
+    correlation). ``zeta`` is a :class:`_Trace`: the root search re-uses the
+    march's values at the bracket ends, so the bracket keeps its signs.
     """
     direction = math.copysign(1.0, target)
-    inside, value = estimate, estimate
+    inside = estimate
     for _ in range(60):
         value = inside + direction * step
         if direction * (value - bound) >= 0:
             value = bound
-        z = zeta(value)
-        if direction * (z - target) >= 0:
+        if direction * (zeta(value) - target) >= 0:
             break
         if value == bound:
             return bound if math.isfinite(bound) else math.nan
         inside, step = value, 2 * step
     else:
-        return math.nan
+        return math.nan  # 60 doublings without reaching the level: a flat profile
     return float(optimize.brentq(lambda p: zeta(p) - target, inside, value, xtol=1e-10, rtol=1e-10))
 
 
@@ -274,13 +314,13 @@ def profile_intervals(results: LmerResults, level: float = 0.95) -> pd.DataFrame
     DataFrame
         Indexed by lme4's ``oldNames=FALSE`` names (``sd_*``, ``cor_*``,
         ``sigma``, then the fixed effects), with columns ``"2.5 %"`` and
-        ``"97.5 %"`` (for ``level=0.95``). A lower sd limit that the profile
-        never reaches is reported as 0, as lme4; a correlation limit beyond
-        ``-+1`` as NaN.
+        ``"97.5 %"`` (for ``level=0.95``). A limit that the profile does not
+        reach before the parameter's bound is the bound, as lme4 reports it
+        (0 for an sd, -+1 for a correlation).
     """
     if not 0 < level < 1:
         raise ValueError(f"level must be in (0, 1), got {level}")
-    quantile = float(stats.norm.ppf((1 + level) / 2))
+    quantile = NormalDist().inv_cdf((1 + level) / 2)
     # One BLAS thread, as the fit (small dense blocks; see LinearMixedModel.fit).
     with threadpool_limits(limits=results.model.blas_threads, user_api="blas"):
         profiler = _Profiler(results)
@@ -294,7 +334,6 @@ def profile_intervals(results: LmerResults, level: float = 0.95) -> pd.DataFrame
 
 def _variance_rows(profiler: _Profiler, quantile: float) -> list[tuple[float, float]]:
     """Interval ends of the ``sd``/``cor``/``sigma`` parameters."""
-    start: dict[int, np.ndarray] = {}
     rows = []
     # sigma's lower bound stays a hair above 0, where D is infinite.
     lower_bounds, upper_bounds = profiler.v_bounds()
@@ -303,33 +342,27 @@ def _variance_rows(profiler: _Profiler, quantile: float) -> list[tuple[float, fl
         estimate = float(profiler.v_hat[index])
         is_cor = index < profiler.n_theta and not profiler.is_sd[index]
         step = 0.2 if is_cor else 0.25 * max(estimate, 0.1 * profiler.sigma_hat)
-        zeta = profiler.zeta_v(index, start)
+        zeta = profiler.zeta_v(index)
         ends = []
         for target, bound in ((-quantile, lower_bounds[index]), (quantile, upper_bounds[index])):
-            start.pop(index, None)
             if estimate == bound:
                 ends.append(bound)
                 continue
-            end = _limit(zeta, estimate, min(step, abs(bound - estimate) / 2), target, bound)
-            if is_cor and abs(end) == 1.0:
-                end = math.nan  # lme4 gives NA when the profile never reaches the level
-            ends.append(end)
+            ends.append(_limit(zeta, estimate, min(step, abs(bound - estimate) / 2), target, bound))
         rows.append((ends[0], ends[1]))
     return rows
 
 
 def _fixed_rows(profiler: _Profiler, quantile: float) -> list[tuple[float, float]]:
     """Interval ends of the fixed effects."""
-    start: dict[int, np.ndarray] = {}
     rows = []
     count = len(profiler.beta_hat)
     for index in progress(range(count), total=count, desc="profile: fixed effects"):
         estimate = float(profiler.beta_hat[index])
         error = profiler.sigma_hat * math.sqrt(profiler.cov_unscaled[index, index])
-        zeta = profiler.zeta_beta(index, start)
+        zeta = profiler.zeta_beta(index)
         ends = []
         for target in (-quantile, quantile):
-            start.pop(profiler.n_theta + 1 + index, None)
             bound = math.copysign(math.inf, target)
             # Two standard errors is just past the Wald limit: one or two steps bracket it.
             ends.append(_limit(zeta, estimate, 2.0 * error, target, bound))
