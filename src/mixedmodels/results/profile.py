@@ -57,6 +57,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+import scipy.linalg
 from scipy import optimize
 from threadpoolctl import threadpool_limits
 
@@ -88,6 +89,7 @@ class _Profiler:
             for row, col in zip(rows, cols, strict=True):
                 self.position[int(block.theta_index[row, col])] = (b, int(row), int(col))
         self.is_sd = np.array([row == col for _, row, col in self.position])
+        self.layout = self._block_layout()
         fit = minimize_theta(
             self.state.evaluate, results.theta, model.lower_bounds, model.theta_scale
         )
@@ -130,23 +132,30 @@ class _Profiler:
         v[-1] = sigma
         return v
 
+    def _block_layout(self) -> list[tuple]:
+        """Per block, where ``v``'s sd and cor entries go (set up once, not per point)."""
+        layout = []
+        for block in self.model.blocks:
+            mask = block.theta_index >= 0
+            entries = [
+                (index, *self.position[index][1:]) for index in np.unique(block.theta_index[mask])
+            ]
+            sds = np.array([(i, r) for i, r, c in entries if r == c], dtype=int).reshape(-1, 2)
+            cors = np.array([(i, r, c) for i, r, c in entries if r != c], dtype=int).reshape(-1, 3)
+            layout.append((block.theta_index.shape[0], mask, block.theta_index[mask], sds, cors))
+        return layout
+
     def to_theta(self, v: np.ndarray) -> np.ndarray:
         """``v`` to ``theta``: the lower Cholesky factor of ``Sigma_b / sigma^2`` per block."""
         sigma = v[-1]
         theta = np.zeros(self.n_theta)
-        for block in self.model.blocks:
-            size = block.theta_index.shape[0]
+        for size, mask, targets, sds, cors in self.layout:
             sd = np.zeros(size)
+            sd[sds[:, 1]] = v[sds[:, 0]] / sigma
             cor = np.eye(size)
-            for index in np.unique(block.theta_index[block.theta_index >= 0]):
-                _, row, col = self.position[index]
-                if row == col:
-                    sd[row] = v[index] / sigma
-                else:
-                    cor[row, col] = cor[col, row] = v[index]
+            cor[cors[:, 1], cors[:, 2]] = cor[cors[:, 2], cors[:, 1]] = v[cors[:, 0]]
             factor = _cholesky_semidefinite(sd[:, None] * cor * sd[None, :])
-            mask = block.theta_index >= 0
-            theta[block.theta_index[mask]] = factor[mask]
+            theta[targets] = factor[mask]
         return theta
 
     # ------------------------------------------------------------------ deviances
@@ -162,9 +171,12 @@ class _Profiler:
             return math.inf
         state = self.state
         state.evaluate(theta)
-        beta = state.beta()[index]
-        variance = state.fixed_covariance_unscaled()[index, index]
-        return state.objective(pwrss=state.pwrss + (value - beta) ** 2 / variance)
+        # beta_j = w' c_X and V_jj = w' w with L_X w = e_j: one k x k solve per point.
+        unit = np.zeros(len(state.c_X))
+        unit[index] = 1.0
+        w = scipy.linalg.solve_triangular(state.L_X, unit, lower=True, check_finite=False)
+        beta = w @ state.c_X
+        return state.objective(pwrss=state.pwrss + (value - beta) ** 2 / (w @ w))
 
     # ------------------------------------------------------------------ profiles
     def v_bounds(self) -> tuple[np.ndarray, np.ndarray]:
@@ -250,7 +262,11 @@ class _Trace:
 
 
 def _cholesky_semidefinite(matrix: np.ndarray) -> np.ndarray:
-    """Lower Cholesky factor that tolerates zero pivots (an sd profiled to 0)."""
+    """Lower Cholesky factor that tolerates zero pivots (an sd profiled to 0, cor = -+1)."""
+    try:
+        return np.linalg.cholesky(matrix)
+    except np.linalg.LinAlgError:
+        pass
     size = matrix.shape[0]
     factor = np.zeros_like(matrix)
     for j in range(size):
