@@ -45,7 +45,12 @@ refits, which is the same minimum).
 Each profile point is :func:`mixedmodels.optim.profile.profile_minimum`, the
 step shared with statsmodels' ``profile_re``, on an ML copy of the fit's state
 (:meth:`~mixedmodels.results.lmer.LmerResults.criterion_state`): the results
-and the model are never evaluated elsewhere.
+and the model are never evaluated elsewhere. A parameter's points are kept in a
+:class:`_Trace`: each is warm-started from its evaluated neighbour towards the
+estimate and never minimised twice, so the outward march, the root search and
+lme4's grid (:mod:`mixedmodels.results.profile_grid`) see one function. A limit
+the profile does not reach before the parameter's bound is the bound, as lme4
+reports it (0 for an sd, -+1 for a correlation).
 """
 
 from __future__ import annotations
@@ -58,7 +63,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 import scipy.linalg
-from scipy import optimize
 from threadpoolctl import threadpool_limits
 
 from ..optim.optimizer import minimize_theta
@@ -299,6 +303,10 @@ def _limit(
     correlation). ``zeta`` is a :class:`_Trace`: the root search re-uses the
     march's values at the bracket ends, so the bracket keeps its signs.
     """
+    # Imported here: profile_grid, which shares this module, never needs it
+    # (scipy.optimize takes 0.5-1.5 s to import on a loaded machine).
+    from scipy.optimize import brentq
+
     direction = math.copysign(1.0, target)
     inside = estimate
     for _ in range(60):
@@ -312,7 +320,7 @@ def _limit(
         inside, step = value, 2 * step
     else:
         return math.nan  # 60 doublings without reaching the level: a flat profile
-    return float(optimize.brentq(lambda p: zeta(p) - target, inside, value, xtol=1e-10, rtol=1e-10))
+    return float(brentq(lambda p: zeta(p) - target, inside, value, xtol=1e-10, rtol=1e-10))
 
 
 def profile_intervals(results: LmerResults, level: float = 0.95) -> pd.DataFrame:
