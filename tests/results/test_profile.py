@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
+import json
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -99,3 +103,76 @@ def test_weighted_profile_matches_lme4() -> None:
     for term, (lower, upper) in expected.items():
         assert intervals.loc[term, "2.5 %"] == pytest.approx(lower, rel=1e-4), term
         assert intervals.loc[term, "97.5 %"] == pytest.approx(upper, rel=1e-4), term
+
+
+# ---------------------------------------------------------------- several levels
+LEVELS = (0.8, 0.95, 0.99, 0.999)
+LEVEL_REFERENCE = Path(__file__).parents[1] / "reference" / "profile" / "profile_levels.json"
+LEVEL_CASES = ["sleepstudy", "penicillin"]
+
+
+@pytest.fixture(scope="module")
+def level_reference() -> dict:
+    return json.loads(LEVEL_REFERENCE.read_text())
+
+
+@pytest.fixture(scope="module", params=LEVEL_CASES, ids=LEVEL_CASES)
+def level_intervals(request, level_reference) -> tuple[str, list[pd.DataFrame], _Profiler]:
+    case = level_reference["cases"][request.param]
+    fit = mm.lmer(case["formula"], mm.datasets.load(case["dataset"]))
+    return request.param, [fit.confint(level=level) for level in LEVELS], _Profiler(fit)
+
+
+def test_intervals_at_every_level_match_lme4(level_intervals, level_reference) -> None:
+    # lme4 1.1-31 confint(profile(fit), level=...): 0.99 once raised scipy's
+    # "f(a) and f(b) must have different signs" on sleepstudy's correlation.
+    name, tables, _ = level_intervals
+    expected = level_reference["cases"][name]["intervals"]
+    for level, table, want in zip(LEVELS, tables, expected, strict=True):
+        assert list(table.index) == want["names"]
+        for column, values in zip(table.columns, (want["lower"], want["upper"]), strict=True):
+            for term, value in zip(want["names"], values, strict=True):
+                got = table.loc[term, column]
+                assert got == pytest.approx(value, rel=1e-3, abs=1e-4), (level, term, column)
+
+
+def test_intervals_nest_as_the_level_grows(level_intervals) -> None:
+    _, tables, _ = level_intervals
+    for narrow, wide in itertools.pairwise(tables):
+        assert (wide.iloc[:, 0].to_numpy() <= narrow.iloc[:, 0].to_numpy()).all()
+        assert (wide.iloc[:, 1].to_numpy() >= narrow.iloc[:, 1].to_numpy()).all()
+        assert (narrow.iloc[:, 0] < narrow.iloc[:, 1]).all()
+
+
+def test_interval_limits_stay_inside_the_parameter_bounds(level_intervals) -> None:
+    _, tables, profiler = level_intervals
+    lower, upper = profiler.v_bounds()
+    count = profiler.n_theta + 1
+    for table in tables:
+        assert np.isfinite(table.to_numpy()).all()
+        ends = table.to_numpy()[:count]
+        assert (ends >= lower[:, None]).all() and (ends <= upper[:, None]).all()
+
+
+def test_a_limit_past_the_bound_is_the_bound() -> None:
+    # lme4 reports 1 for sleepstudy's correlation at 99.9 %: zeta(1) < 3.29.
+    fit = mm.lmer("Reaction ~ Days + (Days | Subject)", mm.datasets.load("sleepstudy"))
+    profiler = _Profiler(fit)
+    zeta = profiler.zeta_v(1)
+    assert 0 < zeta(1.0) < stats.norm.ppf(0.9995)
+    assert fit.confint(level=0.999).loc["cor_Days.(Intercept)|Subject", "99.95 %"] == 1.0
+
+
+def test_zeta_is_one_function_whatever_the_order_of_evaluation() -> None:
+    # At cor = -1 the minimiser has an sd at 0; warm-starting cor = -0.534 from
+    # there once gave zeta(-1) again (a local minimum), so Brent's bracket
+    # changed sign. Points now start from their neighbour towards the estimate.
+    fit = mm.lmer("Reaction ~ Days + (Days | Subject)", mm.datasets.load("sleepstudy"))
+    profiler = _Profiler(fit)
+    outward, inward = profiler.zeta_v(1), profiler.zeta_v(1)
+    values = [-0.134, -0.534, -1.0]
+    forward = [outward(value) for value in values]
+    backward = [inward(value) for value in reversed(values)][::-1]
+    assert forward == pytest.approx(backward, abs=1e-6)
+    assert forward[1] > forward[2]  # zeta decreases on the left of the estimate
+    assert outward(-1.0) == forward[2]  # evaluated once, then remembered

@@ -190,13 +190,7 @@ def duplicate_effects(
 
     found: list[tuple[str, str, str]] = []
     for first, block in enumerate(blocks):
-        starts = np.cumsum([0, *term_widths(block)])
-        term_of = np.searchsorted(starts, np.arange(block.n_columns), side="right")
-        for a in range(block.n_columns):
-            for b in range(a + 1, block.n_columns):
-                if term_of[a] != term_of[b] and same_column(first, a, first, b):
-                    name = block.factor.name
-                    found.append((name, name, block.column_names[a]))
+        found += _repeated_in_block(first, block, same_column)
         for second in range(first + 1, len(blocks)):
             other = blocks[second]
             if other.n_levels != block.n_levels or not same_groups(first, second):
@@ -206,6 +200,21 @@ def duplicate_effects(
                     if same_column(first, a, second, b):
                         found.append((block.factor.name, other.factor.name, block.column_names[a]))
     return found
+
+
+def _repeated_in_block(
+    first: int, block: RandomEffectsBlock, same_column: Callable[[int, int, int, int], bool]
+) -> list[tuple[str, str, str]]:
+    """Equal columns of two different terms of one block (``(1 | g) + (1 | g)``)."""
+    starts = np.cumsum([0, *term_widths(block)])
+    term_of = np.searchsorted(starts, np.arange(block.n_columns), side="right")
+    name = block.factor.name
+    return [
+        (name, name, block.column_names[a])
+        for a in range(block.n_columns)
+        for b in range(a + 1, block.n_columns)
+        if term_of[a] != term_of[b] and same_column(first, a, first, b)
+    ]
 
 
 def check_constant(n_obs: int, first: float, low: float, high: float) -> None:

@@ -68,21 +68,43 @@ def singular_terms(
     """
     theta = np.asarray(theta, dtype=float)
     scaled = theta * np.asarray(theta_scale, dtype=float)
-    found: list[str] = []
-    at_optimum: float | None = None
+    entries = _diagonal_entries(blocks)
+    singular = {index for index, _ in entries if scaled[index] < tolerance}
+    candidates = [
+        index for index, _ in entries if index not in singular and scaled[index] < candidate_bound
+    ]
+    if objective is not None and candidates:
+        singular |= _flat_at_zero(objective, theta, candidates, deviance_tolerance)
+    return [label for index, label in entries if index in singular]
+
+
+def _diagonal_entries(blocks: list[RandomEffectsBlock]) -> list[tuple[int, str]]:
+    """``(theta index, "factor: column")`` of every diagonal entry of every ``T``."""
+    entries = []
     for block in blocks:
         for column, index in enumerate(np.diag(block.theta_index)):
-            if index < 0:
-                continue
-            singular = bool(scaled[index] < tolerance)
-            if not singular and objective is not None and scaled[index] < candidate_bound:
-                if at_optimum is None:
-                    at_optimum = float(objective(theta))
-                trial = theta.copy()
-                trial[index] = 0.0
-                singular = bool(objective(trial) - at_optimum <= deviance_tolerance)
-            if singular:
-                found.append(f"{block.factor.name}: {block.column_names[column]}")
-    if at_optimum is not None:
-        objective(theta)
-    return found
+            if index >= 0:
+                entries.append((int(index), f"{block.factor.name}: {block.column_names[column]}"))
+    return entries
+
+
+def _flat_at_zero(
+    objective: Callable[[np.ndarray], float],
+    theta: np.ndarray,
+    candidates: list[int],
+    deviance_tolerance: float,
+) -> set[int]:
+    """The ``candidates`` whose setting to zero raises the criterion by at most the tolerance.
+
+    The criterion is evaluated at ``theta`` first and last, so a stateful
+    criterion is left at the optimum.
+    """
+    at_optimum = float(objective(theta))
+    flat = set()
+    for index in candidates:
+        trial = theta.copy()
+        trial[index] = 0.0
+        if objective(trial) - at_optimum <= deviance_tolerance:
+            flat.add(index)
+    objective(theta)
+    return flat

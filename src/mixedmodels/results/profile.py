@@ -45,18 +45,24 @@ refits, which is the same minimum).
 Each profile point is :func:`mixedmodels.optim.profile.profile_minimum`, the
 step shared with statsmodels' ``profile_re``, on an ML copy of the fit's state
 (:meth:`~mixedmodels.results.lmer.LmerResults.criterion_state`): the results
-and the model are never evaluated elsewhere.
+and the model are never evaluated elsewhere. A parameter's points are kept in a
+:class:`_Trace`: each is warm-started from its evaluated neighbour towards the
+estimate and never minimised twice, so the outward march, the root search and
+lme4's grid (:mod:`mixedmodels.results.profile_grid`) see one function. A limit
+the profile does not reach before the parameter's bound is the bound, as lme4
+reports it (0 for an sd, -+1 for a correlation).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from statistics import NormalDist
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+import scipy.linalg
 from threadpoolctl import threadpool_limits
 
 from ..optim.optimizer import minimize_theta
@@ -87,6 +93,7 @@ class _Profiler:
             for row, col in zip(rows, cols, strict=True):
                 self.position[int(block.theta_index[row, col])] = (b, int(row), int(col))
         self.is_sd = np.array([row == col for _, row, col in self.position])
+        self.layout = self._block_layout()
         fit = minimize_theta(
             self.state.evaluate, results.theta, model.lower_bounds, model.theta_scale
         )
@@ -129,23 +136,30 @@ class _Profiler:
         v[-1] = sigma
         return v
 
+    def _block_layout(self) -> list[tuple]:
+        """Per block, where ``v``'s sd and cor entries go (set up once, not per point)."""
+        layout = []
+        for block in self.model.blocks:
+            mask = block.theta_index >= 0
+            entries = [
+                (index, *self.position[index][1:]) for index in np.unique(block.theta_index[mask])
+            ]
+            sds = np.array([(i, r) for i, r, c in entries if r == c], dtype=int).reshape(-1, 2)
+            cors = np.array([(i, r, c) for i, r, c in entries if r != c], dtype=int).reshape(-1, 3)
+            layout.append((block.theta_index.shape[0], mask, block.theta_index[mask], sds, cors))
+        return layout
+
     def to_theta(self, v: np.ndarray) -> np.ndarray:
         """``v`` to ``theta``: the lower Cholesky factor of ``Sigma_b / sigma^2`` per block."""
         sigma = v[-1]
         theta = np.zeros(self.n_theta)
-        for block in self.model.blocks:
-            size = block.theta_index.shape[0]
+        for size, mask, targets, sds, cors in self.layout:
             sd = np.zeros(size)
+            sd[sds[:, 1]] = v[sds[:, 0]] / sigma
             cor = np.eye(size)
-            for index in np.unique(block.theta_index[block.theta_index >= 0]):
-                _, row, col = self.position[index]
-                if row == col:
-                    sd[row] = v[index] / sigma
-                else:
-                    cor[row, col] = cor[col, row] = v[index]
+            cor[cors[:, 1], cors[:, 2]] = cor[cors[:, 2], cors[:, 1]] = v[cors[:, 0]]
             factor = _cholesky_semidefinite(sd[:, None] * cor * sd[None, :])
-            mask = block.theta_index >= 0
-            theta[block.theta_index[mask]] = factor[mask]
+            theta[targets] = factor[mask]
         return theta
 
     # ------------------------------------------------------------------ deviances
@@ -161,9 +175,12 @@ class _Profiler:
             return math.inf
         state = self.state
         state.evaluate(theta)
-        beta = state.beta()[index]
-        variance = state.fixed_covariance_unscaled()[index, index]
-        return state.objective(pwrss=state.pwrss + (value - beta) ** 2 / variance)
+        # beta_j = w' c_X and V_jj = w' w with L_X w = e_j: one k x k solve per point.
+        unit = np.zeros(len(state.c_X))
+        unit[index] = 1.0
+        w = scipy.linalg.solve_triangular(state.L_X, unit, lower=True, check_finite=False)
+        beta = w @ state.c_X
+        return state.objective(pwrss=state.pwrss + (value - beta) ** 2 / (w @ w))
 
     # ------------------------------------------------------------------ profiles
     def v_bounds(self) -> tuple[np.ndarray, np.ndarray]:
@@ -171,48 +188,89 @@ class _Profiler:
         upper = np.where(self.is_sd, np.inf, 1.0)
         return np.append(lower, 1e-12 * self.sigma_hat), np.append(upper, np.inf)
 
-    def zeta_v(self, index: int, start: dict[int, np.ndarray]) -> Callable[[float], float]:
-        """``zeta`` of variance parameter ``v_index`` (warm-started from ``start``)."""
+    def zeta_v(self, index: int, points: dict | None = None) -> _Trace:
+        """``zeta`` of variance parameter ``v_index`` (a :class:`_Trace` over ``points``)."""
         lower, upper = self.v_bounds()
         # Scale sd's and sigma by sigma_hat so BOBYQA sees coordinates of order one.
         scale = 1.0 / np.where(np.append(self.is_sd, True), self.sigma_hat, 1.0)
 
-        def zeta(value: float) -> float:
+        def minimum(value: float, start: np.ndarray) -> tuple[float, np.ndarray]:
             fit = profile_minimum(
-                self.deviance_v,
-                start.get(index, self.v_hat),
-                lower,
-                upper,
-                scale,
-                fixed=index,
-                value=value,
+                self.deviance_v, start, lower, upper, scale, fixed=index, value=value
             )
-            start[index] = fit.theta
-            excess = fit.objective - self.deviance_hat
-            return _signed_root(value - self.v_hat[index], excess)
+            return fit.objective, fit.theta
 
-        return zeta
+        return _Trace(minimum, float(self.v_hat[index]), self.v_hat, self.deviance_hat, points)
 
-    def zeta_beta(self, index: int, start: dict[int, np.ndarray]) -> Callable[[float], float]:
-        """``zeta`` of fixed effect ``beta_index``."""
-        key = self.n_theta + 1 + index
+    def zeta_beta(self, index: int, points: dict | None = None) -> _Trace:
+        """``zeta`` of fixed effect ``beta_index`` (a :class:`_Trace` over ``points``)."""
 
-        def zeta(value: float) -> float:
+        def minimum(value: float, start: np.ndarray) -> tuple[float, np.ndarray]:
             fit = profile_minimum(
                 lambda theta: self.deviance_beta(index, value, theta),
-                start.get(key, self.theta_hat),
+                start,
                 self.model.lower_bounds,
                 scale=self.model.theta_scale,
             )
-            start[key] = fit.theta
-            best = self.deviance_beta(index, value, fit.theta)
-            return _signed_root(value - self.beta_hat[index], best - self.deviance_hat)
+            return self.deviance_beta(index, value, fit.theta), fit.theta
 
+        estimate = float(self.beta_hat[index])
+        return _Trace(minimum, estimate, self.theta_hat, self.deviance_hat, points)
+
+
+class _Trace:
+    """``zeta(p)`` of one parameter, remembering every point it has evaluated.
+
+    Each new point is warm-started from the evaluated point nearest to it on the
+    way from the estimate (the previous point of an outward march, or the
+    inner end of a root bracket), and a value asked for twice is not minimised
+    again. Every walk over ``p`` (the outward march, Brent's root search, the
+    grid) therefore sees one consistent function: a bracket found by the march
+    keeps its signs in the root search (a warm start from a degenerate point at
+    a bound, e.g. ``cor = -1`` with an sd at 0, could otherwise give another
+    local minimum and the other sign).
+
+    ``points`` maps ``p`` to ``(zeta, minimiser)``; pass a dict to share it.
+    """
+
+    def __init__(
+        self,
+        minimum: Callable[[float, np.ndarray], tuple[float, np.ndarray]],
+        estimate: float,
+        start: np.ndarray,
+        deviance_hat: float,
+        points: dict | None = None,
+    ) -> None:
+        self.minimum = minimum
+        self.estimate = estimate
+        self.deviance_hat = deviance_hat
+        self.points = {} if points is None else points
+        self.points.setdefault(estimate, (0.0, np.asarray(start, dtype=float)))
+
+    def __call__(self, value: float) -> float:
+        value = float(value)
+        known = self.points.get(value)
+        if known is not None:
+            return known[0]
+        offset = value - self.estimate
+        inner = [
+            p
+            for p in self.points
+            if (p - self.estimate) * offset >= 0 and abs(p - self.estimate) <= abs(offset)
+        ]
+        start = self.points[max(inner, key=lambda p: abs(p - self.estimate))][1]
+        deviance, minimiser = self.minimum(value, start)
+        zeta = _signed_root(offset, deviance - self.deviance_hat)
+        self.points[value] = (zeta, minimiser)
         return zeta
 
 
 def _cholesky_semidefinite(matrix: np.ndarray) -> np.ndarray:
-    """Lower Cholesky factor that tolerates zero pivots (an sd profiled to 0)."""
+    """Lower Cholesky factor that tolerates zero pivots (an sd profiled to 0, cor = -+1)."""
+    try:
+        return np.linalg.cholesky(matrix)
+    except np.linalg.LinAlgError:
+        pass
     size = matrix.shape[0]
     factor = np.zeros_like(matrix)
     for j in range(size):
@@ -239,24 +297,30 @@ def _limit(
     """Root of ``zeta(p) = target`` beyond ``estimate`` (direction = sign of ``target``).
 
     Steps outward from the estimate, doubling, until ``|zeta|`` passes
-    ``|target|`` or the parameter reaches ``bound``; returns ``bound`` when the
-    profile never gets that far (an sd whose interval reaches 0, as lme4 reports).
+    ``|target|``, then finds the root in the last step (Brent's method). When
+    the profile does not reach ``|target|`` by the parameter's ``bound`` the
+    limit is the bound, as lme4 reports it (0 for an sd, -+1 for a
+    correlation). ``zeta`` is a :class:`_Trace`: the root search re-uses the
+    march's values at the bracket ends, so the bracket keeps its signs.
     """
+    # Imported here: profile_grid, which shares this module, never needs it
+    # (scipy.optimize takes 0.5-1.5 s to import on a loaded machine).
+    from scipy.optimize import brentq
+
     direction = math.copysign(1.0, target)
-    inside, value = estimate, estimate
+    inside = estimate
     for _ in range(60):
         value = inside + direction * step
         if direction * (value - bound) >= 0:
             value = bound
-        z = zeta(value)
-        if direction * (z - target) >= 0:
+        if direction * (zeta(value) - target) >= 0:
             break
         if value == bound:
             return bound if math.isfinite(bound) else math.nan
         inside, step = value, 2 * step
     else:
-        return math.nan
-    return float(optimize.brentq(lambda p: zeta(p) - target, inside, value, xtol=1e-10, rtol=1e-10))
+        return math.nan  # 60 doublings without reaching the level: a flat profile
+    return float(brentq(lambda p: zeta(p) - target, inside, value, xtol=1e-10, rtol=1e-10))
 
 
 def profile_intervals(results: LmerResults, level: float = 0.95) -> pd.DataFrame:
@@ -274,13 +338,13 @@ def profile_intervals(results: LmerResults, level: float = 0.95) -> pd.DataFrame
     DataFrame
         Indexed by lme4's ``oldNames=FALSE`` names (``sd_*``, ``cor_*``,
         ``sigma``, then the fixed effects), with columns ``"2.5 %"`` and
-        ``"97.5 %"`` (for ``level=0.95``). A lower sd limit that the profile
-        never reaches is reported as 0, as lme4; a correlation limit beyond
-        ``-+1`` as NaN.
+        ``"97.5 %"`` (for ``level=0.95``). A limit that the profile does not
+        reach before the parameter's bound is the bound, as lme4 reports it
+        (0 for an sd, -+1 for a correlation).
     """
     if not 0 < level < 1:
         raise ValueError(f"level must be in (0, 1), got {level}")
-    quantile = float(stats.norm.ppf((1 + level) / 2))
+    quantile = NormalDist().inv_cdf((1 + level) / 2)
     # One BLAS thread, as the fit (small dense blocks; see LinearMixedModel.fit).
     with threadpool_limits(limits=results.model.blas_threads, user_api="blas"):
         profiler = _Profiler(results)
@@ -294,7 +358,6 @@ def profile_intervals(results: LmerResults, level: float = 0.95) -> pd.DataFrame
 
 def _variance_rows(profiler: _Profiler, quantile: float) -> list[tuple[float, float]]:
     """Interval ends of the ``sd``/``cor``/``sigma`` parameters."""
-    start: dict[int, np.ndarray] = {}
     rows = []
     # sigma's lower bound stays a hair above 0, where D is infinite.
     lower_bounds, upper_bounds = profiler.v_bounds()
@@ -303,33 +366,27 @@ def _variance_rows(profiler: _Profiler, quantile: float) -> list[tuple[float, fl
         estimate = float(profiler.v_hat[index])
         is_cor = index < profiler.n_theta and not profiler.is_sd[index]
         step = 0.2 if is_cor else 0.25 * max(estimate, 0.1 * profiler.sigma_hat)
-        zeta = profiler.zeta_v(index, start)
+        zeta = profiler.zeta_v(index)
         ends = []
         for target, bound in ((-quantile, lower_bounds[index]), (quantile, upper_bounds[index])):
-            start.pop(index, None)
             if estimate == bound:
                 ends.append(bound)
                 continue
-            end = _limit(zeta, estimate, min(step, abs(bound - estimate) / 2), target, bound)
-            if is_cor and abs(end) == 1.0:
-                end = math.nan  # lme4 gives NA when the profile never reaches the level
-            ends.append(end)
+            ends.append(_limit(zeta, estimate, min(step, abs(bound - estimate) / 2), target, bound))
         rows.append((ends[0], ends[1]))
     return rows
 
 
 def _fixed_rows(profiler: _Profiler, quantile: float) -> list[tuple[float, float]]:
     """Interval ends of the fixed effects."""
-    start: dict[int, np.ndarray] = {}
     rows = []
     count = len(profiler.beta_hat)
     for index in progress(range(count), total=count, desc="profile: fixed effects"):
         estimate = float(profiler.beta_hat[index])
         error = profiler.sigma_hat * math.sqrt(profiler.cov_unscaled[index, index])
-        zeta = profiler.zeta_beta(index, start)
+        zeta = profiler.zeta_beta(index)
         ends = []
         for target in (-quantile, quantile):
-            start.pop(profiler.n_theta + 1 + index, None)
             bound = math.copysign(math.inf, target)
             # Two standard errors is just past the Wald limit: one or two steps bracket it.
             ends.append(_limit(zeta, estimate, 2.0 * error, target, bound))
