@@ -8,4 +8,5 @@
 from . import mixed_linear_model
 from .mixed_linear_model import MixedLM, MixedLMParams, MixedLMResults, VCSpec
 
+
 __all__ = ["MixedLM", "MixedLMParams", "MixedLMResults", "VCSpec", "mixed_linear_model"]
