@@ -265,14 +265,13 @@ class MixedLMResults(LikelihoodModelResults):
     def predict(self, exog: object = None, transform: bool = True, **kwargs: object) -> object:
         """Fixed-effects predictions (statsmodels' ``results.predict``).
 
-        A DataFrame goes through the formula of a formula model; the result is
-        a Series for pandas data, an ndarray for numpy data.
+        A DataFrame goes through the formula of a formula model and gives a
+        Series; an array, or no ``exog`` (the fitted rows), gives an ndarray.
         """
         model = self.model
         fixed = model.fixed_design
         if exog is None:
-            values = model.exog @ self.fe_params
-            index = model.data.row_labels
+            return model.exog @ self.fe_params
         elif transform and fixed is not None and isinstance(exog, pd.DataFrame | dict):
             frame = pd.DataFrame(exog)
             values, index = fixed.new_matrix(frame) @ self.fe_params, frame.index
