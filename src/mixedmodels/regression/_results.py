@@ -313,10 +313,10 @@ class MixedLMResults(LikelihoodModelResults):
                 names[part] = list(given)
         sizes = self.group_sizes
         info = {
-            "Model:": "MixedLM", "Dependent Variable:": yname or self.model.endog_names,
-            "No. Observations:": str(self.nobs), "No. Groups:": str(self.n_groups),
-            "Min. group size:": f"{sizes.min():.0f}", "Max. group size:": f"{sizes.max():.0f}",
-            "Mean group size:": f"{sizes.mean():.1f}", "Method:": self.method,
+            "Model:": "MixedLM", "No. Observations:": str(self.nobs),
+            "No. Groups:": str(self.n_groups), "Min. group size:": f"{sizes.min():.0f}",
+            "Max. group size:": f"{sizes.max():.0f}", "Mean group size:": f"{sizes.mean():.1f}",
+            "Dependent Variable:": yname or self.model.endog_names, "Method:": self.method,
             "Scale:": self.scale, "Log-Likelihood:": self.llf,
             "Converged:": "Yes" if self.converged else "No",
         }

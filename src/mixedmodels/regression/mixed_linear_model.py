@@ -66,6 +66,11 @@ from ._results import Estimate, MixedLMResults
 __all__ = ["MixedLM", "MixedLMParams", "MixedLMResults", "SingularCovarianceWarning", "VCSpec"]
 
 _SCIPY_FIT_OPTIONS = frozenset({"gtol", "maxiter", "eps", "maxcor", "ftol", "tol", "disp", "maxls"})
+# Keywords of statsmodels' generic fit that MixedLM.fit ignores with a FutureWarning;
+# any other keyword is a typo and raises.
+_GENERIC_FIT_OPTIONS = frozenset(
+    {"cov_type", "cov_kwds", "use_t", "callback", "retall", "skip_hessian", "full_output"}
+)
 
 
 class SingularCovarianceWarning(SingularFitWarning, SingularMatrixWarning):
@@ -192,6 +197,9 @@ class MixedLM(LikelihoodMixin, LikelihoodModel):
             [c.mats for c in self.components],
         )
         self.set_re_names(list(re_names or []))
+        if default_re:
+            # statsmodels names the default random intercept "Group Var" in random_effects too.
+            self.exog_re_names = self.data.exog_re_names = ["Group Var"]
         self._engines: dict[tuple, tuple[LinearMixedModel, ThetaLayout]] = {}
 
     def _complete_rows(
@@ -424,14 +432,19 @@ class MixedLM(LikelihoodMixin, LikelihoodModel):
         method : str or list, optional
             Ignored: the engine's optimiser (BOBYQA) is always used.
         **fit_kwargs
-            scipy options (``gtol``, ``maxiter``, ...) are ignored; other
-            keywords are ignored with a FutureWarning, as statsmodels does.
+            scipy options (``gtol``, ``maxiter``, ...) are ignored; statsmodels'
+            generic options (``cov_type``, ``use_t``, ...) are ignored with a
+            FutureWarning, as statsmodels does; anything else raises
+            :class:`~mixedmodels.errors.MixedModelsTypeError`.
 
         Returns
         -------
         MixedLMResults
             Wrapped by statsmodels' results wrapper.
         """
+        unknown = sorted(set(fit_kwargs) - _SCIPY_FIT_OPTIONS - _GENERIC_FIT_OPTIONS)
+        if unknown:
+            raise MixedModelsTypeError(f"MixedLM.fit got unexpected argument(s) {unknown}")
         disallowed = sorted(set(fit_kwargs) - _SCIPY_FIT_OPTIONS)
         if disallowed:
             ending = "s" if len(disallowed) > 1 else ""
