@@ -203,7 +203,7 @@ def _penalised(precision: np.ndarray, beta_hat: np.ndarray, penalty: Penalty) ->
 
 
 class MixedLMDistribution:
-    """Simulates ``y = X beta + Z b + e`` at given parameters (see :meth:`MixedLM.get_distribution`)."""
+    """Simulates ``y = X beta + Z b + e`` at given parameters (``MixedLM.get_distribution``)."""
 
     def __init__(self, model: object, params: np.ndarray, scale: float, exog: object) -> None:
         point = MixedLMParams.from_packed(

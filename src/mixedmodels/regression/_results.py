@@ -35,7 +35,7 @@ __all__ = ["Estimate", "MixedLMResults"]
 
 @dataclass(frozen=True)
 class Estimate:
-    """What a fit produced: ``theta``, the fixed effects and their covariance, ``scale``, ``llf``."""
+    """A fit's outcome: ``theta``, fixed effects and their covariance, ``scale``, ``llf``."""
 
     theta: np.ndarray
     fe_params: np.ndarray
@@ -98,7 +98,8 @@ class MixedLMResults(LikelihoodModelResults):
         self.converged, self.singular = estimate.converged, estimate.singular
         self.freepat, self.hist = free, hist
         self.use_sqrt = model.use_sqrt
-        self.k_fe, self.k_re, self.k_re2, self.k_vc = model.k_fe, model.k_re, model.k_re2, model.k_vc
+        self.k_fe, self.k_re, self.k_re2 = model.k_fe, model.k_re, model.k_re2
+        self.k_vc = model.k_vc
         self.nobs = model.nobs
         self.df_resid = self.nobs - self.k_fe
         self.n_groups = model.n_groups
@@ -334,7 +335,7 @@ class MixedLMResults(LikelihoodModelResults):
         table[self.k_fe :, 1] = self.bse_re
         columns = ["Coef.", "Std.Err.", "z", "P>|z|", f"[{alpha / 2}", f"{1 - alpha / 2}]"]
         frame = pd.DataFrame(
-            [["%.3f" % x if np.isfinite(x) else "" for x in row] for row in table],
+            [[f"{x:.3f}" if np.isfinite(x) else "" for x in row] for row in table],
             index=names, columns=columns,
         )
         result = summary2.Summary()
