@@ -25,7 +25,7 @@ in ``docs/statsmodels.md``.
 
 from __future__ import annotations
 
-import sys
+import inspect
 import warnings
 from collections.abc import Mapping
 
@@ -308,7 +308,9 @@ class MixedLM(LikelihoodMixin, LikelihoodModel):
             raise MixedModelsTypeError("from_formula takes no extra positional arguments")
         depth = kwargs.pop("eval_env", 0)
         depth = depth if isinstance(depth, int) else 0
-        frame = sys._getframe(1 + depth)
+        frame = inspect.currentframe().f_back  # the caller: formula names not in data
+        for _ in range(depth):
+            frame = frame.f_back
         namespace = {**frame.f_globals, **frame.f_locals}
         spec = _formula.translate(
             formula, data, re_formula, vc_formula, subset, missing, namespace, kwargs
