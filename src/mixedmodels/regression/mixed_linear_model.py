@@ -351,12 +351,7 @@ class MixedLM(LikelihoodMixin, LikelihoodModel):
             self.group_structure, self.nobs, z if self.k_re else None, names, pattern,
             self.components,
         )
-        tied = any(component.tied for component in self.components)
-        if tied and np.ptp(self.endog) == 0:
-            raise DataError("endog is constant; there is no variation to model")
-        engine = LinearMixedModel(
-            self.endog, self.exog, terms, list(self.exog_names), reml=reml, check=not tied
-        )
+        engine = LinearMixedModel(self.endog, self.exog, terms, list(self.exog_names), reml=reml)
         layout = ThetaLayout.from_terms(
             engine.term_infos, engine.n_theta, pattern if self.k_re else None, self.k_vc
         )
