@@ -9,31 +9,31 @@ symbol        meaning
               ``vcomp/scale``: Cholesky factor and square roots)
 ``f(theta)``  engine criterion: ``-2 log L`` with ``beta`` and ``scale``
               profiled out (REML or ML, as the last fit)
-``d``         ``n - k_fe`` (REML) or ``n`` (ML)
 ``R_X``       fixed-effects Cholesky factor: ``X'V^{-1}X = R_X R_X' / scale``
 ``q(beta)``   ``|R_X'(beta - beta_hat)|^2``: extra penalised RSS at ``beta``
 ============  ==============================================================
 
 With ``beta`` given instead of profiled (statsmodels' ``profile_fe=False``),
-``scale`` is still profiled out and ``-2 log L = f(theta) + d log(1 + q/P)``
-with ``P`` the penalised RSS at ``beta_hat``. ``score`` and ``hessian`` are
-central differences (statsmodels' ``numdiff``) of this log-likelihood in
-statsmodels' packed parameterisations; ``tests/regression`` checks them
-against statsmodels' analytic ones.
+``scale`` is still profiled out: ``-2 log L`` is the one criterion
+(:meth:`~mixedmodels.objective.pls.PLSState.objective`) with ``P + q(beta)``
+as the penalised residual sum of squares (``P`` its value at ``beta_hat``).
+``score`` and ``hessian`` are central differences (Richardson-extrapolated,
+:mod:`mixedmodels.optim.hessian`) of this log-likelihood in statsmodels' packed
+parameterisations; ``tests/regression/test_likelihood.py`` checks them against
+statsmodels' analytic ones.
 """
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import optimize
 from statsmodels.base._penalties import Penalty
 from statsmodels.regression.mixed_linear_model import MixedLMParams, MixedLMResultsWrapper
-from statsmodels.tools import numdiff
 
 from ..errors import DataError
+from ..optim.hessian import hessian, jacobian
 
 if TYPE_CHECKING:
     from ._results import MixedLMResults
@@ -63,23 +63,22 @@ class LikelihoodMixin:
         """
         params = self._as_params(params, has_fe=not profile_fe)
         engine, layout = self.engine(self.reml, self.free_pattern(None))
-        theta = layout.theta_from_profile(params.cov_re, params.vcomp)
-        state = engine.state
-        value = state.evaluate(theta)
-        if not profile_fe:
-            shift = state.L_X.T @ (np.asarray(params.fe_params, dtype=float) - state.beta())
-            degrees = engine.n_obs - engine.n_fixed if engine.reml else engine.n_obs
-            value += degrees * math.log1p(float(shift @ shift) / state.pwrss)
-        return -0.5 * float(value)
+        state = engine.state.fork()
+        state.evaluate(layout.theta_from_profile(params.cov_re, params.vcomp))
+        if profile_fe:
+            return -0.5 * float(state.objective())
+        shift = state.L_X.T @ (np.asarray(params.fe_params, dtype=float) - state.beta())
+        return -0.5 * float(state.objective(pwrss=state.pwrss + float(shift @ shift)))
 
     def score(self, params: MixedLMParams | np.ndarray, profile_fe: bool = True) -> np.ndarray:
         """Gradient of :meth:`loglike` in the packed parameterisation (``use_sqrt``)."""
         packed = self._as_params(params, not profile_fe).get_packed(
             use_sqrt=self.use_sqrt, has_fe=not profile_fe
         )
-        return numdiff.approx_fprime(
-            packed, lambda x: self.loglike(x, profile_fe=profile_fe), centered=True
+        parts = jacobian(
+            lambda x: self.loglike(x, profile_fe=profile_fe), packed, _steps(packed), True
         )
+        return np.array(parts, dtype=float)
 
     def hessian(self, params: MixedLMParams | np.ndarray) -> tuple[np.ndarray, bool]:
         """Hessian of :meth:`loglike` (``profile_fe=False``) in the natural packed parameters.
@@ -98,8 +97,7 @@ class LikelihoodMixin:
             point = MixedLMParams.from_packed(x, self.k_fe, self.k_re, False, True)
             return self.loglike(point, profile_fe=False)
 
-        hess = numdiff.approx_hess3(packed, natural)
-        hess = 0.5 * (hess + hess.T)
+        hess = hessian(natural, packed, _steps(packed), richardson=True)
         return hess, bool(np.linalg.matrix_rank(hess) < hess.shape[0])
 
     def get_distribution(
@@ -165,6 +163,11 @@ class LikelihoodMixin:
         )
         results = MixedLMResults(self, base.engine, base.layout, estimate, base.freepat, None)
         return MixedLMResultsWrapper(results)
+
+
+def _steps(point: np.ndarray) -> np.ndarray:
+    """Central-difference steps: relative to each coordinate, absolute near zero."""
+    return 1e-4 * np.maximum(np.abs(point), 0.1)
 
 
 def _l1_descent(
