@@ -126,16 +126,34 @@ def _vc_spec(
     vc_text: dict[str, str], data: pd.DataFrame, labels: np.ndarray, group_name: str,
     context: Mapping[str, object],
 ) -> VCSpec:
-    """Each component's formula evaluated on each group's rows (statsmodels' layout)."""
+    """Each component's matrix per group, in statsmodels' layout.
+
+    statsmodels evaluates each formula within each group. Without an intercept
+    (``"0 + C(x)"``, ``"0 + x1 + x2"``) that equals one evaluation on all rows,
+    split by group, keeping the columns that are non-zero in the group (the
+    levels present there; a column that is zero on every row of a group adds
+    nothing to the likelihood). That is one formulaic call instead of one per
+    group. A formula with an intercept is evaluated per group.
+    """
     structure = build_groups(labels, group_name)
     names, colnames, mats = [], [], []
     for name in sorted(vc_text):
+        argument = f"vc_formula[{name!r}]"
+        whole = _matrix(vc_text[name], data, argument, context, sparse=True)
+        columns = [str(c) for c in whole.model_spec.column_names]
+        whole_csr = sp.csr_matrix(whole, dtype=float)
+        whole_csr.eliminate_zeros()
         per_group_names, per_group = [], []
         for rows in structure.rows:
-            argument = f"vc_formula[{name!r}]"
-            frame = _matrix(vc_text[name], data.iloc[rows], argument, context, sparse=True)
-            per_group_names.append([str(c) for c in frame.model_spec.column_names])
-            per_group.append(sp.csr_matrix(frame, dtype=float))
+            if "Intercept" in columns:
+                frame = _matrix(vc_text[name], data.iloc[rows], argument, context, sparse=True)
+                per_group_names.append([str(c) for c in frame.model_spec.column_names])
+                per_group.append(sp.csr_matrix(frame, dtype=float))
+                continue
+            block = whole_csr[rows]
+            used = np.flatnonzero(block.getnnz(axis=0))
+            per_group_names.append([columns[j] for j in used])
+            per_group.append(block[:, used])
         names.append(name)
         colnames.append(per_group_names)
         mats.append(per_group)
