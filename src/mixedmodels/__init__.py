@@ -10,6 +10,8 @@ and a statsmodels-compatible API in :mod:`mixedmodels.api`.
 
 from . import datasets, errors
 from .model import LinearMixedModel, lmer
+from .results.persist import load
+from .structures import AR1, CAR1, VarIdent
 
-__all__ = ["LinearMixedModel", "datasets", "errors", "lmer"]
+__all__ = ["AR1", "CAR1", "LinearMixedModel", "VarIdent", "datasets", "errors", "lmer", "load"]
 __version__ = "0.1.0"

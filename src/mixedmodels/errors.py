@@ -46,6 +46,7 @@ __all__ = [
     "MixedModelsTypeError",
     "MixedModelsWarning",
     "NotFittedError",
+    "OptionalDependencyError",
     "RankDeficiencyWarning",
     "SingularFitWarning",
     "StructureError",
@@ -91,6 +92,10 @@ class StructureError(MixedModelsError):
 
 class NotFittedError(MixedModelsError):
     """A quantity that needs a fitted model was requested before fitting."""
+
+
+class OptionalDependencyError(ImportError):
+    """An optional extra (matplotlib, tqdm, pyarrow, ...) is needed and not installed."""
 
 
 class MixedModelsWarning(UserWarning):

@@ -162,9 +162,11 @@ class LikelihoodMixin:
         cov_fe = np.full((self.k_fe, self.k_fe), np.nan)
         cov_fe[np.ix_(keep, keep)] = np.linalg.inv(precision[np.ix_(keep, keep)])
         estimate = Estimate(
-            base.theta, beta, cov_fe, base.scale, base.llf, True, base.singular
+            base.theta, beta, cov_fe, base.scale, base.llf, True, base.singular, base.df_modelwc
         )
-        results = MixedLMResults(self, base.engine, base.layout, estimate, base.freepat, None)
+        results = MixedLMResults(
+            self, base.engine, base.layout, estimate, base.freepat, None, lmer=base.lmer
+        )
         return MixedLMResultsWrapper(results)
 
 

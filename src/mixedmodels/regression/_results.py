@@ -44,6 +44,7 @@ class Estimate:
     llf: float
     converged: bool
     singular: bool
+    df_modelwc: int
 
     @classmethod
     def from_lmer(cls, lmer: LmerResults) -> Estimate:
@@ -51,6 +52,7 @@ class Estimate:
         return cls(
             lmer.theta.copy(), lmer.fe_params.to_numpy(), lmer.cov_fe.to_numpy(),
             float(lmer.scale), float(lmer.llf), bool(lmer.converged), bool(lmer.singular),
+            int(lmer.df_modelwc),
         )
 
 
@@ -75,6 +77,9 @@ class MixedLMResults(LikelihoodModelResults):
     theta : ndarray
         The engine's relative covariance factor at the estimate.
     engine : LinearMixedModel
+    lmer : LmerResults
+        The engine's results (lme4 vocabulary; ``StructuredResults`` with a
+        residual structure).
     layout : ThetaLayout
         Where statsmodels' variance parameters sit in ``theta``.
     """
@@ -87,8 +92,10 @@ class MixedLMResults(LikelihoodModelResults):
         estimate: Estimate,
         free: MixedLMParams | None = None,
         hist: list | None = None,
+        lmer: LmerResults | None = None,
     ) -> None:
         self.engine, self.layout, self.estimate = engine, layout, estimate
+        self.lmer = lmer
         self.theta = estimate.theta.copy()
         cov_unscaled, vcomp_unscaled = layout.profile(self.theta)
         params = np.concatenate([estimate.fe_params, layout.packed(self.theta)])
@@ -181,8 +188,8 @@ class MixedLMResults(LikelihoodModelResults):
 
     @property
     def df_modelwc(self) -> int:
-        """Number of estimated parameters, including the scale."""
-        return self.k_fe + self.engine.n_theta + 1
+        """Number of estimated parameters, including the scale (and any residual structure)."""
+        return self.estimate.df_modelwc
 
     def t_test(self, r_matrix: object, use_t: bool | None = None, **kwargs: object) -> object:
         """t tests of linear hypotheses on the fixed effects (or all parameters).

@@ -65,6 +65,9 @@ from ._results import Estimate, MixedLMResults
 
 __all__ = ["MixedLM", "MixedLMParams", "MixedLMResults", "SingularCovarianceWarning", "VCSpec"]
 
+_INIT_OPTIONS = frozenset(
+    {"missing_idx", "model_spec", "formula", "hasconst", "correlation", "variance"}
+)
 _SCIPY_FIT_OPTIONS = frozenset({"gtol", "maxiter", "eps", "maxcor", "ftol", "tol", "disp", "maxls"})
 # Keywords of statsmodels' generic fit that MixedLM.fit ignores with a FutureWarning;
 # any other keyword is a typo and raises.
@@ -101,6 +104,12 @@ class MixedLM(LikelihoodMixin, LikelihoodModel):
     missing : {'none', 'drop', 'raise'}, default 'none'
         'drop' drops incomplete rows; 'none' and 'raise' raise
         :class:`~mixedmodels.errors.MissingDataError` when values are missing.
+    correlation, variance : optional
+        Extension of statsmodels: residual structures (:class:`mixedmodels.AR1`,
+        :class:`mixedmodels.CAR1`, :class:`mixedmodels.VarIdent`), fitted as nlme's
+        ``lme``; ``results.lmer`` is then a
+        :class:`~mixedmodels.results.structured.StructuredResults`. Columns they
+        name are read from the ``data`` of :meth:`from_formula`.
 
     Attributes
     ----------
@@ -133,7 +142,7 @@ class MixedLM(LikelihoodMixin, LikelihoodModel):
         missing: str = "none",
         **kwargs: object,
     ) -> None:
-        unknown = sorted(set(kwargs) - {"missing_idx", "model_spec", "formula", "hasconst"})
+        unknown = sorted(set(kwargs) - _INIT_OPTIONS)
         if unknown:
             raise MixedModelsTypeError(f"MixedLM got unexpected argument(s) {unknown}")
         if missing not in ("none", "drop", "raise"):
@@ -145,6 +154,10 @@ class MixedLM(LikelihoodMixin, LikelihoodModel):
                 stacklevel=2,
             )
         self.use_sqrt = bool(use_sqrt)
+        # Extension of statsmodels: residual structures (mixedmodels.structures).
+        self.correlation = kwargs.get("correlation")
+        self.variance = kwargs.get("variance")
+        self.structure_frame: pd.DataFrame | None = None
         self.fixed_design = None
         self.reml = True
         y, _ = as_matrix(endog, "endog", "y")
@@ -312,13 +325,15 @@ class MixedLM(LikelihoodMixin, LikelihoodModel):
         for _ in range(depth):
             frame = frame.f_back
         namespace = {**frame.f_globals, **frame.f_locals}
+        structures = {key: kwargs.pop(key, None) for key in ("correlation", "variance")}
         spec = _formula.translate(
             formula, data, re_formula, vc_formula, subset, missing, namespace, kwargs
         )
         model = cls(
             spec.endog, spec.exog, spec.groups, exog_re=spec.exog_re, exog_vc=spec.exog_vc,
-            formula=formula,
+            formula=formula, **structures,
         )
+        model.structure_frame = spec.frame
         model.group_structure.name = spec.group_name
         model.fixed_design = spec.fixed
         if model.k_re and spec.exog_re is None:
@@ -459,7 +474,12 @@ class MixedLM(LikelihoodMixin, LikelihoodModel):
         engine, layout = self.engine(reml, pattern)
         start = self._start_params(start_params)
         theta0 = None if start is None else layout.theta_from_profile(start.cov_re, start.vcomp)
-        if do_cg:
+        if self.correlation is not None or self.variance is not None:
+            if not do_cg:
+                raise NotImplementedError("do_cg=False is not supported with a residual structure")
+            lmer = self._fit_structured(engine, theta0)
+            engine = lmer.model
+        elif do_cg:
             lmer = engine.fit(start=theta0, keep_log=full_output, warn=False)
         else:
             theta0 = engine.initial_theta() if theta0 is None else theta0
@@ -482,7 +502,19 @@ class MixedLM(LikelihoodMixin, LikelihoodModel):
             )
         estimate = Estimate.from_lmer(lmer)
         hist = lmer.optimizer.log if full_output else None
-        return MixedLMResultsWrapper(MixedLMResults(self, engine, layout, estimate, free, hist))
+        results = MixedLMResults(self, engine, layout, estimate, free, hist, lmer=lmer)
+        return MixedLMResultsWrapper(results)
+
+    def _fit_structured(self, engine: LinearMixedModel, theta0: np.ndarray | None) -> object:
+        """The fit with a residual structure (extension of statsmodels; nlme's ``lme``)."""
+        from ..structures.model import StructuredModel
+
+        groups = self.group_structure
+        structured = StructuredModel.from_engine(
+            engine, self.correlation, self.variance, self.structure_frame,
+            (groups.name, np.asarray(groups.codes), pd.Index(groups.labels)),
+        )
+        return structured.fit(start=theta0, warn=False)
 
     def predict(self, params: MixedLMParams | np.ndarray, exog: object = None) -> np.ndarray:
         """Fixed-effects prediction ``exog @ fe_params`` (statsmodels' ``MixedLM.predict``)."""
