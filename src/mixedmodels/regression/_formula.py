@@ -10,13 +10,12 @@ Names that are not columns of the data are looked up in the caller's namespace.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from formulaic import Formula, model_matrix
-from statsmodels.formula.api import ols
 from statsmodels.regression.mixed_linear_model import VCSpec
 
 from ..design.fixed import FixedDesign, build_fixed
@@ -106,9 +105,7 @@ def translate(
         raise DataError("no rows left to fit")
     context = {key: value for key, value in namespace.items() if key in used}
     y = _response(parsed.response, data, context)
-    fixed = _statsmodels_order(
-        build_fixed(parsed.fixed_rhs, data, variables=context), formula, data, context
-    )
+    fixed = build_fixed(parsed.fixed_rhs, data, variables=context)
     exog = pd.DataFrame(fixed.matrix, columns=fixed.names, index=data.index)
     exog_re = None
     if re_text == "1":
@@ -158,30 +155,6 @@ def _vc_spec(
         colnames.append(per_group_names)
         mats.append(per_group)
     return VCSpec(names, colnames, mats)
-
-
-def _statsmodels_order(
-    fixed: FixedDesign, formula: str, data: pd.DataFrame, context: Mapping[str, object]
-) -> FixedDesign:
-    """The fixed-effects columns in statsmodels' (patsy's) order.
-
-    patsy puts terms without numeric factors first (``Intercept, Evit[T.x], Time``
-    for ``Weight ~ Time + Evit``), where lme4 keeps the written order. Code
-    written for statsmodels (positional ``params[1]``, marginaleffects, which
-    rebuilds the design with patsy) relies on that order, so it is read from
-    statsmodels' own formula handling.
-    """
-    try:
-        order = list(ols(formula, data, eval_env=dict(context)).exog_names)
-    except Exception:  # a formula statsmodels cannot evaluate keeps the written order
-        return fixed
-    position = {name: k for k, name in enumerate(order)}
-    if not all(name in position for name in fixed.names):
-        return fixed
-    permutation = sorted(range(len(fixed.names)), key=lambda j: position[fixed.names[j]])
-    return replace(
-        fixed, matrix=fixed.matrix[:, permutation], names=[fixed.names[j] for j in permutation]
-    )
 
 
 def _one_sided(text: str, argument: str) -> str:

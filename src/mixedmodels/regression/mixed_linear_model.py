@@ -339,6 +339,8 @@ class MixedLM(LikelihoodMixin, LikelihoodModel):
         if model.k_re and spec.exog_re is None:
             model.set_re_names([spec.group_name])
         model.data.frame = spec.frame
+        # Code that rebuilds the design from new data (marginaleffects) calls this.
+        model.data.design_info = _DesignBuilder(spec.fixed)
         model.re_formula = re_formula
         model.vc_formula = dict(vc_formula) if vc_formula is not None else None
         return model
@@ -522,6 +524,22 @@ class MixedLM(LikelihoodMixin, LikelihoodModel):
         fe = np.asarray(fe, dtype=float)[: self.k_fe]
         matrix = self.exog if exog is None else as_matrix(exog, "exog", "x")[0]
         return matrix @ fe
+
+
+class _DesignBuilder:
+    """``design_info(new_data) -> (None, exog)``: the fixed-effects design of new data.
+
+    The columns are the model's (lme4's written order); patsy would reorder
+    them, so consumers of statsmodels models that rebuild the design
+    (marginaleffects) use this instead when it is present.
+    """
+
+    def __init__(self, fixed: object) -> None:
+        self.fixed = fixed
+
+    def __call__(self, data: object) -> tuple[None, np.ndarray]:
+        frame = data if isinstance(data, pd.DataFrame) else data.to_pandas()
+        return None, self.fixed.new_matrix(frame)
 
 
 def _subset(values: object, keep: np.ndarray) -> object:
