@@ -9,6 +9,9 @@ Notebooks written for ``statsmodels.api`` run with only the import changed::
     fit = smf.mixedlm("Weight ~ Time", data, groups=data["Pig"]).fit()
     print(fit.summary())
 
+It needs the optional ``statsmodels`` extra: ``MixedLM`` and its results are
+built on statsmodels' base classes (see ``docs/statsmodels.md``).
+
 Contents
 --------
 MixedLM

@@ -221,7 +221,7 @@ def test_tied_variance_component_matches_statsmodels_likelihood() -> None:
     data = pd.DataFrame({"y": y, "x1": x1, "x2": x2, "g": groups})
     vc = {"slopes": "0 + x1 + x2"}
     fit = smf.mixedlm("y ~ x1", data, groups="g", vc_formula=vc).fit()
-    assert fit.model._components[0].tied
+    assert fit.model.components[0].tied
     sm_model = statsmodels.MixedLM.from_formula("y ~ x1", data, groups="g", vc_formula=vc)
     sm_model.reml, sm_model.cov_pen, sm_model.fe_pen, sm_model._cov_sing = True, None, None, 0
     params = statsmodels.MixedLMParams.from_components(

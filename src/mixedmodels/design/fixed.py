@@ -192,7 +192,7 @@ def simple_spec(rhs: str, data: Mapping[str, pd.Series] | pd.DataFrame) -> Simpl
 
 
 def evaluate_matrix(
-    rhs: str, data: pd.DataFrame, context: str
+    rhs: str, data: pd.DataFrame, context: str, variables: Mapping[str, object] | None = None
 ) -> tuple[list[str], np.ndarray, object]:
     """Evaluate a right-hand side with formulaic: column names, matrix and model spec.
 
@@ -202,6 +202,7 @@ def evaluate_matrix(
     Numpy's floating-point warnings (``log`` of a negative number) are
     silenced: the caller checks the matrix for NaN and Inf and reports them by
     column. Any formulaic error becomes a :class:`FormulaError` naming ``context``.
+    ``variables`` are extra names (e.g. the caller's functions) the formula may use.
     """
     simple = _simple_spec(rhs, data)
     if simple is not None:
@@ -209,7 +210,7 @@ def evaluate_matrix(
     try:
         with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            frame = model_matrix(rhs, data, na_action="ignore")
+            frame = model_matrix(rhs, data, na_action="ignore", context=dict(variables or {}))
     except Exception as error:  # formulaic raises many types; re-raise as one clear error
         raise FormulaError(
             f"cannot build the {context} from {rhs!r}: {type(error).__name__}: {error}; check "
@@ -327,7 +328,12 @@ def drop_collinear(
     )
 
 
-def build_fixed(rhs: str, data: pd.DataFrame, context: str = "fixed effects") -> FixedDesign:
+def build_fixed(
+    rhs: str,
+    data: pd.DataFrame,
+    context: str = "fixed effects",
+    variables: Mapping[str, object] | None = None,
+) -> FixedDesign:
     """Model matrix of ``rhs`` on ``data`` with collinear columns dropped (and a warning).
 
     Parameters
@@ -338,6 +344,8 @@ def build_fixed(rhs: str, data: pd.DataFrame, context: str = "fixed effects") ->
         Complete rows only.
     context : str
         What the matrix is, for messages.
+    variables : mapping, optional
+        Names other than columns the formula may use (statsmodels' ``eval_env``).
 
     Returns
     -------
@@ -350,7 +358,7 @@ def build_fixed(rhs: str, data: pd.DataFrame, context: str = "fixed effects") ->
     DataError
         If a column of the matrix holds NaN or Inf.
     """
-    names, matrix, spec = evaluate_matrix(rhs, data, context)
+    names, matrix, spec = evaluate_matrix(rhs, data, context, variables)
     bad = [name for name, ok in zip(names, np.isfinite(matrix).all(axis=0), strict=True) if not ok]
     if bad:
         raise DataError(

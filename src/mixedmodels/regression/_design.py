@@ -38,10 +38,8 @@ __all__ = [
     "ThetaLayout",
     "VarianceComponent",
     "as_matrix",
-    "as_response",
     "build_groups",
     "build_terms",
-    "default_exog_names",
     "dense",
     "group_values",
     "make_components",
@@ -55,30 +53,6 @@ __all__ = [
 
 
 # ---------------------------------------------------------------------- arrays and names
-def as_response(endog: object) -> tuple[np.ndarray, str, pd.Index]:
-    """The response as a float vector, its name and the row index."""
-    if isinstance(endog, pd.DataFrame):
-        if endog.shape[1] != 1:
-            raise DataError(f"endog must have one column, got {endog.shape[1]}")
-        endog = endog.iloc[:, 0]
-    if isinstance(endog, pd.Series):
-        name = str(endog.name) if endog.name is not None else "y"
-        index = endog.index
-        values = endog
-    else:
-        name = "y"
-        values = np.asarray(endog)
-        index = None
-    array = _numeric(values, "endog")
-    if array.ndim == 2 and array.shape[1] == 1:
-        array = array[:, 0]
-    if array.ndim != 1:
-        raise DataError(f"endog must be one-dimensional, got shape {array.shape}")
-    if index is None:
-        index = pd.RangeIndex(len(array))
-    return array, name, pd.Index(index)
-
-
 def _numeric(values: object, argument: str) -> np.ndarray:
     try:
         if isinstance(values, pd.DataFrame | pd.Series):
@@ -90,20 +64,7 @@ def _numeric(values: object, argument: str) -> np.ndarray:
         ) from error
 
 
-def default_exog_names(matrix: np.ndarray) -> list[str]:
-    """statsmodels' names for an unnamed exog: ``const`` for a constant column, else ``x1``..."""
-    k = matrix.shape[1]
-    if matrix.shape[0] and k:
-        constant = np.all(matrix == matrix[0], axis=0) & (matrix[0] != 0)
-        if constant.any():
-            position = int(np.flatnonzero(constant)[0])
-            names = [f"x{i}" for i in range(1, k)]
-            names.insert(position, "const")
-            return names
-    return [f"x{i}" for i in range(1, k + 1)]
-
-
-def as_matrix(values: object, argument: str, prefix: str | None) -> tuple[np.ndarray, list[str]]:
+def as_matrix(values: object, argument: str, prefix: str) -> tuple[np.ndarray, list[str]]:
     """A 2-D float matrix and its column names.
 
     Names come from a DataFrame's columns or a named Series; otherwise they are
@@ -124,10 +85,7 @@ def as_matrix(values: object, argument: str, prefix: str | None) -> tuple[np.nda
     if matrix.ndim != 2:
         raise DataError(f"{argument} must be 1-D or 2-D, got shape {matrix.shape}")
     if names is None:
-        if prefix is None:
-            names = default_exog_names(matrix)
-        else:
-            names = [f"{prefix}{i}" for i in range(1, matrix.shape[1] + 1)]
+        names = [f"{prefix}{i}" for i in range(1, matrix.shape[1] + 1)]
     return matrix, names
 
 

@@ -52,17 +52,17 @@ def _target(results: MixedLMResults, re_ix: int | str, vtype: str):
         order = np.arange(results.k_re)
         order[0], order[index] = index, 0
         pattern = _permuted_pattern(results, order)
-        engine, layout = model._engine(results.reml, pattern, exog_re=model.exog_re[:, order])
-        cov = results.cov_re_unscaled.to_numpy()[np.ix_(order, order)]
+        engine, layout = model.engine(results.reml, pattern, exog_re=model.exog_re[:, order])
+        cov = np.asarray(results.cov_re_unscaled)[np.ix_(order, order)]
         vcomp = results.vcomp / results.scale
         theta_start = layout.theta_from_profile(cov, vcomp)
         fixed = layout.re_offset + int(pattern[0, 0])
-        return engine, theta_start, fixed, float(results.cov_re.to_numpy()[index, index])
+        return engine, theta_start, fixed, float(np.asarray(results.cov_re)[index, index])
     names = list(model.exog_vc.names)
     if re_ix not in names:
         raise DataError(f"re_ix must name a variance component for vtype='vc': one of {names}")
     k = names.index(re_ix)
-    engine, layout = model._engine(results.reml, results.layout.re_pattern)
+    engine, layout = model.engine(results.reml, results.layout.re_pattern)
     return engine, results.theta.copy(), layout.vc_indices[k], float(results.vcomp[k])
 
 

@@ -1,0 +1,204 @@
+"""statsmodels' ``mixedlm(formula, data, re_formula, vc_formula, groups=...)`` to array inputs.
+
+The fixed part goes through the same design code as :func:`mixedmodels.lmer`
+(:func:`mixedmodels.design.fixed.build_fixed`: formulaic, collinear columns
+dropped with a warning). ``re_formula`` and ``vc_formula`` are evaluated with
+formulaic, the latter within each group, as statsmodels evaluates them.
+Names that are not columns of the data are looked up in the caller's namespace.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from formulaic import Formula, model_matrix
+from statsmodels.regression.mixed_linear_model import VCSpec
+
+from ..design.fixed import FixedDesign, build_fixed
+from ..errors import DataError, FormulaError, MixedModelsTypeError
+from ..formula.parse import parse_formula
+from ._design import build_groups, group_values, missing_report, raise_missing
+
+__all__ = ["FormulaSpec", "translate"]
+
+
+@dataclass
+class FormulaSpec:
+    """Array inputs of :class:`MixedLM` built from formulas (pandas, indexed like the data)."""
+
+    endog: pd.Series
+    exog: pd.DataFrame
+    groups: np.ndarray
+    exog_re: pd.DataFrame | None
+    exog_vc: VCSpec | None
+    group_name: str
+    fixed: FixedDesign
+    frame: pd.DataFrame
+
+
+def translate(
+    formula: str,
+    data: object,
+    re_formula: str | None,
+    vc_formula: Mapping[str, str] | None,
+    subset: object,
+    missing: str,
+    namespace: Mapping[str, object],
+    kwargs: dict,
+) -> FormulaSpec:
+    """Evaluate the formulas on the complete rows of ``data`` (see the module notes)."""
+    if kwargs.get("groups") is None:
+        raise MixedModelsTypeError("groups is a required keyword argument of from_formula")
+    groups = kwargs.pop("groups")
+    if kwargs:
+        raise MixedModelsTypeError(f"from_formula got unexpected argument(s) {sorted(kwargs)}")
+    if missing not in ("none", "drop", "raise"):
+        raise DataError(f"missing must be 'none', 'drop' or 'raise', got {missing!r}")
+    if isinstance(data, Mapping) and not isinstance(data, pd.DataFrame):
+        data = pd.DataFrame(data)
+    if not isinstance(data, pd.DataFrame):
+        raise MixedModelsTypeError(
+            f"data must be a pandas DataFrame or a dict of columns, got {type(data).__name__}"
+        )
+    group_name = "Group"
+    if isinstance(groups, str):
+        if groups not in data.columns:
+            raise FormulaError(f"groups={groups!r} is not a column of the data")
+        group_name = groups
+        labels = np.asarray(data[groups], dtype=object)
+    else:
+        labels = group_values(groups, len(data))
+    if subset is not None:
+        positions = pd.Series(np.arange(len(data)), index=data.index).loc[subset]
+        positions = np.asarray(positions, dtype=np.int64).ravel()
+        data, labels = data.iloc[positions], labels[positions]
+    parsed = parse_formula(formula)
+    if parsed.bars:
+        raise FormulaError(
+            f"formula {formula!r} has lme4 random-effect terms; give them with re_formula/"
+            "vc_formula, or use mixedmodels.lmer for lme4 formulas"
+        )
+    re_text = None if re_formula is None else _one_sided(re_formula, "re_formula")
+    if vc_formula is not None and not isinstance(vc_formula, Mapping):
+        raise MixedModelsTypeError("vc_formula must be a dict of name -> formula")
+    vc_text = {str(k): _one_sided(v, f"vc_formula[{k!r}]") for k, v in (vc_formula or {}).items()}
+    used = _required(formula, "formula")
+    if re_text is not None and re_text != "1":
+        used |= _required(re_text, "re_formula")
+    for name, text in vc_text.items():
+        used |= _required(text, f"vc_formula[{name!r}]")
+    absent = sorted(name for name in used if name not in data.columns and name not in namespace)
+    if absent:
+        raise FormulaError(f"the formulas use {absent}, which are not columns of the data")
+    parts = {f"column {c!r}": data[c].isna().to_numpy() for c in data.columns if c in used}
+    parts["groups"] = pd.isna(pd.Series(labels, dtype=object)).to_numpy()
+    bad, culprits = missing_report(parts)
+    if bad.any():
+        if missing != "drop":
+            raise_missing(culprits, missing)
+        data, labels = data.iloc[np.flatnonzero(~bad)], labels[~bad]
+    if len(data) == 0:
+        raise DataError("no rows left to fit")
+    context = {key: value for key, value in namespace.items() if key in used}
+    y = _response(parsed.response, data, context)
+    fixed = build_fixed(parsed.fixed_rhs, data, variables=context)
+    exog = pd.DataFrame(fixed.matrix, columns=fixed.names, index=data.index)
+    exog_re = None
+    if re_text == "1":
+        exog_re = pd.DataFrame({group_name: np.ones(len(data))}, index=data.index)
+    elif re_text is not None:
+        frame = _matrix(re_text, data, "re_formula", context)
+        names = [str(name).replace("Intercept", group_name) for name in frame.columns]
+        exog_re = pd.DataFrame(np.asarray(frame, dtype=float), columns=names, index=data.index)
+    exog_vc = _vc_spec(vc_text, data, labels, group_name, context) if vc_text else None
+    endog = pd.Series(y, index=data.index, name=parsed.response)
+    return FormulaSpec(endog, exog, labels, exog_re, exog_vc, group_name, fixed, data)
+
+
+def _vc_spec(
+    vc_text: dict[str, str], data: pd.DataFrame, labels: np.ndarray, group_name: str,
+    context: Mapping[str, object],
+) -> VCSpec:
+    """Each component's matrix per group, in statsmodels' layout.
+
+    statsmodels evaluates each formula within each group. Without an intercept
+    (``"0 + C(x)"``, ``"0 + x1 + x2"``) that equals one evaluation on all rows,
+    split by group, keeping the columns that are non-zero in the group (the
+    levels present there; a column that is zero on every row of a group adds
+    nothing to the likelihood). That is one formulaic call instead of one per
+    group. A formula with an intercept is evaluated per group.
+    """
+    structure = build_groups(labels, group_name)
+    names, colnames, mats = [], [], []
+    for name in sorted(vc_text):
+        argument = f"vc_formula[{name!r}]"
+        whole = _matrix(vc_text[name], data, argument, context, sparse=True)
+        columns = [str(c) for c in whole.model_spec.column_names]
+        whole_csr = sp.csr_matrix(whole, dtype=float)
+        whole_csr.eliminate_zeros()
+        per_group_names, per_group = [], []
+        for rows in structure.rows:
+            if "Intercept" in columns:
+                frame = _matrix(vc_text[name], data.iloc[rows], argument, context, sparse=True)
+                per_group_names.append([str(c) for c in frame.model_spec.column_names])
+                per_group.append(sp.csr_matrix(frame, dtype=float))
+                continue
+            block = whole_csr[rows]
+            used = np.flatnonzero(block.getnnz(axis=0))
+            per_group_names.append([columns[j] for j in used])
+            per_group.append(block[:, used])
+        names.append(name)
+        colnames.append(per_group_names)
+        mats.append(per_group)
+    return VCSpec(names, colnames, mats)
+
+
+def _one_sided(text: str, argument: str) -> str:
+    if not isinstance(text, str):
+        raise MixedModelsTypeError(
+            f"{argument} must be a string formula, got {type(text).__name__}"
+        )
+    stripped = text.strip()
+    if stripped.startswith("~"):
+        stripped = stripped[1:].strip()
+    if "~" in stripped:
+        raise FormulaError(f"{argument}={text!r} must be one-sided (no response)")
+    if not stripped:
+        raise FormulaError(f"{argument} is empty")
+    return stripped
+
+
+def _required(text: str, argument: str) -> set[str]:
+    try:
+        return {str(name) for name in Formula(text).required_variables}
+    except Exception as error:  # formulaic raises many types
+        raise FormulaError(f"cannot parse {argument} {text!r}: {error}") from error
+
+
+def _matrix(
+    text: str, data: pd.DataFrame, argument: str, context: Mapping[str, object],
+    sparse: bool = False,
+) -> object:
+    try:
+        output = "sparse" if sparse else "pandas"
+        return model_matrix(text, data, na_action="ignore", output=output, context=dict(context))
+    except Exception as error:  # formulaic raises many types
+        raise FormulaError(f"cannot evaluate {argument} {text!r}: {error}") from error
+
+
+def _response(expression: str, data: pd.DataFrame, context: Mapping[str, object]) -> np.ndarray:
+    if expression in data.columns:
+        column = data[expression]
+        if not pd.api.types.is_numeric_dtype(column) or column.dtype == bool:
+            raise MixedModelsTypeError(
+                f"response {expression!r} has dtype {column.dtype}; it must be numeric"
+            )
+        return column.to_numpy(dtype=float)
+    frame = _matrix(f"{expression} ~ 0", data, "the response", context).lhs
+    if frame.shape[1] != 1:
+        raise MixedModelsTypeError(f"response {expression!r} must be one numeric column")
+    return np.asarray(frame, dtype=float)[:, 0]

@@ -1,0 +1,240 @@
+"""``MixedLM.loglike``, ``score``, ``hessian``, ``get_distribution`` and ``fit_regularized``.
+
+All from the engine's one criterion. Notation:
+
+============  ==============================================================
+symbol        meaning
+============  ==============================================================
+``theta``     engine's relative covariance factor (from ``cov_re/scale``,
+              ``vcomp/scale``: Cholesky factor and square roots)
+``f(theta)``  engine criterion: ``-2 log L`` with ``beta`` and ``scale``
+              profiled out (REML or ML, as the last fit)
+``R_X``       fixed-effects Cholesky factor: ``X'V^{-1}X = R_X R_X' / scale``
+``q(beta)``   ``|R_X'(beta - beta_hat)|^2``: extra penalised RSS at ``beta``
+============  ==============================================================
+
+With ``beta`` given instead of profiled (statsmodels' ``profile_fe=False``),
+``scale`` is still profiled out: ``-2 log L`` is the one criterion
+(:meth:`~mixedmodels.objective.pls.PLSState.objective`) with ``P + q(beta)``
+as the penalised residual sum of squares (``P`` its value at ``beta_hat``).
+``score`` and ``hessian`` are central differences (:mod:`mixedmodels.optim.hessian`;
+the score Richardson-extrapolated) of this log-likelihood in statsmodels' packed
+parameterisations; ``tests/regression/test_likelihood.py`` checks them against
+statsmodels' analytic ones.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from scipy import optimize
+from statsmodels.base._penalties import Penalty
+from statsmodels.regression.mixed_linear_model import MixedLMParams, MixedLMResultsWrapper
+
+from ..errors import DataError
+from ..optim.hessian import hessian, jacobian
+
+if TYPE_CHECKING:
+    from ._results import MixedLMResults
+
+__all__ = ["LikelihoodMixin", "MixedLMDistribution"]
+
+
+class LikelihoodMixin:
+    """The likelihood methods of :class:`MixedLM` (see the module notes)."""
+
+    def _as_params(self, params: object, has_fe: bool) -> MixedLMParams:
+        if isinstance(params, MixedLMParams):
+            return params
+        packed = np.asarray(params, dtype=float).ravel()
+        return MixedLMParams.from_packed(packed, self.k_fe, self.k_re, self.use_sqrt, has_fe)
+
+    def loglike(self, params: MixedLMParams | np.ndarray, profile_fe: bool = True) -> float:
+        """Log-likelihood (REML or ML, as the last fit) at ``params``, ``scale`` profiled out.
+
+        Parameters
+        ----------
+        params : MixedLMParams or array_like
+            Profile-scale parameters; an array is packed as statsmodels packs
+            it (``use_sqrt``; with the fixed effects when ``profile_fe`` is False).
+        profile_fe : bool, default True
+            Replace the fixed effects by their GLS estimates at these variances.
+        """
+        params = self._as_params(params, has_fe=not profile_fe)
+        engine, layout = self.engine(self.reml, self.free_pattern(None))
+        state = engine.state.fork()
+        state.evaluate(layout.theta_from_profile(params.cov_re, params.vcomp))
+        if profile_fe:
+            return -0.5 * float(state.objective())
+        shift = state.L_X.T @ (np.asarray(params.fe_params, dtype=float) - state.beta())
+        return -0.5 * float(state.objective(pwrss=state.pwrss + float(shift @ shift)))
+
+    def score(self, params: MixedLMParams | np.ndarray, profile_fe: bool = True) -> np.ndarray:
+        """Gradient of :meth:`loglike` in the packed parameterisation (``use_sqrt``)."""
+        packed = self._as_params(params, not profile_fe).get_packed(
+            use_sqrt=self.use_sqrt, has_fe=not profile_fe
+        )
+        parts = jacobian(
+            lambda x: self.loglike(x, profile_fe=profile_fe), packed, _steps(packed), True
+        )
+        return np.array(parts, dtype=float)
+
+    def hessian(self, params: MixedLMParams | np.ndarray) -> tuple[np.ndarray, bool]:
+        """Hessian of :meth:`loglike` (``profile_fe=False``) in the natural packed parameters.
+
+        Returns
+        -------
+        hess : ndarray
+            Second derivatives in ``[fe_params, cov_re lower triangle, vcomp]``
+            (profile scale, no square roots), as statsmodels' ``hessian``.
+        singular : bool
+            True when ``hess`` is singular.
+        """
+        packed = self._as_params(params, True).get_packed(use_sqrt=False, has_fe=True)
+
+        def natural(x: np.ndarray) -> float:
+            point = MixedLMParams.from_packed(x, self.k_fe, self.k_re, False, True)
+            return self.loglike(point, profile_fe=False)
+
+        # statsmodels' numdiff step (EPS ** (1/4), relative): the log-likelihood's rounding
+        # noise, not the truncation error, limits the off-diagonal entries.
+        steps = np.finfo(float).eps ** 0.25 * np.maximum(np.abs(packed), 0.1)
+        hess = hessian(natural, packed, steps)
+        return hess, bool(np.linalg.matrix_rank(hess) < hess.shape[0])
+
+    def get_distribution(
+        self, params: np.ndarray, scale: float, exog: np.ndarray | None = None
+    ) -> MixedLMDistribution:
+        """A simulator of the response (statsmodels' ``get_distribution``).
+
+        Parameters
+        ----------
+        params : array_like
+            Packed ``[fe_params, cov_re, vcomp]`` on the profile scale, no square roots.
+        scale : float
+            Residual variance.
+        exog : array_like, optional
+            Fixed-effects design (default: the model's).
+        """
+        return MixedLMDistribution(self, params, scale, exog)
+
+    def fit_regularized(
+        self,
+        start_params: object = None,
+        method: str | Penalty = "l1",
+        alpha: float | np.ndarray = 0,
+        ceps: float = 1e-4,
+        ptol: float = 1e-6,
+        maxit: int = 200,
+        **fit_kwargs: object,
+    ) -> MixedLMResultsWrapper:
+        """Penalised fixed effects with the variance parameters of the unpenalised fit.
+
+        Parameters
+        ----------
+        method : 'l1' or statsmodels Penalty
+            L1 (coordinate descent, as statsmodels) or a penalty object such
+            as ``statsmodels.base._penalties.L2`` (scaled by ``alpha``).
+        alpha : float or array_like
+            Penalty weight, one for all or one per fixed effect.
+        ceps : float
+            Fixed effects below this in magnitude count as zero (no standard error).
+        ptol, maxit : float, int
+            Coordinate-descent tolerance and iteration limit.
+        **fit_kwargs
+            Passed to :meth:`fit` for the unpenalised fit.
+        """
+        from ._results import Estimate, MixedLMResults
+
+        base: MixedLMResults = self.fit(start_params=start_params, **fit_kwargs)
+        beta_hat = np.asarray(base.fe_params, dtype=float)
+        precision = np.linalg.inv(np.asarray(base.cov_params())[: self.k_fe, : self.k_fe])
+        weights = np.broadcast_to(np.asarray(alpha, dtype=float), (self.k_fe,)).copy()
+        if isinstance(method, Penalty):
+            method.alpha = weights
+            beta = _penalised(precision, beta_hat, method)
+        elif method == "l1":
+            beta = _l1_descent(precision, beta_hat, weights, ceps, ptol, maxit)
+        else:
+            raise DataError(f"method must be 'l1' or a statsmodels Penalty, got {method!r}")
+        keep = np.abs(beta) > ceps
+        cov_fe = np.full((self.k_fe, self.k_fe), np.nan)
+        cov_fe[np.ix_(keep, keep)] = np.linalg.inv(precision[np.ix_(keep, keep)])
+        estimate = Estimate(
+            base.theta, beta, cov_fe, base.scale, base.llf, True, base.singular, base.df_modelwc
+        )
+        results = MixedLMResults(
+            self, base.engine, base.layout, estimate, base.freepat, None, lmer=base.lmer
+        )
+        return MixedLMResultsWrapper(results)
+
+
+def _steps(point: np.ndarray) -> np.ndarray:
+    """Central-difference steps: relative to each coordinate, absolute near zero."""
+    return 1e-3 * np.maximum(np.abs(point), 0.1)
+
+
+def _l1_descent(
+    precision: np.ndarray, beta_hat: np.ndarray, alpha: np.ndarray, ceps: float, ptol: float,
+    maxit: int,
+) -> np.ndarray:
+    """statsmodels' coordinate descent for ``b'Qb - 2 b'Q beta_hat + sum alpha |b|``."""
+    target = precision @ beta_hat
+    beta = beta_hat.copy()
+    for _ in range(maxit):
+        previous = beta.copy()
+        for j in range(len(beta)):
+            if abs(beta[j]) < ceps:
+                continue
+            beta[j] = 0.0
+            a = precision[j, j]
+            b = -2.0 * (target[j] - precision[j] @ beta)
+            if b > alpha[j]:
+                beta[j] = -(b - alpha[j]) / (2 * a)
+            elif b < -alpha[j]:
+                beta[j] = -(b + alpha[j]) / (2 * a)
+        if np.abs(previous - beta).max() < ptol:
+            break
+    return beta
+
+
+def _penalised(precision: np.ndarray, beta_hat: np.ndarray, penalty: Penalty) -> np.ndarray:
+    """Minimise ``(b - beta_hat)'Q(b - beta_hat)/2 + penalty(b)`` (``-log L`` plus penalty)."""
+
+    def objective(beta: np.ndarray) -> tuple[float, np.ndarray]:
+        delta = beta - beta_hat
+        value = 0.5 * delta @ precision @ delta + float(np.sum(penalty.func(beta)))
+        return value, precision @ delta + penalty.deriv(beta)
+
+    return optimize.minimize(objective, beta_hat, jac=True, method="BFGS").x
+
+
+class MixedLMDistribution:
+    """Simulates ``y = X beta + Z b + e`` at given parameters (``MixedLM.get_distribution``)."""
+
+    def __init__(self, model: object, params: np.ndarray, scale: float, exog: object) -> None:
+        point = MixedLMParams.from_packed(
+            np.asarray(params, dtype=float), model.k_fe, model.k_re, False, True
+        )
+        self.model = model
+        self.exog = model.exog if exog is None else np.asarray(exog, dtype=float)
+        self.fe_params = point.fe_params
+        self.cov_re = scale * point.cov_re
+        self.vcomp = scale * point.vcomp
+        self.scale = float(scale)
+
+    def rvs(self, n: int = 0, rng: object = None) -> np.ndarray:
+        """One simulated response vector (``n`` is ignored, as in statsmodels)."""
+        model = self.model
+        rng = np.random.default_rng(rng) if not isinstance(rng, np.random.RandomState) else rng
+        structure = model.group_structure
+        y = self.exog @ self.fe_params
+        if model.k_re:
+            effects = rng.normal(size=(model.n_groups, model.k_re))
+            effects = effects @ np.linalg.cholesky(self.cov_re).T
+            y += (effects[structure.codes] * model.exog_re).sum(axis=1)
+        for k, component in enumerate(model.components):
+            for rows, matrix in zip(structure.rows, component.mats, strict=True):
+                y[rows] += np.sqrt(self.vcomp[k]) * (matrix @ rng.normal(size=matrix.shape[1]))
+        return y + np.sqrt(self.scale) * rng.normal(size=len(y))
