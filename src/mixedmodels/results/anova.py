@@ -156,6 +156,4 @@ def anova_table(
             continue
         rows[label] = joint_test(results, matrix, np.zeros(matrix.shape[0]), method)
     columns = ["Sum Sq", "Mean Sq", "NumDF", "DenDF", "F value", "Pr(>F)"]
-    return pd.DataFrame.from_dict(rows, orient="index", columns=columns).reindex(
-        columns=columns
-    )
+    return pd.DataFrame.from_dict(rows, orient="index", columns=columns).reindex(columns=columns)

@@ -115,9 +115,11 @@ def contrast_matrix(results: LmerResults, L: object, rhs: object = 0.0) -> tuple
             f"L has shape {np.shape(L)}, but it needs {k} columns, one per fixed effect "
             f"({', '.join(names)})"
         )
-    rhs_vector = np.broadcast_to(np.asarray(rhs, dtype=float), (matrix.shape[0],)).copy() if (
-        np.ndim(rhs) == 0 or np.size(rhs) == matrix.shape[0]
-    ) else None
+    rhs_vector = (
+        np.broadcast_to(np.asarray(rhs, dtype=float), (matrix.shape[0],)).copy()
+        if (np.ndim(rhs) == 0 or np.size(rhs) == matrix.shape[0])
+        else None
+    )
     if rhs_vector is None:
         raise ArgumentError(f"rhs must be a number or have {matrix.shape[0]} values (rows of L)")
     if row_names is None:

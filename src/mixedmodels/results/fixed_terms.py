@@ -88,7 +88,9 @@ def fixed_terms(results: LmerResults) -> FixedTerms:
     names = list(results.model.fixed_names)
     if hasattr(spec, "columns") and not hasattr(spec, "terms"):  # SimpleSpec
         terms = tuple(
-            FixedTerm(column, (column,), (kept[column],)) for column in spec.columns if column in kept
+            FixedTerm(column, (column,), (kept[column],))
+            for column in spec.columns
+            if column in kept
         )
         return FixedTerms(terms, bool(spec.intercept), {}, True, names)
     factor_levels: dict[str, list[str]] = {}
