@@ -37,7 +37,14 @@ from ..errors import ArgumentError, DataError
 if TYPE_CHECKING:
     from .lmer import LmerResults
 
-__all__ = ["contest", "contrast_matrix", "ls_means", "satterthwaite_basis", "test_rows"]
+__all__ = [
+    "coefficient_table",
+    "contest",
+    "contrast_matrix",
+    "ls_means",
+    "satterthwaite_basis",
+    "test_rows",
+]
 
 _DDF = {"satterthwaite": "Satterthwaite", "kenward-roger": "Kenward-Roger", "kr": "Kenward-Roger"}
 
@@ -156,6 +163,15 @@ def test_rows(
     return pd.DataFrame(
         rows, columns=["Estimate", "Std. Error", "df", "t value", "lower", "upper", "Pr(>|t|)"]
     )
+
+
+def coefficient_table(results: LmerResults, ddf: str = "Satterthwaite") -> pd.DataFrame:
+    """lmerTest's ``summary(fit, ddf)$coefficients``: one t test per fixed effect."""
+    method = normalise_ddf(ddf)
+    names = list(results.cov_fe.index)
+    table = test_rows(results, np.eye(len(names)), np.zeros(len(names)), method)
+    table.index = names
+    return table[["Estimate", "Std. Error", "df", "t value", "Pr(>|t|)"]]
 
 
 def _f_row(f_value: float, ndf: float, ddf: float, sigma: float, scale: float = 1.0) -> dict:

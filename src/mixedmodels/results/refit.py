@@ -57,7 +57,9 @@ class ResponseProducts:
         if rows is None:
             from ..errors import DataError
 
-            raise DataError("refitting to a new response needs the row data, which this model did not keep")
+            raise DataError(
+                "refitting to a new response needs the row data, which this model did not keep"
+            )
         self.model = model
         n_obs = model.n_obs
         weights = rows.weights if rows.weights is not None else np.ones(n_obs)
@@ -99,9 +101,7 @@ class ResponseProducts:
         return out
 
 
-def model_with_response(
-    model: LinearMixedModel, cross: object, y: np.ndarray
-) -> LinearMixedModel:
+def model_with_response(model: LinearMixedModel, cross: object, y: np.ndarray) -> LinearMixedModel:
     """A copy of ``model`` with the response's cross-products (and rows) replaced."""
     clone = _copy_model(model, cross, model.reml)
     if model.rows is not None:

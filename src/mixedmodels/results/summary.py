@@ -106,10 +106,13 @@ def lmer_summary(results: LmerResults, ddf: str | None = "Satterthwaite") -> Lme
     if results.nobs_dropped:
         lines.append(f"({results.nobs_dropped} observations deleted due to missingness)")
     lines.append("")
-    if ddf == "Satterthwaite":
-        coefficients = results.coef_table
-        lines.append("Fixed effects (Satterthwaite df):")
-    elif ddf is None:
+    if ddf is not None:
+        from .contrasts import normalise_ddf
+
+        method = normalise_ddf(ddf)
+        coefficients = results.coefficients(method)
+        lines.append(f"Fixed effects ({method} df):")
+    else:
         coefficients = pd.DataFrame(
             {
                 "Estimate": results.fe_params,
@@ -118,8 +121,6 @@ def lmer_summary(results: LmerResults, ddf: str | None = "Satterthwaite") -> Lme
             }
         )
         lines.append("Fixed effects:")
-    else:
-        raise ValueError(f"ddf must be 'Satterthwaite' or None, got {ddf!r}")
     rows = [["", *coefficients.columns]]
     for name, row in coefficients.iterrows():
         cells = [str(name)]
