@@ -19,6 +19,7 @@ models fitted to different data are an error.
 
 from __future__ import annotations
 
+import itertools
 import warnings
 from typing import TYPE_CHECKING
 
@@ -143,7 +144,7 @@ def compare_models(
     order = sorted(range(len(fits)), key=lambda i: _npar(fits[i]))
     fits = [fits[i] for i in order]
     names = [model_names[i] for i in order]
-    for small, big in zip(fits, fits[1:], strict=False):
+    for small, big in itertools.pairwise(fits):
         if not is_nested(small, big):
             warnings.warn(
                 f"models {_formula(small)!r} and {_formula(big)!r} are not nested: the "
