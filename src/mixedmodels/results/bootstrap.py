@@ -189,8 +189,9 @@ def _progress(total: int, enabled: bool | None):
 
 
 def _refit(model: LinearMixedModel, start: np.ndarray) -> tuple[np.ndarray, float]:
+    # The criterion itself (the optimiser keeps theta within its bounds).
     result = minimize_theta(
-        model.objective,
+        model.state.evaluate,
         start,
         model.lower_bounds,
         model.theta_scale,
