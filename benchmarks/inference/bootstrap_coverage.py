@@ -1,6 +1,6 @@
 """Coverage of 95% parametric-bootstrap percentile intervals for the slope (one run).
 
-    PYTHONPATH=src python benchmarks/inference/bootstrap_coverage.py [--datasets 400] [--replicates 200]
+    PYTHONPATH=src python benchmarks/inference/bootstrap_coverage.py --datasets 400 --replicates 200
 
 Truth: the REML fit of ``Reaction ~ Days + (Days | Subject)`` to sleepstudy. Each of
 ``--datasets`` responses is simulated from it (``fit.simulate``), the model is refitted,
