@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 from conftest import INFERENCE_CASES, fit_inference
-from tolerances import DF, f_p_within, relative_error
 
 from mixedmodels.errors import ArgumentError
+
+from .tolerances import DF, f_p_within, relative_error
 
 TABLES = [
     ("anova_type3_satterthwaite", 3, "satterthwaite"),

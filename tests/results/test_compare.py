@@ -7,11 +7,12 @@ import warnings
 import numpy as np
 import pytest
 from conftest import INFERENCE_CASES, fit_formula, fit_inference, load_inference_case
-from tolerances import ESTIMATE, LOGLIK
 
 import mixedmodels as mm
 from mixedmodels.errors import DataError, NestingWarning
 from mixedmodels.results.compare import RefitNotice
+
+from .tolerances import ESTIMATE, LOGLIK
 
 COMPARISONS = [
     (name, index)

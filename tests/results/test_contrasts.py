@@ -6,9 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import INFERENCE_CASES, fit_inference, load_inference_case
-from tolerances import DF, ESTIMATE, bound_within, f_p_within, relative_error, t_p_within
 
 from mixedmodels.errors import ArgumentError, MixedModelsError
+
+from .tolerances import DF, ESTIMATE, bound_within, f_p_within, relative_error, t_p_within
 
 DDF = {"satterthwaite": "Satterthwaite", "kenward_roger": "Kenward-Roger"}
 CONTEST_CASES = [name for name in INFERENCE_CASES if "contest" in load_inference_case(name)]

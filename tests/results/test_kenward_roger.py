@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from conftest import CASE_NAMES, INFERENCE_CASES, fit_inference, fit_reference, load_case
-from tolerances import DF, VCOV_KR, relative_error
+
+from .tolerances import DF, VCOV_KR, relative_error
 
 KR_FIT_CASES = [
     name

@@ -45,8 +45,8 @@ import scipy.linalg
 from ..linalg.blocks import as_dense
 
 if TYPE_CHECKING:
+    from ..design.crossprod import CrossProducts
     from ..design.terms import RandomEffectsBlock
-    from ..objective.crossprod import CrossProducts
     from ..objective.pls import PLSState
 
 __all__ = ["covariance_jacobian", "marginal_cross"]
