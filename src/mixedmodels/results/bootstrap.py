@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from ..errors import ArgumentError
 from ..optim.optimizer import minimize_theta
@@ -214,6 +215,23 @@ def bootstrap(
     columns = [*fixed_names, *components.names, "sigma", *theta_names, "logLik"]
     records = np.empty((count, len(columns)))
     bar = _progress(count, progress)
+    # One BLAS thread, as the fit (see LinearMixedModel.fit).
+    with threadpool_limits(limits=model.blas_threads, user_api="blas"):
+        _run(results, products, components, records, bar, rng)
+    table = pd.DataFrame(records, columns=columns)
+    return ParametricBootstrap(table, seed, [*components.names, "sigma", *fixed_names])
+
+
+def _run(
+    results: LmerResults,
+    products: ResponseProducts,
+    components: _Components,
+    records: np.ndarray,
+    bar: object,
+    rng: np.random.Generator,
+) -> None:
+    """Draw, refit and record every replicate (rows of ``records``), batch by batch."""
+    count = len(records)
     done = 0
     try:
         while done < count:
@@ -235,5 +253,3 @@ def bootstrap(
     finally:
         if bar is not None:
             bar.close()
-    table = pd.DataFrame(records, columns=columns)
-    return ParametricBootstrap(table, seed, [*components.names, "sigma", *fixed_names])
