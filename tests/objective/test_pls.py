@@ -7,6 +7,7 @@ import pytest
 from conftest import CASE_NAMES, load_case
 
 import mixedmodels as mm
+from mixedmodels.objective.pls import select_factor
 
 CASES_WITH_VALUES = [name for name in CASE_NAMES if "objective_at_theta" in load_case(name)]
 POINTS = [
@@ -45,3 +46,28 @@ def test_objective_outside_bounds_is_infinite() -> None:
     assert model.objective(np.array([-0.1, 0.0, 1.0])) == np.inf
     with pytest.raises(ValueError, match="theta must have 3"):
         model.objective(np.array([1.0]))
+
+
+def test_path_selection() -> None:
+    sleep = mm.LinearMixedModel.from_formula(
+        "Reaction ~ Days + (Days | Subject)", mm.datasets.load("sleepstudy")
+    )
+    assert sleep.state.engine.kind == "single"
+    pen = mm.LinearMixedModel.from_formula(
+        "diameter ~ 1 + (1 | plate) + (1 | sample)", mm.datasets.load("Penicillin")
+    )
+    assert pen.state.engine.kind == "eliminated"
+    with pytest.raises(ValueError, match="one random-effects block"):
+        select_factor(pen.blocks, pen.cross, path="single")
+
+
+def test_evaluate_reuses_the_installed_theta() -> None:
+    model = mm.LinearMixedModel.from_formula(
+        "Reaction ~ Days + (Days | Subject)", mm.datasets.load("sleepstudy")
+    )
+    theta = np.array([1.0, 0.1, 0.3])
+    first = model.state.evaluate(theta)
+    model.state.set_theta(np.array([0.5, 0.0, 0.5]))
+    model.state.update_L()
+    assert model.state.evaluate(theta) == first
+    assert model.state.evaluate(theta.copy()) == first

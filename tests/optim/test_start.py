@@ -6,7 +6,6 @@ import numpy as np
 from conftest import load_case
 
 import mixedmodels as mm
-from mixedmodels.optim.optimizer import minimize_theta
 from mixedmodels.optim.start import initial_steps, slope_start
 
 
@@ -59,13 +58,3 @@ def test_evaluation_counts_stay_low() -> None:
         model, _ = _model(name)
         fit = model.fit(warn=False)
         assert fit.optimizer.n_evaluations <= limit, (name, fit.optimizer.n_evaluations)
-
-
-def test_minimize_theta_respects_bounds_and_snaps_to_zero() -> None:
-    def quadratic(theta: np.ndarray) -> float:
-        return float((theta[0] + 0.3) ** 2 + (theta[1] - 1.0) ** 2)
-
-    result = minimize_theta(quadratic, np.array([1.0, 0.5]), np.array([0.0, -np.inf]))
-    assert result.theta[0] == 0.0
-    np.testing.assert_allclose(result.theta[1], 1.0, atol=1e-5)
-    assert result.converged

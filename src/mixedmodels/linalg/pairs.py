@@ -42,6 +42,8 @@ triangle with weight ``d_g1 d_g2``.
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -124,32 +126,7 @@ class PairOperator:
         constant_t = (rows.astype(np.int64) * m + cols).astype(index_dtype)
         constant_c = self.n_pair_columns + self.groups[rows] * self.n_groups + self.groups[cols]
         pairs = self._pairs(csc, level_class[order], index_dtype)
-        if p0 == 1:
-            # The count is exact (n_l (n_l + 1) / 2 per level): fill preallocated
-            # arrays instead of concatenating pieces, which would double the peak.
-            per_level = np.diff(csc.indptr).astype(np.int64)
-            size = int(np.sum(per_level * (per_level + 1) // 2)) + len(constant_t)
-            targets = np.empty(size, dtype=index_dtype)
-            cols = np.empty(size, dtype=index_dtype)
-            data = np.empty(size)
-            position = 0
-            for piece_t, piece_c, piece_v in pairs:
-                stop = position + len(piece_t)
-                targets[position:stop], cols[position:stop], data[position:stop] = (
-                    piece_t,
-                    piece_c,
-                    piece_v,
-                )
-                position = stop
-            targets[position:] = constant_t
-            cols[position:] = constant_c
-            data[position:] = values
-        else:
-            pieces = list(pairs)
-            targets = np.concatenate([piece[0] for piece in pieces] + [constant_t])
-            cols = np.concatenate([piece[1] for piece in pieces] + [constant_c.astype(index_dtype)])
-            data = np.concatenate([piece[2] for piece in pieces] + [np.asarray(values, float)])
-            del pieces
+        targets, cols, data = _collect(pairs, csc, p0, constant_t, constant_c, values, index_dtype)
         shape = (m * m, self.n_pair_columns + g2)
         self.matrix = sp.csr_matrix((data, (targets, cols)), shape=shape)
         del targets, cols, data
@@ -157,6 +134,13 @@ class PairOperator:
         self.weights = np.empty(shape[1])
         self.buffer = np.zeros(m * m)
         self.identity = np.arange(identity_rows, dtype=np.int64) * (m + 1)
+
+    def fork(self) -> PairOperator:
+        """A copy sharing the (constant) operator, with its own output buffers."""
+        new = copy.copy(self)
+        new.weights = self.weights.copy()
+        new.buffer = self.buffer.copy()
+        return new
 
     @property
     def nnz(self) -> int:
@@ -251,3 +235,33 @@ class PairOperator:
             buffer[:] = matrix @ weights
         buffer[self.identity] += 1.0
         return buffer.reshape(self.m, self.m)
+
+
+def _collect(pairs, csc, p0: int, constant_t, constant_c, values, index_dtype):
+    """Concatenate the generated pair triplets and the constant part (targets, cols, data)."""
+    if p0 == 1:
+        # The count is exact (n_l (n_l + 1) / 2 per level): fill preallocated
+        # arrays instead of concatenating pieces, which would double the peak.
+        per_level = np.diff(csc.indptr).astype(np.int64)
+        size = int(np.sum(per_level * (per_level + 1) // 2)) + len(constant_t)
+        targets = np.empty(size, dtype=index_dtype)
+        cols = np.empty(size, dtype=index_dtype)
+        data = np.empty(size)
+        position = 0
+        for piece_t, piece_c, piece_v in pairs:
+            stop = position + len(piece_t)
+            targets[position:stop], cols[position:stop], data[position:stop] = (
+                piece_t,
+                piece_c,
+                piece_v,
+            )
+            position = stop
+        targets[position:] = constant_t
+        cols[position:] = constant_c
+        data[position:] = values
+        return targets, cols, data
+    pieces = list(pairs)
+    targets = np.concatenate([piece[0] for piece in pieces] + [constant_t])
+    cols = np.concatenate([piece[1] for piece in pieces] + [constant_c.astype(index_dtype)])
+    data = np.concatenate([piece[2] for piece in pieces] + [np.asarray(values, float)])
+    return targets, cols, data

@@ -2,9 +2,11 @@
 
 Used when neither specialised path applies: several grouping factors where
 some later factor stays block diagonal (nested designs) and the remaining
-system is too large to factor densely. Each diagonal block of ``L`` is kept
-``blockdiag`` or ``dense`` and each off-diagonal block ``sparse`` or
-``dense``, decided once from the level incidence (:func:`analyse_structure`).
+system is too large to factor densely. Each diagonal block of ``L`` is a
+:class:`~mixedmodels.linalg.blocks.BlockDiagonalLower` or a
+:class:`~mixedmodels.linalg.blocks.DenseLower`, and each off-diagonal block a
+sparse (CSR) or dense matrix, decided once from the level incidence
+(:func:`analyse_structure`); the factorisation dispatches on these types.
 
 Notation
 --------
@@ -28,17 +30,19 @@ import scipy.sparse as sp
 from ..design.crossprod import CrossProducts
 from ..design.terms import RandomEffectsBlock
 from ..linalg.blocks import (
+    BlockDiagonalLower,
+    DenseLower,
+    LowerBlock,
     as_dense,
     blockdiag_cholesky,
-    blockdiag_inverse_lower,
     blockdiag_to_dense,
     congruence,
-    dense_lower_solve_right,
     left_blockdiag_transpose,
     right_blockdiag,
 )
+from .factorization import BlocksOfL, Factorization
 
-__all__ = ["BlockedFactor", "analyse_structure"]
+__all__ = ["BlockedFactor", "Structure", "analyse_structure"]
 
 _DENSE_FILL = 0.25  # level-pattern density above which a sparse block is stored dense
 
@@ -56,37 +60,41 @@ def _level_pattern(
     return pattern
 
 
-def analyse_structure(
-    blocks: list[RandomEffectsBlock], cross: CrossProducts
-) -> tuple[list[str], dict[tuple[int, int], str]]:
-    """Storage kind of each block of ``L`` from the level incidence.
+#: Storage classes of the diagonal blocks and of the blocks below them.
+DiagonalKind = type[BlockDiagonalLower] | type[DenseLower]
+OffKind = type[sp.csr_matrix] | type[np.ndarray]
+Structure = tuple[list[DiagonalKind], dict[tuple[int, int], OffKind]]
+
+
+def analyse_structure(blocks: list[RandomEffectsBlock], cross: CrossProducts) -> Structure:
+    """Storage class of each block of ``L`` from the level incidence.
 
     Returns
     -------
-    diagonal_kind : list of str
-        ``"blockdiag"`` or ``"dense"`` per block.
+    diagonal_kind : list of type
+        :class:`BlockDiagonalLower` or :class:`DenseLower` per block.
     off_kind : dict
-        ``"sparse"`` or ``"dense"`` per ``(i, j)``, ``i > j``.
+        ``scipy.sparse.csr_matrix`` or ``numpy.ndarray`` per ``(i, j)``, ``i > j``.
     """
     n_blocks = len(blocks)
-    diagonal_kind: list[str] = []
-    off_kind: dict[tuple[int, int], str] = {}
+    diagonal_kind: list[DiagonalKind] = []
+    off_kind: dict[tuple[int, int], OffKind] = {}
     pattern: dict[tuple[int, int], sp.csr_matrix | None] = {}
     for (i, j), matrix in cross.off_diagonal.items():
         pattern[(i, j)] = _level_pattern(matrix, blocks[i].n_columns, blocks[j].n_columns)
     for j in range(n_blocks):
         dense = False
         for k in range(j):
-            if off_kind[(j, k)] == "dense":
+            if off_kind[(j, k)] is np.ndarray:
                 dense = True
             elif pattern[(j, k)] is not None and (pattern[(j, k)].getnnz(axis=0) > 1).any():
                 dense = True
-        diagonal_kind.append("dense" if dense else "blockdiag")
+        diagonal_kind.append(DenseLower if dense else BlockDiagonalLower)
         for i in range(j + 1, n_blocks):
             if dense or any(
-                off_kind[(i, k)] == "dense" or off_kind[(j, k)] == "dense" for k in range(j)
+                off_kind[(i, k)] is np.ndarray or off_kind[(j, k)] is np.ndarray for k in range(j)
             ):
-                off_kind[(i, j)] = "dense"
+                off_kind[(i, j)] = np.ndarray
                 continue
             level_pattern = pattern.get((i, j))
             for k in range(j):
@@ -96,12 +104,30 @@ def analyse_structure(
             pattern[(i, j)] = level_pattern
             size = blocks[i].n_levels * blocks[j].n_levels
             density = 0.0 if level_pattern is None else level_pattern.nnz / size
-            off_kind[(i, j)] = "dense" if density > _DENSE_FILL else "sparse"
+            off_kind[(i, j)] = np.ndarray if density > _DENSE_FILL else sp.csr_matrix
     return diagonal_kind, off_kind
 
 
-class BlockedFactor:
-    """Blocked Cholesky factor with per-block storage kinds.
+def _factor_diagonal(
+    kind: DiagonalKind, gram: np.ndarray, below: list[np.ndarray | sp.spmatrix]
+) -> LowerBlock:
+    """``L_jj`` from ``T' A_jj T + I`` (``gram``, per level) less ``sum_k L_jk L_jk'``."""
+    if kind is BlockDiagonalLower:
+        p = gram.shape[1]
+        for off in below:
+            # Nested factor: L_jk L_jk' is block diagonal; subtract its blocks.
+            product = (off @ off.T).tocoo()
+            level = product.row // p
+            np.add.at(gram, (level, product.row % p, product.col % p), -product.data)
+        return BlockDiagonalLower(blockdiag_cholesky(gram))
+    dense = blockdiag_to_dense(gram)
+    for off in below:
+        dense -= as_dense(off @ off.T)
+    return DenseLower(scipy.linalg.cholesky(dense, lower=True, check_finite=False))
+
+
+class BlockedFactor(Factorization):
+    """Blocked Cholesky factor with per-block storage classes.
 
     Parameters
     ----------
@@ -117,7 +143,7 @@ class BlockedFactor:
         self,
         blocks: list[RandomEffectsBlock],
         cross: CrossProducts,
-        structure: tuple[list[str], dict[tuple[int, int], str]] | None = None,
+        structure: Structure | None = None,
     ) -> None:
         self.blocks = blocks
         self.cross = cross
@@ -134,6 +160,22 @@ class BlockedFactor:
         scaled = left_blockdiag_transpose(lambdas[i], matrix)
         return right_blockdiag(scaled, lambdas[j])
 
+    def _off_block(self, factors, lambdas, L_off, diagonal: LowerBlock, i: int, j: int):
+        """``L_ij = (Lambda_i' A_ij Lambda_j - sum_k L_ik L_jk') L_jj^{-T}``, or None."""
+        target = self._scaled_off_diagonal(factors, lambdas, i, j)
+        for k in range(j):
+            left, right = L_off.get((i, k)), L_off.get((j, k))
+            if left is None or right is None:
+                continue
+            update = left @ right.T
+            target = -update if target is None else target - update
+        if target is None:
+            return None
+        if self.off_kind[(i, j)] is np.ndarray:
+            target = as_dense(target)
+        solved = diagonal.solve_right_transpose(target)
+        return sp.csr_matrix(solved) if sp.issparse(solved) else solved
+
     def update(self, factors: list[np.ndarray]) -> None:
         """Numeric blocked factorisation; sets the blocks, ``logdet`` and ``schur``."""
         blocks, cross = self.blocks, self.cross
@@ -142,80 +184,33 @@ class BlockedFactor:
             np.broadcast_to(factor, (block.n_levels, *factor.shape))
             for block, factor in zip(blocks, factors, strict=True)
         ]
-        L_diag: list[np.ndarray] = []
-        L_inv: list[np.ndarray | None] = []
+        L_diag: list[LowerBlock] = []
         L_off: dict[tuple[int, int], np.ndarray | sp.spmatrix] = {}
         L_xy: list[np.ndarray] = []
         for j in range(n_blocks):
-            p = blocks[j].n_columns
             gram = congruence(cross.diagonal[j], factors[j])
-            index = np.arange(p)
+            index = np.arange(blocks[j].n_columns)
             gram[:, index, index] += 1.0
-            if self.diagonal_kind[j] == "blockdiag":
-                for k in range(j):
-                    off = L_off.get((j, k))
-                    if off is None:
-                        continue
-                    # Nested factor: L_jk L_jk' is block diagonal; add its blocks.
-                    product = (off @ off.T).tocoo()
-                    level = product.row // p
-                    np.add.at(gram, (level, product.row % p, product.col % p), -product.data)
-                factor = blockdiag_cholesky(gram)
-                inverse = blockdiag_inverse_lower(factor)
-                L_diag.append(factor)
-                L_inv.append(inverse)
-                inverse_transposed = np.swapaxes(inverse, 1, 2)
-            else:
-                dense = blockdiag_to_dense(gram)
-                for k in range(j):
-                    off = L_off.get((j, k))
-                    if off is not None:
-                        dense -= as_dense(off @ off.T)
-                factor = scipy.linalg.cholesky(dense, lower=True, check_finite=False)
-                L_diag.append(factor)
-                L_inv.append(None)
+            below = [L_off[(j, k)] for k in range(j) if (j, k) in L_off]
+            diagonal = _factor_diagonal(self.diagonal_kind[j], gram, below)
+            L_diag.append(diagonal)
             for i in range(j + 1, n_blocks):
-                target = self._scaled_off_diagonal(factors, lambdas, i, j)
-                for k in range(j):
-                    left, right = L_off.get((i, k)), L_off.get((j, k))
-                    if left is None or right is None:
-                        continue
-                    update = left @ right.T
-                    target = -update if target is None else target - update
-                if target is None:
-                    continue
-                if self.off_kind[(i, j)] == "dense" or self.diagonal_kind[j] == "dense":
-                    target = as_dense(target)
-                if self.diagonal_kind[j] == "blockdiag":
-                    solved = right_blockdiag(target, inverse_transposed)
-                else:
-                    solved = dense_lower_solve_right(target, factor)
-                if sp.issparse(solved):
-                    solved = sp.csr_matrix(solved)
-                L_off[(i, j)] = solved
+                solved = self._off_block(factors, lambdas, L_off, diagonal, i, j)
+                if solved is not None:
+                    L_off[(i, j)] = solved
             xy_row = right_blockdiag(cross.xy_z[j], lambdas[j])
             for k in range(j):
                 right = L_off.get((j, k))
                 if right is not None:
                     xy_row = xy_row - as_dense(right @ L_xy[k].T).T
-            if self.diagonal_kind[j] == "blockdiag":
-                xy_row = right_blockdiag(xy_row, inverse_transposed)
-            else:
-                xy_row = dense_lower_solve_right(xy_row, factor)
-            L_xy.append(xy_row)
+            L_xy.append(diagonal.solve_right_transpose(xy_row))
         schur = cross.xy_xy.copy()
         for xy_row in L_xy:
             schur -= xy_row @ xy_row.T
         self.schur = schur
-        total = 0.0
-        for factor in L_diag:
-            if factor.ndim == 3:
-                total += np.sum(np.log(np.diagonal(factor, axis1=1, axis2=2)))
-            else:
-                total += np.sum(np.log(np.diag(factor)))
-        self.logdet = 2.0 * float(total)
-        self._blocks = {"L_diag": L_diag, "L_inv_blocks": L_inv, "L_off": L_off, "L_xy": L_xy}
+        self.logdet = float(sum(diagonal.logdet() for diagonal in L_diag))
+        self._blocks: BlocksOfL = {"L_diag": L_diag, "L_off": L_off, "L_xy": L_xy}
 
-    def blocks_of_L(self, factors: list[np.ndarray]) -> dict:
+    def blocks_of_L(self, factors: list[np.ndarray]) -> BlocksOfL:
         """The blocked factor computed by the last :meth:`update`."""
         return self._blocks

@@ -11,8 +11,11 @@ For a relative covariance parameter ``theta`` the engine factors
 block by block (Bates et al. 2015, JSS 67(1); MixedModels.jl). One evaluation
 is ``set_theta -> update_L -> objective``.
 
-Three factorisations share this interface; :func:`select_factor` picks one
-per model, once:
+Three factorisations implement
+:class:`~mixedmodels.objective.factorization.Factorization`;
+:func:`select_factor` picks one per model, once. The criterion itself is
+written once, in :mod:`mixedmodels.objective.criterion`. Where the time goes
+per evaluation is recorded in ``benchmarks/NOTES.md``.
 
 ``single`` (:class:`~mixedmodels.objective.single.SingleBlockFactor`)
     One grouping factor. Closed-form batched ``p x p`` algebra over levels.
@@ -23,45 +26,6 @@ per model, once:
 ``blocked`` (:class:`~mixedmodels.objective.blocked.BlockedFactor`)
     The general block-by-block factor, for nested designs too large for the
     dense remainder.
-
-Where the time goes (per evaluation, one BLAS thread, this 2-core machine)
---------------------------------------------------------------------------
-Measured with cProfile, then ``timeit`` of ``model.objective(theta)`` at
-lme4's optimum, on the code before this module was split into paths
-(commit 2ece257) and after:
-
-=================  ==========  =========  ======================================
-case               before      after      where the time went / goes
-=================  ==========  =========  ======================================
-Dyestuff           109 us      31 us      generic block loop, ``einsum`` path
-                                          search, scipy wrappers -> ~12 numpy
-                                          calls on length-6 arrays
-sleepstudy slopes  244 us      52 us      same; now ~25 ufunc calls (closed-form
-                                          2 x 2 Cholesky over 18 levels) and a
-                                          1 us ``dpotrf`` of ``[X y]``'s 3 x 3
-                                          Schur complement
-Penicillin         310-430 us  62 us      sparse products with a symbolic phase
-                                          per call -> one mat-vec and an 8 x 8
-                                          ``dpotrf``
-InstEval           40-44 ms    17.5 ms    before: dense Cholesky of the 1128
-                                          block (13 ms), the fill by pair-list
-                                          ``bincount`` (6 ms, no faster than
-                                          scipy's product), sparse/dense block
-                                          products, ``np.tril`` copies (20 ms).
-                                          After: ``dpotrf`` of order 1145
-                                          (13.5 ms, 77 %), the mat-vec over
-                                          1.16 M products (4 ms)
-=================  ==========  =========  ======================================
-
-For the small models, the remaining per-evaluation cost is numpy's call
-overhead (~1 us per call). A JIT (numba) would remove most of it but adds
-its import and compile time (tenths of a second, or a disk cache) to the first
-fit in a process, while the evaluations are already a small part of a small fit:
-of sleepstudy's 10-13 ms, the formula-to-design step takes 5-7 ms and the 28
-evaluations 1.5 ms. So no JIT is used. InstEval is bound by
-the dense factor: the lecturer block fills in to 98 % and ``dpotrf`` runs near
-the core's peak (~37 GFLOP/s); multithreaded BLAS was measured slower on this
-shared machine.
 
 Notation
 --------
@@ -77,27 +41,23 @@ symbol       meaning
 ``r^2``      penalised weighted residual sum of squares (``pwrss``)
 ``n``        number of observations
 ===========  ===============================================================
-
-The criterion, with ``log|L_Z|^2 = 2 sum log diag L_jj``:
-
-* ML deviance: ``log|L_Z|^2 + n (1 + log(2 pi r^2 / n)) - sum log w``
-* REML criterion: ``log|L_Z|^2 + log|L_X|^2 + (n - k)(1 + log(2 pi r^2 / (n - k)))
-  - sum log w``
 """
 
 from __future__ import annotations
 
+import copy
 import math
 
 import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
-from scipy.linalg.lapack import dpotrf as _dpotrf
 
 from ..design.crossprod import CrossProducts
 from ..design.terms import RandomEffectsBlock
-from ..linalg.blocks import as_dense, blockdiag_to_dense
+from ..linalg.blocks import DenseLower, LowerBlock, as_dense
 from .blocked import BlockedFactor, analyse_structure
+from .criterion import criterion
+from .factorization import BlocksOfL, Factorization
 from .schur import EliminatedFactor, eliminated_pair_count, first_block_rows
 from .single import SingleBlockFactor
 
@@ -110,12 +70,10 @@ MAX_DENSE = 10_000
 #: Largest number of stored products (bound) for the eliminated path's operator.
 MAX_PAIRS = 200_000_000
 
-_LOG_2PI = float(np.log(2.0 * np.pi))
-
 
 def select_factor(
     blocks: list[RandomEffectsBlock], cross: CrossProducts, path: str | None = None
-) -> SingleBlockFactor | EliminatedFactor | BlockedFactor:
+) -> Factorization:
     """Choose the factorisation for a model (see the module notes).
 
     Parameters
@@ -140,14 +98,14 @@ def select_factor(
             if m <= SMALL_DENSE:
                 return EliminatedFactor(blocks, cross, first)
             structure = analyse_structure(blocks, cross)
-            if all(kind == "dense" for kind in structure[0][1:]):
+            if all(kind is DenseLower for kind in structure[0][1:]):
                 return EliminatedFactor(blocks, cross, first)
             return BlockedFactor(blocks, cross, structure)
     return BlockedFactor(blocks, cross)
 
 
 class PLSState:
-    """Factor of the PLS system for one model, and the criterion.
+    """Factor of the PLS system for one model, and the criterion at it.
 
     Parameters
     ----------
@@ -162,13 +120,19 @@ class PLSState:
 
     Attributes
     ----------
-    engine : SingleBlockFactor, EliminatedFactor or BlockedFactor
+    engine : Factorization
     L_X, c_X, pwrss
         Fixed-effects factor, its right-hand side and ``r^2`` at the last
         :meth:`update_L`.
-    L_diag, L_inv_blocks, L_off, L_xy
+    L_diag, L_off, L_xy
         The blocked factor (see the module notes), built on first access after
         each :meth:`update_L`; the criterion itself never needs them.
+
+    Notes
+    -----
+    A state is mutable (each evaluation overwrites it). Code that evaluates at
+    other ``theta`` than its owner's -- profiles, Hessians, results -- works on
+    its own :meth:`fork`, so it never moves anyone else's state.
     """
 
     def __init__(
@@ -184,11 +148,28 @@ class PLSState:
         self.n_fixed = cross.xy_xy.shape[0] - 1
         self.n_obs = cross.n_obs
         self.theta: np.ndarray | None = None
-        self.engine = select_factor(blocks, cross, path)
-        self._blocks: dict | None = None
+        self.engine: Factorization = select_factor(blocks, cross, path)
+        self._blocks: BlocksOfL | None = None
         self._logdet_random = 0.0
         self._key: bytes | None = None
         self._value = math.nan
+
+    def fork(self, reml: bool | None = None) -> PLSState:
+        """An independent state at the same ``theta``, sharing the constant structure.
+
+        Parameters
+        ----------
+        reml : bool, optional
+            Criterion of the copy (default: this state's). The factorisation
+            does not depend on it, so an ML copy of a REML state (for
+            profiles) costs no set-up.
+        """
+        new = copy.copy(self)
+        new.engine = self.engine.fork()
+        if reml is not None and reml != self.reml:
+            new.reml = bool(reml)
+            new._key = None  # the stored value was the other criterion
+        return new
 
     # ------------------------------------------------------------------ evaluation
     def set_theta(self, theta: np.ndarray) -> None:
@@ -205,32 +186,10 @@ class PLSState:
         engine.update(self.factors)
         self._blocks = None
         self._logdet_random = engine.logdet
-        if engine.kind == "eliminated":
-            self.L_X, self.c_X, self.pwrss = engine.L_X, engine.c_X, engine.pwrss
-        else:
-            self._fixed_part(engine.schur)
-
-    def _fixed_part(self, schur: np.ndarray) -> None:
-        """``L_X``, ``c_X`` and ``r^2`` from ``[X y]``'s Schur complement."""
-        k = self.n_fixed
-        full, info = _dpotrf(schur, lower=1)  # 1 us; numpy's cholesky costs 5 us here
-        if info == 0:
-            self.L_X = full[:k, :k]
-            self.c_X = full[k, :k]
-            self.pwrss = float(full[k, k] ** 2)
-            return
-        if k > 0:
-            self.L_X = scipy.linalg.cholesky(schur[:k, :k], lower=True, check_finite=False)
-            self.c_X = scipy.linalg.solve_triangular(
-                self.L_X, schur[:k, k], lower=True, check_finite=False
-            )
-        else:
-            self.L_X = np.zeros((0, 0))
-            self.c_X = np.zeros(0)
-        self.pwrss = max(float(schur[k, k] - self.c_X @ self.c_X), 0.0)
+        self.L_X, self.c_X, self.pwrss = engine.fixed_factor()
 
     # ------------------------------------------------------------------ blocked factor
-    def _blocked(self) -> dict:
+    def _blocked(self) -> BlocksOfL:
         if self._blocks is None:
             if self.theta is None:
                 raise RuntimeError("set_theta and update_L must be called first")
@@ -238,14 +197,9 @@ class PLSState:
         return self._blocks
 
     @property
-    def L_diag(self) -> list[np.ndarray]:
-        """Diagonal blocks of ``L_Z``: ``(l, p, p)`` block diagonal or 2-D dense."""
+    def L_diag(self) -> list[LowerBlock]:
+        """Diagonal blocks of ``L_Z`` (block-diagonal or dense lower factors)."""
         return self._blocked()["L_diag"]
-
-    @property
-    def L_inv_blocks(self) -> list[np.ndarray | None]:
-        """Inverses of the block-diagonal ``L_jj`` (``None`` for dense blocks)."""
-        return self._blocked()["L_inv_blocks"]
 
     @property
     def L_off(self) -> dict[tuple[int, int], np.ndarray | sp.spmatrix]:
@@ -268,41 +222,58 @@ class PLSState:
             return 0.0
         return 2.0 * math.fsum(map(math.log, np.diagonal(self.L_X).tolist()))
 
-    def objective(self) -> float:
-        """REML criterion or ML deviance (``-2 log L``) at the installed ``theta``."""
-        n = self.n_obs
-        pwrss = self.pwrss
-        dof = n - self.n_fixed if self.reml else n
-        if pwrss > 0.0:
-            log_term = math.log(pwrss / dof)
-        else:
-            log_term = -math.inf if pwrss == 0.0 else math.nan
-        value = self._logdet_random + dof * (1.0 + _LOG_2PI + log_term)
+    def logdet(self) -> float:
+        """The criterion's log-determinant: ``log|L_Z|^2`` (ML), plus ``log|L_X|^2`` (REML)."""
         if self.reml:
-            value += self.logdet_fixed()
-        return float(value - self.cross.sum_log_weights)
+            return self._logdet_random + self.logdet_fixed()
+        return self._logdet_random
 
-    def evaluate(self, theta: np.ndarray) -> float:
+    def dof(self) -> int:
+        """``n - k`` (REML) or ``n`` (ML)."""
+        return self.n_obs - self.n_fixed if self.reml else self.n_obs
+
+    def objective(self, sigma: float | None = None, pwrss: float | None = None) -> float:
+        """REML criterion or ML deviance (``-2 log L``) at the installed ``theta``.
+
+        Parameters
+        ----------
+        sigma : float, optional
+            Fixed residual standard deviation (profiled out when omitted).
+        pwrss : float, optional
+            Replaces ``r^2`` (a constrained problem's residual sum of squares,
+            as when a fixed effect is profiled).
+
+        See :func:`mixedmodels.objective.criterion.criterion`.
+        """
+        logdet = self._logdet_random
+        if self.reml:
+            logdet += self.logdet_fixed()
+        if pwrss is None:
+            pwrss = self.pwrss
+        dof = self.n_obs - self.n_fixed if self.reml else self.n_obs
+        return criterion(logdet, pwrss, dof, self.cross.sum_log_weights, sigma)
+
+    def evaluate(self, theta: np.ndarray, sigma: float | None = None) -> float:
         """``set_theta -> update_L -> objective``.
 
-        Re-evaluating the installed ``theta`` returns the stored value (the
-        fit, the results and the inference code each ask for the optimum).
+        Re-evaluating the installed ``theta`` reuses the factor (the fit, the
+        results and the inference code each ask for the optimum).
         """
         theta = np.asarray(theta, dtype=float)
         key = theta.tobytes()
-        if key == self._key:
+        if key != self._key:
+            self.set_theta(theta)
+            self.update_L()
+            self._value = self.objective()
+            self._key = key
+        if sigma is None:
             return self._value
-        self.set_theta(theta)
-        self.update_L()
-        self._value = value = self.objective()
-        self._key = key
-        return value
+        return self.objective(sigma)
 
     # ------------------------------------------------------------------ solutions
     def sigma2(self) -> float:
         """Residual variance estimate at the installed ``theta``."""
-        dof = self.n_obs - self.n_fixed if self.reml else self.n_obs
-        return self.pwrss / dof
+        return self.pwrss / self.dof()
 
     def beta(self) -> np.ndarray:
         """Fixed effects: ``L_X' beta = c_X``."""
@@ -321,14 +292,7 @@ class PLSState:
                 off = self.L_off.get((i, j))
                 if off is not None:
                     rhs = rhs - off.T @ modes[i]
-            factor = self.L_diag[j]
-            if factor.ndim == 3:
-                levels, p, _ = factor.shape
-                inverse = self.L_inv_blocks[j]
-                # u_l = L_l^{-T} rhs_l
-                modes[j] = np.einsum("lji,lj->li", inverse, rhs.reshape(levels, p)).ravel()
-            else:
-                modes[j] = scipy.linalg.solve_triangular(factor, rhs, lower=True, trans="T")
+            modes[j] = self.L_diag[j].solve_transpose(rhs)
         return modes  # type: ignore[return-value]
 
     def conditional_modes(self) -> list[np.ndarray]:
@@ -352,9 +316,8 @@ class PLSState:
         sizes = [block.n_random for block in self.blocks]
         offsets = np.concatenate([[0], np.cumsum(sizes)])
         dense = np.zeros((offsets[-1], offsets[-1]))
-        for j, factor in enumerate(self.L_diag):
-            piece = blockdiag_to_dense(factor) if factor.ndim == 3 else factor
-            dense[offsets[j] : offsets[j + 1], offsets[j] : offsets[j + 1]] = piece
+        for j, diagonal in enumerate(self.L_diag):
+            dense[offsets[j] : offsets[j + 1], offsets[j] : offsets[j + 1]] = diagonal.to_dense()
             for i in range(j + 1, len(self.blocks)):
                 off = self.L_off.get((i, j))
                 if off is not None:

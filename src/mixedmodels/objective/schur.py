@@ -42,12 +42,15 @@ import scipy.sparse as sp
 from ..design.crossprod import CrossProducts
 from ..design.terms import RandomEffectsBlock
 from ..linalg.blocks import (
-    blockdiag_cholesky,
-    blockdiag_inverse_lower,
+    BlockDiagonalLower,
+    DenseLower,
+    LowerBlock,
+    gram_2x2,
     left_blockdiag_transpose,
     right_blockdiag,
 )
 from ..linalg.pairs import PairOperator, count_pairs
+from .factorization import BlocksOfL, Factorization
 
 __all__ = ["EliminatedFactor", "eliminated_pair_count", "first_block_rows"]
 
@@ -83,7 +86,7 @@ def _is_diagonal(block: RandomEffectsBlock) -> bool:
     return bool(np.all(index[~np.eye(index.shape[0], dtype=bool)] < 0))
 
 
-class EliminatedFactor:
+class EliminatedFactor(Factorization):
     """First block eliminated in closed form; the rest factored as one dense matrix.
 
     Parameters
@@ -197,10 +200,7 @@ class EliminatedFactor:
             return (t2 / m)[:, None]
         if self.p0 == 2:
             t0, t1, t2 = factor_t[0, 0], factor_t[1, 0], factor_t[1, 1]
-            a10t0 = self.a10 * t0
-            m00 = self.a00 * (t0 * t0) + a10t0 * (2.0 * t1) + self.a11 * (t1 * t1) + 1.0
-            m10 = (a10t0 + self.a11 * t1) * t2
-            m11 = self.a11 * (t2 * t2) + 1.0
+            m00, m10, m11 = gram_2x2(self.a00, self.a10, self.a11, t0, t1, t2)
             det = m00 * m11 - m10 * m10
             self.logdet = float(self.multiplicity @ np.log(det))
             i00, i10, i11 = m11 / det, -m10 / det, m00 / det
@@ -209,13 +209,9 @@ class EliminatedFactor:
             packed[:, 1] = t0 * (t1 * i00 + t2 * i10)
             packed[:, 2] = (t1 * t1) * i00 + (2.0 * t1 * t2) * i10 + (t2 * t2) * i11
             return packed
-        gram = factor_t.T @ self.gram0 @ factor_t
-        index = np.arange(self.p0)
-        gram[:, index, index] += 1.0
-        factor = np.linalg.cholesky(gram)
-        logs = np.log(np.diagonal(factor, axis1=1, axis2=2)).sum(axis=1)
-        self.logdet = 2.0 * float(self.multiplicity @ logs)
-        half = factor_t @ np.swapaxes(blockdiag_inverse_lower(factor), 1, 2)
+        diagonal = BlockDiagonalLower.from_gram(self.gram0, factor_t)
+        self.logdet = float(self.multiplicity @ diagonal.level_logdets())
+        half = factor_t @ np.swapaxes(diagonal.inverse, 1, 2)
         w = half @ np.swapaxes(half, 1, 2)
         r, c = np.tril_indices(self.p0)
         return w[:, r, c]
@@ -247,6 +243,18 @@ class EliminatedFactor:
             self.c_X = np.zeros(k)
             self.pwrss = np.inf
 
+    def fixed_factor(self) -> tuple[np.ndarray, np.ndarray, float]:
+        """``(L_X, c_X, r^2)``: the last rows of the dense factor (no second factorisation)."""
+        return self.L_X, self.c_X, self.pwrss
+
+    def fork(self) -> EliminatedFactor:
+        """A copy with its own operator buffers (``update`` factors in place)."""
+        new = super().fork()
+        new._scales = self._scales.copy()
+        new.operator = self.operator.fork()
+        new.factor = new.operator.buffer.reshape(self.m, self.m)
+        return new
+
     def _congruence(self, lower: np.ndarray, factors: list[np.ndarray]) -> np.ndarray:
         """``D' S D + I`` for later blocks with a full (non-diagonal) ``T``."""
         full = lower + np.tril(lower, -1).T
@@ -263,20 +271,15 @@ class EliminatedFactor:
         return np.ascontiguousarray(np.tril(full))
 
     # ------------------------------------------------------------------ blocks of L
-    def blocks_of_L(self, factors: list[np.ndarray]) -> dict:
+    def blocks_of_L(self, factors: list[np.ndarray]) -> BlocksOfL:
         """The blocked factor at the last :meth:`update` (for solutions, not the criterion)."""
         cross = self.cross
         first = self.blocks[0]
         factor_t = factors[0]
-        gram = factor_t.T @ cross.diagonal[0] @ factor_t
-        index = np.arange(self.p0)
-        gram[:, index, index] += 1.0
-        factor0 = blockdiag_cholesky(gram)
-        inverse0 = blockdiag_inverse_lower(factor0)
-        inverse0_t = np.swapaxes(inverse0, 1, 2)
+        diagonal0 = BlockDiagonalLower.from_gram(cross.diagonal[0], factor_t)
+        inverse0_t = np.swapaxes(diagonal0.inverse, 1, 2)
         lam0 = np.broadcast_to(factor_t, (first.n_levels, self.p0, self.p0))
-        L_diag: list[np.ndarray] = [factor0]
-        L_inv: list[np.ndarray | None] = [inverse0]
+        L_diag: list[LowerBlock] = [diagonal0]
         L_off: dict[tuple[int, int], np.ndarray | sp.spmatrix] = {}
         L_xy = [right_blockdiag(right_blockdiag(cross.xy_z[0], lam0), inverse0_t)]
         dense = np.tril(self.factor)
@@ -287,10 +290,9 @@ class EliminatedFactor:
             scaled = right_blockdiag(right_blockdiag(scaled, lam0), inverse0_t)
             L_off[(j, 0)] = sp.csr_matrix(scaled)
             rows = slice(self.offsets[j - 1], self.offsets[j])
-            L_diag.append(dense[rows, rows].copy())
-            L_inv.append(None)
+            L_diag.append(DenseLower(dense[rows, rows].copy()))
             for i in range(j + 1, len(self.blocks)):
                 below = slice(self.offsets[i - 1], self.offsets[i])
                 L_off[(i, j)] = dense[below, rows].copy()
             L_xy.append(dense[q:m, rows].copy())
-        return {"L_diag": L_diag, "L_inv_blocks": L_inv, "L_off": L_off, "L_xy": L_xy}
+        return {"L_diag": L_diag, "L_off": L_off, "L_xy": L_xy}

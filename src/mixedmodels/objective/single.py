@@ -24,8 +24,9 @@ symbol             meaning
 
 For ``p = 1`` the block reduces to ``M_l = t^2 a_l + 1`` and
 ``S = C - t^2 B diag(1 / M) B'``; for ``p = 2`` the Cholesky factor of each
-``M_l`` is written out (three square roots and divisions per level), which
-is several times faster than a batched LAPACK call on ``2 x 2`` blocks.
+``M_l`` is written out (:func:`~mixedmodels.linalg.blocks.gram_2x2` and
+:func:`~mixedmodels.linalg.blocks.cholesky_2x2`), which is several times
+faster than a batched LAPACK call on ``2 x 2`` blocks.
 """
 
 from __future__ import annotations
@@ -33,12 +34,13 @@ from __future__ import annotations
 import numpy as np
 
 from ..design.crossprod import CrossProducts
-from ..linalg.blocks import blockdiag_cholesky, blockdiag_inverse_lower
+from ..linalg.blocks import BlockDiagonalLower, cholesky_2x2, gram_2x2
+from .factorization import BlocksOfL, Factorization
 
 __all__ = ["SingleBlockFactor"]
 
 
-class SingleBlockFactor:
+class SingleBlockFactor(Factorization):
     """Factorisation of the PLS system when there is one random-effects block.
 
     Parameters
@@ -90,21 +92,8 @@ class SingleBlockFactor:
         self.schur = self.xy_xy - scaled @ self.b.T
 
     def _update_two(self, t0: float, t1: float, t2: float) -> None:
-        a10t0 = self.a10 * t0
-        # M = T' A T + I, written out for T = [[t0, 0], [t1, t2]].
-        m00 = self.a00 * (t0 * t0)
-        m00 += a10t0 * (2.0 * t1)
-        m00 += self.a11 * (t1 * t1)
-        m00 += 1.0
-        m10 = a10t0
-        m10 += self.a11 * t1
-        m10 *= t2
-        m11 = self.a11 * (t2 * t2)
-        m11 += 1.0
-        l00 = np.sqrt(m00)
-        l10 = m10 / l00
-        l11sq = m11 - l10 * l10
-        l11 = np.sqrt(l11sq)
+        m00, m10, m11 = gram_2x2(self.a00, self.a10, self.a11, t0, t1, t2)
+        l00, l10, l11, l11sq = cholesky_2x2(m00, m10, m11)
         # log det M_l = log(l00^2 l11^2)
         self.logdet = float(np.log(m00 * l11sq).sum())
         # R = B T L^{-T}: v = B T row-wise, then forward substitution per level.
@@ -117,33 +106,17 @@ class SingleBlockFactor:
         self.schur = self.xy_xy - c0 @ c0.T - c1 @ c1.T
 
     def _update_general(self, factor_t: np.ndarray) -> None:
-        gram = factor_t.T @ self.gram @ factor_t
-        index = np.arange(self.p)
-        gram[:, index, index] += 1.0
-        factor = np.linalg.cholesky(gram)
-        self.logdet = 2.0 * float(np.log(np.diagonal(factor, axis1=1, axis2=2)).sum())
-        inverse = blockdiag_inverse_lower(factor)
+        diagonal = BlockDiagonalLower.from_gram(self.gram, factor_t)
+        self.logdet = diagonal.logdet()
         rows = self.xy_z @ factor_t  # (k+1, l, p)
-        rows = np.einsum("rlj,lij->rli", rows, inverse)
+        rows = np.einsum("rlj,lij->rli", rows, diagonal.inverse)
         flat = rows.reshape(self.k + 1, -1)
         self.schur = self.xy_xy - flat @ flat.T
 
     # ------------------------------------------------------------------ blocks of L
-    def blocks_of_L(self, factors: list[np.ndarray]) -> dict:
-        """The blocked factor: ``L_diag``, ``L_inv_blocks``, ``L_off`` and ``L_xy``.
-
-        Recomputed from ``T`` (only solutions need it, not the criterion).
-        """
+    def blocks_of_L(self, factors: list[np.ndarray]) -> BlocksOfL:
+        """The blocked factor, recomputed from ``T`` (only solutions need it)."""
         factor_t = factors[0]
-        gram = factor_t.T @ self.gram @ factor_t
-        index = np.arange(self.p)
-        gram[:, index, index] += 1.0
-        factor = blockdiag_cholesky(gram)
-        inverse = blockdiag_inverse_lower(factor)
-        rows = np.einsum("rlj,lij->rli", self.xy_z @ factor_t, inverse)
-        return {
-            "L_diag": [factor],
-            "L_inv_blocks": [inverse],
-            "L_off": {},
-            "L_xy": [rows.reshape(self.k + 1, -1)],
-        }
+        diagonal = BlockDiagonalLower.from_gram(self.gram, factor_t)
+        rows = np.einsum("rlj,lij->rli", self.xy_z @ factor_t, diagonal.inverse)
+        return {"L_diag": [diagonal], "L_off": {}, "L_xy": [rows.reshape(self.k + 1, -1)]}

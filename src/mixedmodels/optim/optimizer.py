@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 import nlopt
 import numpy as np
 
-__all__ = ["OptimizerResult", "minimize_theta"]
+__all__ = ["OptimizerResult", "minimize_bounded", "minimize_theta"]
 
 _FAILURE_CODES = {
     nlopt.MAXEVAL_REACHED: "maximum number of evaluations reached",
@@ -105,12 +105,18 @@ def _run_bobyqa(
     xtol_abs: float,
     max_evaluations: int,
     initial_step: float | np.ndarray,
+    upper: np.ndarray | None = None,
+    ftol_abs: float = 1e-10,
 ) -> tuple[bool, str]:
+    """One BOBYQA run from ``x0`` (scaled coordinates); the best point stays in ``counter``."""
     opt = nlopt.opt(nlopt.LN_BOBYQA, len(x0))
     opt.set_lower_bounds(lower.tolist())
+    if upper is not None:
+        opt.set_upper_bounds(upper.tolist())
     opt.set_min_objective(counter)
-    opt.set_ftol_rel(ftol_rel)
-    opt.set_ftol_abs(1e-10)
+    if ftol_rel > 0:
+        opt.set_ftol_rel(ftol_rel)
+    opt.set_ftol_abs(ftol_abs)
     opt.set_xtol_abs(xtol_abs)
     opt.set_maxeval(max_evaluations)
     step = np.broadcast_to(np.asarray(initial_step, dtype=float), x0.shape)
@@ -125,6 +131,49 @@ def _run_bobyqa(
     if code in _FAILURE_CODES:
         return False, _FAILURE_CODES[code]
     return code > 0, f"NLopt code {code}"
+
+
+def _restart_off_bounds(
+    counter: _Counter,
+    lower_x: np.ndarray,
+    bounded: np.ndarray,
+    settings: dict,
+    converged: bool,
+    message: str,
+) -> tuple[int, bool, str]:
+    """Restart BOBYQA from inside the bound while that lowers the criterion (at most 3x)."""
+    restarts = 0
+    for _ in range(3):
+        x_best = counter.best_x.copy()
+        on_bound = bounded & (x_best - lower_x <= 1e-6)
+        if not on_bound.any():
+            break
+        value_best = counter.best_value
+        trial = x_best.copy()
+        trial[on_bound] = lower_x[on_bound] + 1e-3
+        if counter(trial) >= value_best:
+            break
+        restarts += 1
+        converged, message = _run_bobyqa(counter, trial, lower_x, **settings)
+        if counter.best_value >= value_best - 1e-10 * max(1.0, abs(value_best)):
+            break
+    return restarts, converged, message
+
+
+def _snap_to_bounds(
+    counter: _Counter, lower_x: np.ndarray, bounded: np.ndarray
+) -> tuple[np.ndarray, float]:
+    """Set entries within 1e-4 of their bound to it, if that does not raise the criterion."""
+    x_best = counter.best_x.copy()
+    value_best = counter.best_value
+    near_zero = bounded & (x_best - lower_x > 0) & (x_best - lower_x < 1e-4)
+    if near_zero.any():
+        snapped = x_best.copy()
+        snapped[near_zero] = lower_x[near_zero]
+        snapped_value = counter(snapped)
+        if snapped_value <= value_best + 1e-10 * max(1.0, abs(value_best)):
+            x_best, value_best = snapped, snapped_value
+    return x_best, value_best
 
 
 def minimize_theta(
@@ -175,32 +224,55 @@ def minimize_theta(
         "initial_step": initial_step,
     }
     converged, message = _run_bobyqa(counter, x0, lower_x, **settings)
-    restarts = 0
-    for _ in range(3):
-        x_best = counter.best_x.copy()
-        on_bound = bounded & (x_best - lower_x <= 1e-6)
-        if not on_bound.any():
-            break
-        value_best = counter.best_value
-        trial = x_best.copy()
-        trial[on_bound] = lower_x[on_bound] + 1e-3
-        if counter(trial) >= value_best:
-            break
-        restarts += 1
-        converged, message = _run_bobyqa(counter, trial, lower_x, **settings)
-        if counter.best_value >= value_best - 1e-10 * max(1.0, abs(value_best)):
-            break
-    x_best = counter.best_x.copy()
-    value_best = counter.best_value
-    near_zero = bounded & (x_best - lower_x > 0) & (x_best - lower_x < 1e-4)
-    if near_zero.any():
-        snapped = x_best.copy()
-        snapped[near_zero] = lower_x[near_zero]
-        snapped_value = counter(snapped)
-        if snapped_value <= value_best + 1e-10 * max(1.0, abs(value_best)):
-            x_best, value_best = snapped, snapped_value
+    restarts, converged, message = _restart_off_bounds(
+        counter, lower_x, bounded, settings, converged, message
+    )
+    x_best, _ = _snap_to_bounds(counter, lower_x, bounded)
     # Leave the caller's state at the final theta.
     final_value = float(function(x_best / scale))
     return OptimizerResult(
         x_best / scale, final_value, counter.count, converged, message, restarts, counter.log
     )
+
+
+def minimize_bounded(
+    function: Callable[[np.ndarray], float],
+    x0: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray | None = None,
+    scale: np.ndarray | None = None,
+    *,
+    ftol_abs: float = 1e-11,
+    xtol_abs: float = 1e-9,
+    max_evaluations: int = 20000,
+    initial_step: float = 0.1,
+) -> OptimizerResult:
+    """One tight BOBYQA run within ``lower <= x <= upper``, returning the best point seen.
+
+    The minimiser behind profiles (:mod:`mixedmodels.optim.profile`): warm
+    starts make restarts and snapping unnecessary, and the absolute tolerances
+    are tighter than the fit's because profile values are differences of
+    deviances. ``scale`` works as in :func:`minimize_theta`.
+    """
+    x0 = np.asarray(x0, dtype=float)
+    scale = np.ones(len(x0)) if scale is None else np.asarray(scale, dtype=float)
+    upper = np.full(len(x0), np.inf) if upper is None else np.asarray(upper, dtype=float)
+    counter = _Counter(function, scale, keep_log=False)
+    lower_x, upper_x = np.asarray(lower, dtype=float) * scale, upper * scale
+    start = np.clip(x0 * scale, lower_x, upper_x)
+    if len(x0) == 0:
+        value = counter(start)
+        return OptimizerResult(x0, value, counter.count, True, "no parameters")
+    converged, message = _run_bobyqa(
+        counter,
+        start,
+        lower_x,
+        upper=upper_x,
+        ftol_rel=0.0,
+        ftol_abs=ftol_abs,
+        xtol_abs=xtol_abs,
+        max_evaluations=max_evaluations,
+        initial_step=initial_step,
+    )
+    best = counter.best_x if counter.best_x is not None else start
+    return OptimizerResult(best / scale, counter.best_value, counter.count, converged, message)

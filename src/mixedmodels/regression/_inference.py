@@ -7,19 +7,16 @@ symbol        meaning
 ============  ==============================================================
 ``x``         the engine's ``theta`` in its internally scaled coordinates
 ``s2``        the residual variance (``scale``)
-``A(x)``      ``log|L_Z|^2`` (+ ``log|L_X|^2`` for REML) at ``x``
-``P(x)``      penalised residual sum of squares at ``x``
-``d``         ``n - k_fe`` (REML) or ``n`` (ML)
-``f(x, s2)``  ``-2 log L = A + d log(2 pi s2) + P / s2`` (the engine's
-              criterion before ``s2`` is profiled out)
+``f(x, s2)``  ``-2 log L``: the engine's criterion with ``sigma = sqrt(s2)``
+              fixed (:mod:`mixedmodels.objective.criterion`)
 ``psi(x)``    profile variance parameters: lower triangle of ``T T'`` and
               ``theta_vc^2``, statsmodels' ``params`` beyond the fixed effects
 ============  ==============================================================
 
 The observed information of ``omega = (x, s2)`` is ``H / 2`` with ``H`` the
-Hessian of ``f``: the second derivatives of ``A`` and ``P`` by central
-differences, those in ``s2`` analytically. Then ``cov(omega) = 2 H^{-1}`` and
-by the delta method
+Hessian of ``f`` by central differences (:mod:`mixedmodels.optim.hessian`, the
+same module as lmerTest's Satterthwaite df), on a private copy of the engine's
+state. Then ``cov(omega) = 2 H^{-1}`` and by the delta method
 
 * profile parameters: ``cov(psi) = J cov(x) J'`` with ``J = dpsi/dx``; this is
   also the inverse Hessian of the criterion with ``s2`` profiled out, i.e.
@@ -34,26 +31,24 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from ..model import LinearMixedModel
+from ..optim.hessian import hessian, jacobian
 from ._design import ThetaLayout
 
-__all__ = ["VarianceInference", "criterion_parts", "variance_inference"]
+__all__ = ["VarianceInference", "criterion_hessian", "criterion_parts", "variance_inference"]
 
 _RELATIVE_STEP = 5e-4
 _MIN_STEP = 2.5e-5
 
 
 def criterion_parts(engine: LinearMixedModel, theta: np.ndarray) -> tuple[float, float]:
-    """``A(theta)`` and ``P(theta)`` (no bounds check, so a step may cross zero)."""
-    state = engine.state
+    """The criterion's parts at ``theta``: ``log|L|^2 - sum log w`` and ``r^2``.
+
+    Evaluated on a copy of the engine's state (no bounds check, so a step may
+    cross zero); :mod:`mixedmodels.objective.criterion` combines them.
+    """
+    state = engine.state.fork()
     state.evaluate(np.asarray(theta, dtype=float))
-    value = state.logdet_random() - engine.cross.sum_log_weights
-    if engine.reml:
-        value += state.logdet_fixed()
-    return float(value), float(state.pwrss)
-
-
-def _degrees(engine: LinearMixedModel) -> int:
-    return engine.n_obs - engine.n_fixed if engine.reml else engine.n_obs
+    return float(state.logdet() - engine.cross.sum_log_weights), float(state.pwrss)
 
 
 def criterion_hessian(engine: LinearMixedModel, theta: np.ndarray, sigma2: float) -> np.ndarray:
@@ -62,55 +57,22 @@ def criterion_hessian(engine: LinearMixedModel, theta: np.ndarray, sigma2: float
     x0 = np.asarray(theta, dtype=float) * scale
     m = len(x0)
     steps = np.maximum(_RELATIVE_STEP * np.abs(x0), _MIN_STEP * np.maximum(1.0, np.abs(x0)))
-    steps = np.maximum(steps, _MIN_STEP)
+    steps = np.append(np.maximum(steps, _MIN_STEP), _RELATIVE_STEP * sigma2)
+    state = engine.state.fork()
 
-    def parts(x: np.ndarray) -> np.ndarray:
-        return np.array(criterion_parts(engine, x / scale))
+    def criterion(point: np.ndarray) -> float:
+        return state.evaluate(point[:m] / scale, sigma=np.sqrt(point[m]))
 
-    centre = parts(x0)
-    plus = np.zeros((m, 2))
-    minus = np.zeros((m, 2))
-    for i in range(m):
-        shift = np.zeros(m)
-        shift[i] = steps[i]
-        plus[i] = parts(x0 + shift)
-        minus[i] = parts(x0 - shift)
-    gradient = (plus - minus) / (2.0 * steps[:, None])  # columns: A', P'
-    second = np.zeros((m, m, 2))
-    for i in range(m):
-        second[i, i] = (plus[i] - 2.0 * centre + minus[i]) / steps[i] ** 2
-        for j in range(i):
-            corners = []
-            for si, sj in ((1, 1), (1, -1), (-1, 1), (-1, -1)):
-                shift = np.zeros(m)
-                shift[i] = si * steps[i]
-                shift[j] = sj * steps[j]
-                corners.append(parts(x0 + shift))
-            value = (corners[0] - corners[1] - corners[2] + corners[3]) / (4 * steps[i] * steps[j])
-            second[i, j] = second[j, i] = value
-    engine.state.evaluate(np.asarray(theta, dtype=float))
-    d = _degrees(engine)
-    pwrss = centre[1]
-    hessian = np.zeros((m + 1, m + 1))
-    hessian[:m, :m] = second[:, :, 0] + second[:, :, 1] / sigma2
-    hessian[:m, m] = hessian[m, :m] = -gradient[:, 1] / sigma2**2
-    hessian[m, m] = -d / sigma2**2 + 2.0 * pwrss / sigma2**3
-    return hessian
+    return hessian(criterion, np.append(x0, sigma2), steps)
 
 
 def profile_jacobian(layout: ThetaLayout, theta: np.ndarray, scale: np.ndarray) -> np.ndarray:
     """``d psi / d x`` (central differences; exact since ``psi`` is quadratic in ``x``)."""
     x0 = np.asarray(theta, dtype=float) * scale
-    columns = []
-    for i in range(len(x0)):
-        step = max(1e-3 * abs(x0[i]), 1e-3)
-        shift = np.zeros(len(x0))
-        shift[i] = step
-        upper = layout.packed((x0 + shift) / scale)
-        lower = layout.packed((x0 - shift) / scale)
-        columns.append((upper - lower) / (2 * step))
-    if not columns:
+    if not len(x0):
         return np.zeros((len(layout.packed(np.asarray(theta))), 0))
+    steps = np.maximum(1e-3 * np.abs(x0), 1e-3)
+    columns = jacobian(lambda x: layout.packed(x / scale), x0, steps)
     return np.column_stack(columns)
 
 

@@ -5,8 +5,10 @@ columns of ``exog_re`` are permuted so that ``r`` comes first; the first
 diagonal entry of ``T`` is then the only entry in its row, so
 ``(T T')_{00} = T_00^2`` and fixing ``T_00 = sqrt(v)`` fixes the variance
 while every other ``theta`` stays free. A variance component is a single
-``theta`` already. The other parameters are re-optimised with the engine's
-optimiser, warm-started from the neighbouring grid point.
+``theta`` already. Each grid point is the profile step shared with lme4's
+profile intervals (:func:`mixedmodels.optim.profile.profile_minimum`),
+warm-started from the neighbouring grid point, on a private copy of the
+engine's state.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from ..errors import DataError, MixedModelsError
-from ..optim.optimizer import minimize_theta
+from ..optim.profile import profile_minimum
 from ._design import re_pattern_from_free
 
 if TYPE_CHECKING:
@@ -36,16 +38,8 @@ def _permuted_pattern(results: MixedLMResults, order: np.ndarray) -> np.ndarray:
     return re_pattern_from_free(symmetric[np.ix_(order, order)], results.k_re)
 
 
-def profile_variance(
-    results: MixedLMResults,
-    re_ix: int | str,
-    vtype: str,
-    num_low: int,
-    dist_low: float,
-    num_high: int,
-    dist_high: float,
-) -> np.ndarray:
-    """See :meth:`MixedLMResults.profile_re`."""
+def _target(results: MixedLMResults, re_ix: int | str, vtype: str):
+    """The engine, start theta, index of the fixed theta entry and the variance estimate."""
     model = results.model
     if vtype not in ("re", "vc"):
         raise DataError(f"vtype must be 're' or 'vc', got {vtype!r}")
@@ -63,16 +57,26 @@ def profile_variance(
         vcomp = results.vcomp / results.scale
         theta_start = layout.theta_from_profile(cov, vcomp)
         fixed = layout.re_offset + int(pattern[0, 0])
-        estimate = float(results.cov_re.to_numpy()[index, index])
-    else:
-        names = list(model.exog_vc.names)
-        if re_ix not in names:
-            raise DataError(f"re_ix must name a variance component for vtype='vc': one of {names}")
-        k = names.index(re_ix)
-        engine, layout = model._engine(results.reml, results.layout.re_pattern)
-        theta_start = results.theta.copy()
-        fixed = layout.vc_indices[k]
-        estimate = float(results.vcomp[k])
+        return engine, theta_start, fixed, float(results.cov_re.to_numpy()[index, index])
+    names = list(model.exog_vc.names)
+    if re_ix not in names:
+        raise DataError(f"re_ix must name a variance component for vtype='vc': one of {names}")
+    k = names.index(re_ix)
+    engine, layout = model._engine(results.reml, results.layout.re_pattern)
+    return engine, results.theta.copy(), layout.vc_indices[k], float(results.vcomp[k])
+
+
+def profile_variance(
+    results: MixedLMResults,
+    re_ix: int | str,
+    vtype: str,
+    num_low: int,
+    dist_low: float,
+    num_high: int,
+    dist_high: float,
+) -> np.ndarray:
+    """See :meth:`MixedLMResults.profile_re`."""
+    engine, theta_start, fixed, estimate = _target(results, re_ix, vtype)
     scale = results.scale
     low = (estimate - dist_low) / scale
     high = (estimate + dist_high) / scale
@@ -84,31 +88,28 @@ def profile_variance(
         )
     grid_low = np.linspace(low, centre, int(num_low) + 1)
     grid_high = np.linspace(centre, high, int(num_high) + 1)[1:]
-    free_index = np.array([i for i in range(engine.n_theta) if i != fixed], dtype=int)
-    lower = engine.lower_bounds[free_index]
-    theta_scale = engine.theta_scale[free_index]
+    state = engine.state.fork()
+    lower = engine.lower_bounds
+
+    def criterion(theta: np.ndarray) -> float:
+        return np.inf if np.any(theta < lower) else state.evaluate(theta)
+
     rows: dict[float, tuple[float, float]] = {}
     with threadpool_limits(limits=engine.blas_threads, user_api="blas"):
         # Walk outwards from the estimate in both directions, warm-starting each point.
         for path in (grid_low[::-1], grid_high):
             theta = theta_start.copy()
             for value in path:
-                theta[fixed] = np.sqrt(value)
-
-                def criterion(sub: np.ndarray, theta: np.ndarray = theta) -> float:
-                    full = theta.copy()
-                    full[free_index] = sub
-                    return engine.objective(full)
-
-                outcome = minimize_theta(
+                outcome = profile_minimum(
                     criterion,
-                    theta[free_index],
+                    theta,
                     lower,
-                    theta_scale,
-                    initial_step=0.1,
+                    scale=engine.theta_scale,
+                    fixed=fixed,
+                    value=np.sqrt(value),
                 )
-                theta[free_index] = outcome.theta
-                objective = engine.state.evaluate(theta)
-                rows[float(value)] = (value * engine.state.sigma2(), -0.5 * objective)
+                theta = outcome.theta
+                objective = state.evaluate(theta)
+                rows[float(value)] = (value * state.sigma2(), -0.5 * objective)
     grid = np.concatenate([grid_low, grid_high])
     return np.array([rows[float(value)] for value in grid])

@@ -80,19 +80,16 @@ def satterthwaite_basis(results: LmerResults) -> SatterthwaiteBasis:
     cached = results.__dict__.get("_satterthwaite_basis")
     if cached is not None:
         return cached
-    from .inference import varpar_covariance
-    from .jacobian import covariance_jacobian
+    from .jacobian import covariance_jacobian, varpar_covariance
 
     model = results.model
     # One BLAS thread, as the fit: multithreaded BLAS on the criterion's small dense
     # blocks was measured 10x slower or worse on a shared machine (InstEval: 4 s per
     # evaluation instead of 0.3 s at load 12).
     with threadpool_limits(limits=model.blas_threads, user_api="blas"):
-        try:
-            jacobian = covariance_jacobian(model.state, model.cross, results.theta, results.sigma)
-            vcov_varpar, _ = varpar_covariance(results)
-        finally:
-            model.state.evaluate(results.theta)
+        state = results.criterion_state()  # a private copy at the fit's theta
+        jacobian = covariance_jacobian(state, model.cross, results.theta, results.sigma)
+        vcov_varpar = varpar_covariance(state, results.theta, results.sigma, model.theta_scale)
     basis = SatterthwaiteBasis(results.cov_fe.to_numpy(), vcov_varpar, jacobian)
     results.__dict__["_satterthwaite_basis"] = basis
     return basis

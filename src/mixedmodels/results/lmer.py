@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import scipy.linalg
 
 from ..design.fixed import lme4_name
 from ..errors import DataError
@@ -64,7 +63,10 @@ class LmerResults:
     """
 
     def __init__(self, model: LinearMixedModel, optimizer: OptimizerResult, singular: bool) -> None:
-        state = model.state
+        # The snapshot (lme4's mkMerMod): a private copy of the factor at theta, which
+        # nothing else evaluates, so later fits, profiles or tests cannot move it (and
+        # the model's own state is not touched; at the fit's theta this costs nothing).
+        self._state = state = model.state.fork()
         state.evaluate(optimizer.theta)
         self.model = model
         self.optimizer = optimizer
@@ -104,10 +106,9 @@ class LmerResults:
         self._beta = beta
 
     # ------------------------------------------------------------------ lazy parts
-    # Built on first use: a small model's whole fit takes a few milliseconds, and the
-    # DataFrame, the modes and the factors were a fifth of it for callers that only
-    # read the estimates. The criterion's state is put back at ``theta`` first, since
-    # other code (profiles, inference) may have evaluated it elsewhere since the fit.
+    # Built on first use, from the private snapshot ``_state`` (always at ``theta``):
+    # a small model's whole fit takes a few milliseconds, and the DataFrame, the modes
+    # and the factors were a fifth of it for callers that only read the estimates.
     @cached_property
     def cov_fe(self) -> pd.DataFrame:
         """Covariance matrix of the fixed effects (lme4's ``vcov``)."""
@@ -117,16 +118,21 @@ class LmerResults:
     @cached_property
     def _modes(self) -> list[np.ndarray]:
         """Conditional modes ``b`` per block, shaped ``(levels, columns)``."""
-        state = self.model.state
-        state.evaluate(self.theta)
-        return state.conditional_modes()
+        return self._state.conditional_modes()
 
     @cached_property
     def _factors(self) -> list[np.ndarray]:
         """Each block's relative covariance factor ``T`` at ``theta``."""
-        state = self.model.state
-        state.evaluate(self.theta)
-        return [factor.copy() for factor in state.factors]
+        return [factor.copy() for factor in self._state.factors]
+
+    def criterion_state(self, reml: bool | None = None) -> PLSState:
+        """A private copy of the fitted factor, for evaluating the criterion elsewhere.
+
+        Profiles, Hessians, bootstrap and other tests evaluate the criterion at
+        other ``theta`` (and ``sigma``) on this copy; neither these results nor
+        the model move. ``reml`` picks the copy's criterion (default: the fit's).
+        """
+        return self._state.fork(reml=reml)
 
     # ------------------------------------------------------------------ components
     @property
@@ -189,12 +195,11 @@ class LmerResults:
     @cached_property
     def _conditional_variances(self) -> list[np.ndarray]:
         """Per block, ``(l, p, p)`` conditional covariances ``sigma2 T (L L')^{-1}_ll T'``."""
-        state = self.model.state
-        state.evaluate(self.theta)
+        state = self._state
         blocks = self.model.blocks
         result = []
         if len(blocks) == 1:
-            inverse = state.L_inv_blocks[0]
+            inverse = state.L_diag[0].inverse
             result.append(np.einsum("lji,ljk->lik", inverse, inverse))
         else:
             result = _blocked_inverse_diagonal(state)
@@ -478,12 +483,7 @@ def _blocked_inverse_diagonal(state: PLSState) -> list[np.ndarray]:
     n_blocks = len(blocks)
 
     def solve_lower(i: int, rhs: np.ndarray) -> np.ndarray:
-        factor = state.L_diag[i]
-        if factor.ndim == 3:
-            levels, p, _ = factor.shape
-            reshaped = rhs.reshape(levels, p, -1)
-            return np.einsum("lij,ljc->lic", state.L_inv_blocks[i], reshaped).reshape(rhs.shape)
-        return scipy.linalg.solve_triangular(factor, rhs, lower=True, check_finite=False)
+        return state.L_diag[i].solve(rhs)
 
     result = []
     for j in range(n_blocks):

@@ -25,8 +25,8 @@ symbol          meaning
 ``v``           lme4's ``oldNames=FALSE`` parameters, one per theta entry
                 (``sd_*`` on the diagonal, ``cor_*`` below it) then ``sigma``
 ``Sigma_b``     a block's covariance, ``sigma^2 T T'``
-``D(theta,s)``  ML deviance with ``sigma = s`` not profiled:
-                ``log|L_Z|^2 + n log(2 pi s^2) + pwrss(theta) / s^2``
+``D(theta,s)``  ML deviance with ``sigma = s`` fixed
+                (:mod:`mixedmodels.objective.criterion`)
 ``D(p)``        ``D`` minimised over the other parameters with ``p`` fixed
 ``hat D``       ML deviance at the ML estimates
 ``V``           ``(L_X L_X')^{-1}``, unscaled covariance of ``beta``
@@ -41,6 +41,11 @@ analytically: ``pwrss(theta) + (b - hat beta_j(theta))^2 / V_jj(theta)`` is the
 penalised residual sum of squares of that constrained problem, so only
 ``theta`` is optimised numerically (lme4 moves ``X_j b`` into the offset and
 refits, which is the same minimum).
+
+Each profile point is :func:`mixedmodels.optim.profile.profile_minimum`, the
+step shared with statsmodels' ``profile_re``, on an ML copy of the fit's state
+(:meth:`~mixedmodels.results.lmer.LmerResults.criterion_state`): the results
+and the model are never evaluated elsewhere.
 """
 
 from __future__ import annotations
@@ -49,20 +54,18 @@ import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-import nlopt
 import numpy as np
 import pandas as pd
 from scipy import optimize, stats
+from threadpoolctl import threadpool_limits
 
-from ..objective.pls import PLSState
 from ..optim.optimizer import minimize_theta
+from ..optim.profile import profile_minimum
 
 if TYPE_CHECKING:
     from .lmer import LmerResults
 
 __all__ = ["profile_intervals"]
-
-_LOG_2PI = math.log(2 * math.pi)
 
 
 class _Profiler:
@@ -71,12 +74,11 @@ class _Profiler:
     def __init__(self, results: LmerResults) -> None:
         model = results.model
         self.model = model
-        # A separate ML state over the same cross-products: profiles are always ML
-        # (lme4 refits REML fits with refitML), and the fit's own state stays untouched.
-        self.state = PLSState(model.blocks, model.cross, reml=False)
+        # A private ML copy of the fit's state: profiles are always ML (lme4 refits
+        # REML fits with refitML), and the fit's own state stays untouched.
+        self.state = results.criterion_state(reml=False)
         self.n_obs = model.n_obs
         self.n_theta = model.n_theta
-        self.sum_log_weights = model.cross.sum_log_weights
         # (block, row, col) of each theta entry; lme4 names follow theta order.
         self.position: list[tuple[int, int, int]] = [(-1, -1, -1)] * model.n_theta
         for b, block in enumerate(model.blocks):
@@ -89,7 +91,7 @@ class _Profiler:
         )
         self.theta_hat = fit.theta
         self.deviance_hat = self.state.evaluate(fit.theta)
-        self.sigma_hat = math.sqrt(self.state.pwrss / self.n_obs)
+        self.sigma_hat = math.sqrt(self.state.sigma2())
         self.beta_hat = self.state.beta()
         self.cov_unscaled = self.state.fixed_covariance_unscaled()
         self.v_hat = self.to_v(self.theta_hat, self.sigma_hat)
@@ -148,26 +150,19 @@ class _Profiler:
     # ------------------------------------------------------------------ deviances
     def deviance_v(self, v: np.ndarray) -> float:
         """``D(theta(v), sigma)`` with ``sigma`` not profiled out."""
-        sigma = v[-1]
-        if not sigma > 0:
+        if not v[-1] > 0:
             return math.inf
-        self.state.evaluate(self.to_theta(v))
-        value = self.state.logdet_random() + self.n_obs * (_LOG_2PI + 2 * math.log(sigma))
-        # Same constant as the fitted deviance (prior weights), so differences are exact.
-        return float(value + self.state.pwrss / sigma**2 - self.sum_log_weights)
+        return self.state.evaluate(self.to_theta(v), sigma=v[-1])
 
     def deviance_beta(self, index: int, value: float, theta: np.ndarray) -> float:
         """ML deviance at ``theta`` with ``beta_index = value`` and ``sigma`` profiled."""
         if np.any(theta < self.model.lower_bounds):
             return math.inf
-        self.state.evaluate(theta)
-        beta = self.state.beta()[index]
-        variance = self.state.fixed_covariance_unscaled()[index, index]
-        pwrss = self.state.pwrss + (value - beta) ** 2 / variance
-        value = self.state.logdet_random() + self.n_obs * (
-            1 + _LOG_2PI + math.log(pwrss / self.n_obs)
-        )
-        return float(value - self.sum_log_weights)
+        state = self.state
+        state.evaluate(theta)
+        beta = state.beta()[index]
+        variance = state.fixed_covariance_unscaled()[index, index]
+        return state.objective(pwrss=state.pwrss + (value - beta) ** 2 / variance)
 
     # ------------------------------------------------------------------ profiles
     def v_bounds(self) -> tuple[np.ndarray, np.ndarray]:
@@ -178,44 +173,22 @@ class _Profiler:
     def zeta_v(self, index: int, start: dict[int, np.ndarray]) -> Callable[[float], float]:
         """``zeta`` of variance parameter ``v_index`` (warm-started from ``start``)."""
         lower, upper = self.v_bounds()
-        free = np.arange(self.n_theta + 1) != index
         # Scale sd's and sigma by sigma_hat so BOBYQA sees coordinates of order one.
-        scale = np.where(np.append(self.is_sd, True), self.sigma_hat, 1.0)[free]
-        v_hat = self.v_hat
+        scale = 1.0 / np.where(np.append(self.is_sd, True), self.sigma_hat, 1.0)
 
         def zeta(value: float) -> float:
-            x0 = start.get(index, v_hat)[free] / scale
-            v = v_hat.copy()
-            v[index] = value
-
-            best = [math.inf, v.copy()]
-
-            def objective(x: np.ndarray, grad: np.ndarray | None = None) -> float:
-                v[free] = x * scale
-                value = self.deviance_v(v)
-                if value < best[0]:
-                    best[:] = [value, v.copy()]
-                return value
-
-            if free.sum():
-                opt = nlopt.opt(nlopt.LN_BOBYQA, int(free.sum()))
-                low, up = lower[free] / scale, upper[free] / scale
-                opt.set_lower_bounds(low.tolist())
-                opt.set_upper_bounds(up.tolist())
-                opt.set_min_objective(objective)
-                opt.set_ftol_abs(1e-11)
-                opt.set_xtol_abs(1e-9)
-                opt.set_maxeval(20000)
-                opt.set_initial_step(0.1)
-                x0 = np.clip(x0, low, up)
-                try:
-                    opt.optimize(x0.tolist())
-                except nlopt.RoundoffLimited:
-                    pass  # stopped by round-off at the optimum: the best point is kept below
-            else:
-                objective(np.zeros(0))
-            start[index] = best[1]
-            return _signed_root(value - v_hat[index], best[0] - self.deviance_hat)
+            fit = profile_minimum(
+                self.deviance_v,
+                start.get(index, self.v_hat),
+                lower,
+                upper,
+                scale,
+                fixed=index,
+                value=value,
+            )
+            start[index] = fit.theta
+            excess = fit.objective - self.deviance_hat
+            return _signed_root(value - self.v_hat[index], excess)
 
         return zeta
 
@@ -224,12 +197,11 @@ class _Profiler:
         key = self.n_theta + 1 + index
 
         def zeta(value: float) -> float:
-            fit = minimize_theta(
+            fit = profile_minimum(
                 lambda theta: self.deviance_beta(index, value, theta),
                 start.get(key, self.theta_hat),
                 self.model.lower_bounds,
-                self.model.theta_scale,
-                initial_step=0.1,
+                scale=self.model.theta_scale,
             )
             start[key] = fit.theta
             best = self.deviance_beta(index, value, fit.theta)
@@ -308,46 +280,55 @@ def profile_intervals(results: LmerResults, level: float = 0.95) -> pd.DataFrame
     if not 0 < level < 1:
         raise ValueError(f"level must be in (0, 1), got {level}")
     quantile = float(stats.norm.ppf((1 + level) / 2))
-    profiler = _Profiler(results)
-    start: dict[int, np.ndarray] = {}
-    rows: list[tuple[float, float]] = []
-    try:
-        # sigma's lower bound stays a hair above 0, where D is infinite.
-        lower_bounds, upper_bounds = profiler.v_bounds()
-        for index in range(profiler.n_theta + 1):
-            estimate = float(profiler.v_hat[index])
-            is_cor = index < profiler.n_theta and not profiler.is_sd[index]
-            step = 0.2 if is_cor else 0.25 * max(estimate, 0.1 * profiler.sigma_hat)
-            zeta = profiler.zeta_v(index, start)
-            ends = []
-            for target, bound in (
-                (-quantile, lower_bounds[index]),
-                (quantile, upper_bounds[index]),
-            ):
-                start.pop(index, None)
-                if estimate == bound:
-                    ends.append(bound)
-                    continue
-                end = _limit(zeta, estimate, min(step, abs(bound - estimate) / 2), target, bound)
-                if is_cor and abs(end) == 1.0:
-                    end = math.nan  # lme4 gives NA when the profile never reaches the level
-                ends.append(end)
-            rows.append((ends[0], ends[1]))
-        for index in range(len(profiler.beta_hat)):
-            estimate = float(profiler.beta_hat[index])
-            error = profiler.sigma_hat * math.sqrt(profiler.cov_unscaled[index, index])
-            zeta = profiler.zeta_beta(index, start)
-            ends = []
-            for target in (-quantile, quantile):
-                start.pop(profiler.n_theta + 1 + index, None)
-                bound = math.copysign(math.inf, target)
-                # Two standard errors is just past the Wald limit: one or two steps bracket it.
-                ends.append(_limit(zeta, estimate, 2.0 * error, target, bound))
-            rows.append((ends[0], ends[1]))
-    finally:
-        results.model.state.evaluate(results.theta)
+    # One BLAS thread, as the fit (small dense blocks; see LinearMixedModel.fit).
+    with threadpool_limits(limits=results.model.blas_threads, user_api="blas"):
+        profiler = _Profiler(results)
+        rows = _variance_rows(profiler, quantile) + _fixed_rows(profiler, quantile)
     names = profiler.names() + list(results.model.fixed_names)
     lower_label = f"{100 * (1 - level) / 2:g} %"
     upper_label = f"{100 * (1 + level) / 2:g} %"
     table = np.array(rows)
     return pd.DataFrame({lower_label: table[:, 0], upper_label: table[:, 1]}, index=names)
+
+
+def _variance_rows(profiler: _Profiler, quantile: float) -> list[tuple[float, float]]:
+    """Interval ends of the ``sd``/``cor``/``sigma`` parameters."""
+    start: dict[int, np.ndarray] = {}
+    rows = []
+    # sigma's lower bound stays a hair above 0, where D is infinite.
+    lower_bounds, upper_bounds = profiler.v_bounds()
+    for index in range(profiler.n_theta + 1):
+        estimate = float(profiler.v_hat[index])
+        is_cor = index < profiler.n_theta and not profiler.is_sd[index]
+        step = 0.2 if is_cor else 0.25 * max(estimate, 0.1 * profiler.sigma_hat)
+        zeta = profiler.zeta_v(index, start)
+        ends = []
+        for target, bound in ((-quantile, lower_bounds[index]), (quantile, upper_bounds[index])):
+            start.pop(index, None)
+            if estimate == bound:
+                ends.append(bound)
+                continue
+            end = _limit(zeta, estimate, min(step, abs(bound - estimate) / 2), target, bound)
+            if is_cor and abs(end) == 1.0:
+                end = math.nan  # lme4 gives NA when the profile never reaches the level
+            ends.append(end)
+        rows.append((ends[0], ends[1]))
+    return rows
+
+
+def _fixed_rows(profiler: _Profiler, quantile: float) -> list[tuple[float, float]]:
+    """Interval ends of the fixed effects."""
+    start: dict[int, np.ndarray] = {}
+    rows = []
+    for index in range(len(profiler.beta_hat)):
+        estimate = float(profiler.beta_hat[index])
+        error = profiler.sigma_hat * math.sqrt(profiler.cov_unscaled[index, index])
+        zeta = profiler.zeta_beta(index, start)
+        ends = []
+        for target in (-quantile, quantile):
+            start.pop(profiler.n_theta + 1 + index, None)
+            bound = math.copysign(math.inf, target)
+            # Two standard errors is just past the Wald limit: one or two steps bracket it.
+            ends.append(_limit(zeta, estimate, 2.0 * error, target, bound))
+        rows.append((ends[0], ends[1]))
+    return rows

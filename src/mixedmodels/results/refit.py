@@ -28,15 +28,22 @@ __all__ = ["ResponseProducts", "model_with_response", "refit_ml"]
 
 
 def _copy_model(model: LinearMixedModel, cross: object, reml: bool) -> LinearMixedModel:
+    """A shallow copy of ``model`` with its own criterion state (and ``cross``)."""
     clone = copy.copy(model)
     clone.reml = reml
-    clone.cross = cross
-    clone.state = PLSState(model.blocks, cross, reml)
+    if cross is model.cross:
+        clone.state = model.state.fork(reml=reml)  # same factorisation structure
+    else:
+        clone.cross = cross
+        clone.state = PLSState(model.blocks, cross, reml)
     return clone
 
 
 def refit_ml(results: LmerResults) -> LmerResults:
-    """The ML fit of a REML fit's model, started at its theta (lme4's ``refitML``)."""
+    """The ML fit of a REML fit's model, started at its theta (lme4's ``refitML``).
+
+    The model itself is not touched: the refit runs on a copy with its own state.
+    """
     if not results.reml:
         return results
     model = _copy_model(results.model, results.model.cross, reml=False)

@@ -47,10 +47,8 @@ def _format_table(rows: list[list[str]], right_align_from: int = 1) -> list[str]
     return lines
 
 
-def lmer_summary(results: LmerResults, ddf: str | None = "Satterthwaite") -> LmerSummary:
-    """Build the lme4-style summary of a fit."""
-    model = results.model
-    design = model.design
+def _header(results: LmerResults) -> list[str]:
+    design = results.model.design
     formula = design.parsed.formula if design is not None and design.parsed else "(matrices)"
     lines = [
         f"Linear mixed model fit by {results.method} ['mixedmodels']",
@@ -65,22 +63,21 @@ def lmer_summary(results: LmerResults, ddf: str | None = "Satterthwaite") -> Lme
             f"{results.aic:8.1f} {results.bic:8.1f} {results.llf:8.1f} {results.objective:8.1f}"
         )
     lines.append("")
+    return lines
+
+
+def _residual_lines(results: LmerResults) -> list[str]:
     try:
         resid = results.resid.to_numpy() / results.sigma
-        quantiles = np.quantile(resid, [0, 0.25, 0.5, 0.75, 1])
-        lines.append("Scaled residuals:")
-        lines.extend(
-            _format_table(
-                [["Min", "1Q", "Median", "3Q", "Max"], [f"{value:.4f}" for value in quantiles]],
-                right_align_from=0,
-            )
-        )
-        lines.append("")
     except DataError:
         # Chunked and Dask fits keep no rows, so there are no residuals to summarise.
-        lines.append("Scaled residuals: not kept (fit from chunks; use results.predict(data))")
-        lines.append("")
-    lines.append("Random effects:")
+        return ["Scaled residuals: not kept (fit from chunks; use results.predict(data))", ""]
+    quantiles = np.quantile(resid, [0, 0.25, 0.5, 0.75, 1])
+    table = [["Min", "1Q", "Median", "3Q", "Max"], [f"{value:.4f}" for value in quantiles]]
+    return ["Scaled residuals:", *_format_table(table, right_align_from=0), ""]
+
+
+def _random_effects_lines(results: LmerResults) -> list[str]:
     table = [["Groups", "Name", "Variance", "Std.Dev.", "Corr"]]
     for label, _, names, covariance in results.term_covariances():
         sd = np.sqrt(np.clip(np.diag(covariance), 0, None))
@@ -100,19 +97,23 @@ def lmer_summary(results: LmerResults, ddf: str | None = "Satterthwaite") -> Lme
                 ]
             )
     table.append(["Residual", "", f"{results.scale:.4g}", f"{results.sigma:.4g}", ""])
+    lines = ["Random effects:"]
     lines.extend("  " + line for line in _format_table(table, right_align_from=2))
-    groups = ", ".join(f"{block.factor.name}, {block.n_levels}" for block in model.blocks)
+    groups = ", ".join(f"{block.factor.name}, {block.n_levels}" for block in results.model.blocks)
     lines.append(f"Number of obs: {results.nobs}, groups:  {groups}")
     if results.nobs_dropped:
         lines.append(f"({results.nobs_dropped} observations deleted due to missingness)")
     lines.append("")
+    return lines
+
+
+def _fixed_effects(results: LmerResults, ddf: str | None) -> tuple[str, pd.DataFrame]:
     if ddf is not None:
         from .contrasts import normalise_ddf
 
-        method = normalise_ddf(ddf)
-        coefficients = results.coefficients(method)
-        lines.append(f"Fixed effects ({method} df):")
-    else:
+        method = normalise_ddf(ddf)  # Satterthwaite or Kenward-Roger; errors otherwise
+        return f"Fixed effects ({method} df):", results.coefficients(method)
+    if ddf is None:
         coefficients = pd.DataFrame(
             {
                 "Estimate": results.fe_params,
@@ -120,7 +121,14 @@ def lmer_summary(results: LmerResults, ddf: str | None = "Satterthwaite") -> Lme
                 "t value": results.fe_params / results.bse_fe,
             }
         )
-        lines.append("Fixed effects:")
+        return "Fixed effects:", coefficients
+
+
+def lmer_summary(results: LmerResults, ddf: str | None = "Satterthwaite") -> LmerSummary:
+    """Build the lme4-style summary of a fit."""
+    lines = _header(results) + _residual_lines(results) + _random_effects_lines(results)
+    heading, coefficients = _fixed_effects(results, ddf)
+    lines.append(heading)
     rows = [["", *coefficients.columns]]
     for name, row in coefficients.iterrows():
         cells = [str(name)]

@@ -1,0 +1,68 @@
+"""The eliminated-first-block factorisation against the general blocked factor."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import load_case
+
+import mixedmodels as mm
+
+from ._paths import compare as _compare
+from ._paths import make_crossed_data
+from ._paths import model_of as _model
+
+
+@pytest.fixture(scope="module")
+def crossed_data() -> pd.DataFrame:
+    return make_crossed_data()
+
+
+@pytest.mark.parametrize("name", ["penicillin_crossed_reml", "insteval_crossed_ml"])
+def test_eliminated_matches_blocked_on_crossed_references(name: str) -> None:
+    reference = load_case(name)
+    model = _model(
+        reference["formula"], mm.datasets.load(reference["dataset"]), REML=reference["REML"]
+    )
+    assert model.state.engine.kind == "eliminated"
+    _compare(model, ("eliminated", "blocked"))
+
+
+@pytest.mark.parametrize(
+    "formula",
+    [
+        "y ~ x + (1 | g1) + (1 | g2)",
+        "y ~ x + (x | g1) + (1 | g2)",  # p0 = 2
+        "y ~ x + (x + z | g1) + (1 | g2)",  # p0 = 3, general batched path
+        "y ~ x + (1 | g1) + (x | g2)",  # correlated T on the later block: congruence
+        "y ~ x + (1 | g1) + (x || g2)",  # diagonal T on the later block: folded scales
+        "y ~ x + (x | g1) + (x | g2)",
+    ],
+)
+def test_eliminated_matches_blocked_on_special_cases(formula: str, crossed_data) -> None:
+    model = _model(formula, crossed_data)
+    _compare(model, ("eliminated", "blocked"))
+
+
+def test_nested_design_paths_agree() -> None:
+    rng = np.random.default_rng(11)
+    schools, per_school, pupils = 30, 4, 8
+    school = np.repeat(np.arange(schools), per_school * pupils)
+    klass = np.repeat(np.arange(schools * per_school), pupils)
+    y = rng.standard_normal(schools)[school] + rng.standard_normal(schools * per_school)[klass]
+    data = pd.DataFrame(
+        {
+            "y": y + rng.standard_normal(len(school)),
+            "school": pd.Categorical(school),
+            "klass": pd.Categorical(klass),
+        }
+    )
+    model = _model("y ~ 1 + (1 | school) + (1 | klass)", data)
+    _compare(model, ("eliminated", "blocked"))
+
+
+def test_weighted_paths_agree(crossed_data) -> None:
+    _compare(
+        _model("y ~ x + (x | g1) + (1 | g2)", crossed_data, weights="w"), ("eliminated", "blocked")
+    )
