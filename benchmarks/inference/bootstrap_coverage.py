@@ -36,6 +36,7 @@ def main() -> dict:
     responses = truth.simulate(args.datasets, seed=args.seed)
     covered = []
     widths = []
+    wald = []  # the same data sets' Wald z intervals, for comparison
     start = time.perf_counter()
     for index in range(args.datasets):
         copy = data.copy()
@@ -46,6 +47,7 @@ def main() -> dict:
             boot = fit.bootstrap(args.replicates, seed=args.seed + 1 + index, progress=False)
         lower, upper = boot.confint().loc["Days"]
         covered.append(lower <= true_slope <= upper)
+        wald.append(abs(fit.fe_params["Days"] - true_slope) < 1.959964 * fit.bse_fe["Days"])
         widths.append(upper - lower)
         if (index + 1) % 50 == 0:
             print(f"{index + 1} data sets: coverage {np.mean(covered):.3f}", flush=True)
@@ -57,6 +59,7 @@ def main() -> dict:
         "coverage": coverage,
         "mc_se": float(np.sqrt(coverage * (1 - coverage) / args.datasets)),
         "mean_width": float(np.mean(widths)),
+        "wald_z_coverage": float(np.mean(wald)),
         "seconds": time.perf_counter() - start,
     }
     if args.out:
