@@ -116,3 +116,12 @@ def test_bootstrap_sds_agree_with_bootmer() -> None:
         mc_se = sd * np.sqrt((kurtosis - 1) / (4 * len(values)))
         bound = 3.5 * np.hypot(mc_se, reference["mc_se"][theirs])
         assert abs(sd - reference["sd"][theirs]) < bound, (ours, sd, reference["sd"][theirs])
+
+
+def test_progress_bar_is_shown_when_asked(capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("tqdm")
+    fit = fit_formula(*SLEEP)
+    fit.bootstrap(3, seed=1, progress=True)
+    assert "bootstrap" in capsys.readouterr().err
+    fit.bootstrap(3, seed=1, progress=False)
+    assert "bootstrap" not in capsys.readouterr().err
