@@ -10,8 +10,9 @@ and a statsmodels-compatible API in :mod:`mixedmodels.api`.
 
 from . import datasets, errors
 from .model import LinearMixedModel, lmer
+from .results.persist import load
 
-__all__ = ["LinearMixedModel", "anova", "datasets", "errors", "lmer"]
+__all__ = ["LinearMixedModel", "anova", "datasets", "errors", "lmer", "load"]
 __version__ = "0.1.0"
 
 

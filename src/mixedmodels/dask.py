@@ -87,7 +87,10 @@ def cross_products_dask(plan, ddf, split_every: int = 8):
             dask.delayed(_combine_many, pure=True)(*tasks[start : start + split_every])
             for start in range(0, len(tasks), split_every)
         ]
-    (total,) = dask.compute(tasks[0])
+    from .progress import dask_progress
+
+    with dask_progress("cross-products"):
+        (total,) = dask.compute(tasks[0])
     return total
 
 

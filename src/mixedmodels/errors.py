@@ -47,6 +47,7 @@ __all__ = [
     "MixedModelsWarning",
     "NestingWarning",
     "NotFittedError",
+    "OptionalDependencyError",
     "RankDeficiencyWarning",
     "SingularFitWarning",
     "StructureError",
@@ -92,6 +93,10 @@ class StructureError(MixedModelsError):
 
 class NotFittedError(MixedModelsError):
     """A quantity that needs a fitted model was requested before fitting."""
+
+
+class OptionalDependencyError(ImportError):
+    """An optional extra (matplotlib, tqdm, pyarrow, ...) is needed and not installed."""
 
 
 class MixedModelsWarning(UserWarning):

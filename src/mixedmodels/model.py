@@ -28,6 +28,7 @@ from .objective.pls import PLSState
 from .optim.optimizer import OptimizerResult, minimize_theta
 from .optim.singular import singular_terms
 from .optim.start import PURE_ERROR_THETA, initial_steps, initial_theta, pure_error_dof
+from .progress import check_verbose
 
 __all__ = ["LinearMixedModel", "lmer"]
 
@@ -297,6 +298,7 @@ class LinearMixedModel:
         keep_log: bool = False,
         initial_step: float | None = None,
         warn: bool = True,
+        verbose: int = 0,
     ):
         """Fit the model and return :class:`~mixedmodels.results.lmer.LmerResults`.
 
@@ -311,6 +313,9 @@ class LinearMixedModel:
             (default: :meth:`initial_steps`).
         warn : bool
             Issue convergence and singular-fit warnings.
+        verbose : int, default 0
+            ``>= 1`` prints each criterion evaluation (count, criterion, theta), as
+            lme4's ``verbose``.
         """
         theta0 = (
             self.initial_theta()
@@ -321,7 +326,7 @@ class LinearMixedModel:
         # multithreaded OpenBLAS Cholesky on them was measured 10-40x slower
         # on a shared 2-core machine than single-threaded.
         with _blas_controller().limit(limits=self.blas_threads, user_api="blas"):
-            return self._fit(theta0, keep_log, initial_step, warn)
+            return self._fit(theta0, keep_log, initial_step, warn, verbose)
 
     blas_threads: int = 1
 
@@ -331,11 +336,17 @@ class LinearMixedModel:
         keep_log: bool,
         initial_step: float | None,
         warn: bool,
+        verbose: int = 0,
     ):
         from .results.lmer import LmerResults
 
+        criterion = self.objective
+        if verbose:
+            from .progress import EvaluationPrinter
+
+            criterion = EvaluationPrinter(self.objective)
         result = minimize_theta(
-            self.objective,
+            criterion,
             theta0,
             self.lower_bounds,
             self.theta_scale,
@@ -392,6 +403,8 @@ def lmer(
     weights: object = None,
     offset: object = None,
     start: np.ndarray | None = None,
+    verbose: int = 0,
+    keep_data: bool = False,
 ):
     """Fit a linear mixed model from an lme4 formula, as lme4's ``lmer``.
 
@@ -409,6 +422,13 @@ def lmer(
         Column names only, for a Dask DataFrame.
     start : array-like, optional
         Starting theta.
+    verbose : int, default 0
+        ``>= 1`` prints each criterion evaluation (count, criterion, theta), as lme4's
+        ``verbose``.
+    keep_data : bool, default False
+        Keep ``data`` on the result (``results.data``) and the rows in a saved fit
+        (``fit.save``), as lme4 keeps its model frame. By default a saved fit holds
+        only the cross-products, the fitted values and the residuals.
 
     Returns
     -------
@@ -424,5 +444,10 @@ def lmer(
     >>> round(fit.llf, 4)
     -871.8141
     """
+    keep_data = check_flag(keep_data, "keep_data")
+    verbose = check_verbose(verbose)
     model = LinearMixedModel.from_formula(formula, data, REML=REML, weights=weights, offset=offset)
-    return model.fit(start=start)
+    results = model.fit(start=start, verbose=verbose)
+    if keep_data:  # as lme4 keeps its frame; LmerResults defaults to neither
+        results.keep_data, results.data = True, data
+    return results

@@ -459,5 +459,9 @@ def chunked_design(
         return iter_chunks(data, chunk_rows)
 
     plan = plan_from_chunks(parsed, chunks, data.iloc[:0], weights_name, offset_name)
-    total = functools.reduce(combine, (chunk_cross_products(plan, chunk) for chunk in chunks()))
+    from ..progress import progress
+
+    n_chunks = -(-len(data) // chunk_rows)
+    pieces = progress(chunks(), total=n_chunks, desc="cross-products", unit="chunk")
+    total = functools.reduce(combine, (chunk_cross_products(plan, chunk) for chunk in pieces))
     return assemble(plan, *total)

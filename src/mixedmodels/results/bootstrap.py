@@ -175,20 +175,6 @@ class ParametricBootstrap:
         return f"<ParametricBootstrap n={self.n} parameters={len(self.parameters)}>"
 
 
-def _progress(total: int, enabled: bool | None):
-    """A tqdm bar (absent when tqdm is not installed); ``None`` shows it on long runs only."""
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:  # tqdm is optional (mixedmodels[progress])
-        return None
-    if enabled is None:
-        # Long runs only, and only on a terminal (tqdm's disable=None).
-        disable = True if total < 100 else None
-    else:
-        disable = not enabled
-    return tqdm(total=total, desc="bootstrap", unit="fit", disable=disable)
-
-
 def _refit(model: LinearMixedModel, start: np.ndarray) -> tuple[np.ndarray, float]:
     # The criterion itself (the optimiser keeps theta within its bounds).
     result = minimize_theta(
@@ -214,10 +200,11 @@ def bootstrap(
     theta_names = [f"theta{i + 1}" for i in range(model.n_theta)]
     columns = [*fixed_names, *components.names, "sigma", *theta_names, "logLik"]
     records = np.empty((count, len(columns)))
-    bar = _progress(count, progress)
+    # Long runs only, and (progress=None) only in interactive use: mixedmodels.progress.
+    show = progress if progress is not None else (None if count >= 100 else False)
     # One BLAS thread, as the fit (see LinearMixedModel.fit).
     with threadpool_limits(limits=model.blas_threads, user_api="blas"):
-        _run(results, products, components, records, bar, rng)
+        _run(results, products, components, records, show, rng)
     table = pd.DataFrame(records, columns=columns)
     return ParametricBootstrap(table, seed, [*components.names, "sigma", *fixed_names])
 
@@ -227,29 +214,25 @@ def _run(
     products: ResponseProducts,
     components: _Components,
     records: np.ndarray,
-    bar: object,
+    show: bool | None,
     rng: np.random.Generator,
 ) -> None:
     """Draw, refit and record every replicate (rows of ``records``), batch by batch."""
+    from ..progress import progress as progress_bar
+
     count = len(records)
-    done = 0
-    try:
-        while done < count:
-            size = min(BATCH, count - done)
-            for offset, refit_model in enumerate(products.models(_draw(results, size, rng))):
-                theta, objective = _refit(refit_model, results.theta)
-                state = refit_model.state
-                sigma = math.sqrt(state.sigma2())
-                records[done + offset] = [
-                    *state.beta(),
-                    *components.values(theta, sigma),
-                    sigma,
-                    *theta,
-                    -0.5 * objective,
-                ]
-                if bar is not None:
-                    bar.update(1)
-            done += size
-    finally:
-        if bar is not None:
-            bar.close()
+    batch: list = []
+    for index in progress_bar(range(count), total=count, desc="bootstrap", show=show, unit="fit"):
+        if index % BATCH == 0:
+            batch = products.models(_draw(results, min(BATCH, count - index), rng))
+        refit_model = batch[index % BATCH]
+        theta, objective = _refit(refit_model, results.theta)
+        state = refit_model.state
+        sigma = math.sqrt(state.sigma2())
+        records[index] = [
+            *state.beta(),
+            *components.values(theta, sigma),
+            sigma,
+            *theta,
+            -0.5 * objective,
+        ]

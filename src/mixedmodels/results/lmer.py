@@ -60,7 +60,14 @@ class LmerResults:
     converged : bool
     singular : bool
     optimizer : OptimizerResult
+    keep_data : bool
+        Whether ``data`` is kept and a saved fit keeps its rows (``lmer(keep_data=)``).
+    data : DataFrame or None
+        The data, when ``keep_data`` was set.
     """
+
+    keep_data: bool = False
+    data = None
 
     def __init__(self, model: LinearMixedModel, optimizer: OptimizerResult, singular: bool) -> None:
         # The snapshot (lme4's mkMerMod): a private copy of the factor at theta, which
@@ -407,7 +414,8 @@ class LmerResults:
             same replicates (and the first ``m`` replicates of a longer run).
         progress : bool, optional
             Show a tqdm progress bar (``pip install mixedmodels[progress]``);
-            default: on a terminal, for 100 replicates or more.
+            default: for 100 replicates or more, in interactive use (see
+            :mod:`mixedmodels.progress`, ``MIXEDMODELS_PROGRESS``).
 
         Returns
         -------
@@ -453,16 +461,86 @@ class LmerResults:
         raise ValueError(f"method must be 'profile', 'Wald' or 'boot', got {method!r}")
 
     # ------------------------------------------------------------------ summary
-    def summary(self, ddf: str | None = "Satterthwaite"):
-        """lme4-style summary (printable).
+    def summary(
+        self,
+        ddf: str | None = "Satterthwaite",
+        correlation: bool | None = None,
+        signif_stars: bool = True,
+        data_name: str | None = None,
+    ):
+        """lme4-style summary (printable; ``as_markdown()``, ``as_latex()``, HTML in notebooks).
 
         Parameters
         ----------
         ddf : {"Satterthwaite", "Kenward-Roger", None}
             The fixed-effects table has lmerTest's df and p-value columns
             (Kenward-Roger: REML fits only); ``None`` prints lme4's plain table.
+        correlation : bool, optional
+            Print the correlation of the fixed effects (default: when there
+            are at most 12 fixed effects, as lme4).
+        signif_stars : bool, default True
+            Significance stars after the p values.
+        data_name : str, optional
+            Shown on the ``Data:`` line.
         """
-        return lmer_summary(self, ddf=ddf)
+        return lmer_summary(
+            self, ddf=ddf, correlation=correlation, signif_stars=signif_stars, data_name=data_name
+        )
+
+    # ------------------------------------------------------------------ look and export
+    # Thin hooks: the work is in plot/, results/tidy.py, results/export.py, results/html.py.
+    @property
+    def plot(self):
+        """Plots of this fit: ``fit.plot.caterpillar()``, ``.profile()``, ``.residuals()``, ..."""
+        from ..plot import ResultsPlots
+
+        return ResultsPlots(self)
+
+    def profile(self, **kwargs):
+        """Zeta of each parameter on a grid, as lme4's ``profile`` (see :mod:`.profile_grid`)."""
+        from .profile_grid import profile_grid
+
+        return profile_grid(self, **kwargs)
+
+    def tidy(self, effects=("fixed", "ran_pars"), conf_int=False, **kwargs) -> pd.DataFrame:
+        """Long table of estimates as broom.mixed's ``tidy`` (see :func:`.tidy.tidy`)."""
+        from .tidy import tidy
+
+        return tidy(self, effects=effects, conf_int=conf_int, **kwargs)
+
+    def to_dict(self, **kwargs) -> dict:
+        """The fit as a JSON-safe dict (see :func:`.export.to_dict`)."""
+        from .export import to_dict
+
+        return to_dict(self, **kwargs)
+
+    def to_json(self, path=None, **kwargs) -> str:
+        """The fit as JSON text, written to ``path`` when given."""
+        from .export import to_json
+
+        return to_json(self, path, **kwargs)
+
+    def _repr_html_(self) -> str:
+        from .html import results_html
+
+        return results_html(self)
+
+    # Saving: compact (no rows) unless keep_data=True; see results/persist.py.
+    def save(self, path) -> None:
+        """Write this fit to ``path``; read it back with ``mm.load(path)``."""
+        from .persist import save
+
+        save(self, path)
+
+    def __getstate__(self) -> dict:
+        from .persist import results_state
+
+        return results_state(self)
+
+    def __setstate__(self, state: dict) -> None:
+        from .persist import restore_results
+
+        restore_results(self, state)
 
     def __repr__(self) -> str:
         return f"<LmerResults {self.method} llf={self.llf:.4f} nobs={self.nobs}>"

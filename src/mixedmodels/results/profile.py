@@ -61,6 +61,7 @@ from threadpoolctl import threadpool_limits
 
 from ..optim.optimizer import minimize_theta
 from ..optim.profile import profile_minimum
+from ..progress import progress
 
 if TYPE_CHECKING:
     from .lmer import LmerResults
@@ -297,7 +298,8 @@ def _variance_rows(profiler: _Profiler, quantile: float) -> list[tuple[float, fl
     rows = []
     # sigma's lower bound stays a hair above 0, where D is infinite.
     lower_bounds, upper_bounds = profiler.v_bounds()
-    for index in range(profiler.n_theta + 1):
+    count = profiler.n_theta + 1
+    for index in progress(range(count), total=count, desc="profile: variances"):
         estimate = float(profiler.v_hat[index])
         is_cor = index < profiler.n_theta and not profiler.is_sd[index]
         step = 0.2 if is_cor else 0.25 * max(estimate, 0.1 * profiler.sigma_hat)
@@ -320,7 +322,8 @@ def _fixed_rows(profiler: _Profiler, quantile: float) -> list[tuple[float, float
     """Interval ends of the fixed effects."""
     start: dict[int, np.ndarray] = {}
     rows = []
-    for index in range(len(profiler.beta_hat)):
+    count = len(profiler.beta_hat)
+    for index in progress(range(count), total=count, desc="profile: fixed effects"):
         estimate = float(profiler.beta_hat[index])
         error = profiler.sigma_hat * math.sqrt(profiler.cov_unscaled[index, index])
         zeta = profiler.zeta_beta(index, start)
