@@ -183,6 +183,7 @@ def varpar_covariance(
     full = np.empty((n_theta + 1, n_theta + 1))
     full[:n_theta, :n_theta] = hessian(criterion, theta, steps, richardson=HESSIAN_RICHARDSON)
     pwrss = recorded[theta.tobytes()]
+
     def slope(i: int, step: float) -> float:
         # The diagonal second differences evaluated the criterion at theta +- 2 step e_i.
         shift = np.zeros(n_theta)
