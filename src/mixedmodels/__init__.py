@@ -11,8 +11,19 @@ and a statsmodels-compatible API in :mod:`mixedmodels.api`.
 from . import datasets, errors
 from .model import LinearMixedModel, lmer
 from .results.persist import load
+from .structures import AR1, CAR1, VarIdent
 
-__all__ = ["LinearMixedModel", "anova", "datasets", "errors", "lmer", "load"]
+__all__ = [
+    "AR1",
+    "CAR1",
+    "LinearMixedModel",
+    "VarIdent",
+    "anova",
+    "datasets",
+    "errors",
+    "lmer",
+    "load",
+]
 __version__ = "0.1.0"
 
 

@@ -23,7 +23,7 @@ from .design.builder import Design, build_design
 from .design.checks import check_flag, check_start, check_structure
 from .design.crossprod import CrossProducts, row_cross_products
 from .design.terms import RandomEffectsBlock, TermInfo, TermSpec, assemble_blocks
-from .errors import ConvergenceWarning, SingularFitWarning
+from .errors import ArgumentError, ConvergenceWarning, SingularFitWarning
 from .objective.pls import PLSState
 from .optim.optimizer import OptimizerResult, minimize_theta
 from .optim.singular import singular_terms
@@ -405,6 +405,8 @@ def lmer(
     start: np.ndarray | None = None,
     verbose: int = 0,
     keep_data: bool = False,
+    correlation: object = None,
+    variance: object = None,
 ):
     """Fit a linear mixed model from an lme4 formula, as lme4's ``lmer``.
 
@@ -429,6 +431,13 @@ def lmer(
         Keep ``data`` on the result (``results.data``) and the rows in a saved fit
         (``fit.save``), as lme4 keeps its model frame. By default a saved fit holds
         only the cross-products, the fitted values and the residuals.
+    correlation : mm.AR1 or mm.CAR1, optional
+        Serial correlation of the residuals within groups (nlme's
+        ``corAR1``/``corCAR1``); see :mod:`mixedmodels.structures`.
+    variance : mm.VarIdent, optional
+        Residual SD per level of a factor (nlme's ``varIdent``). With either
+        structure the result is a
+        :class:`~mixedmodels.results.structured.StructuredResults`.
 
     Returns
     -------
@@ -446,6 +455,18 @@ def lmer(
     """
     keep_data = check_flag(keep_data, "keep_data")
     verbose = check_verbose(verbose)
+    if correlation is not None or variance is not None:
+        from .structures.model import StructuredModel
+
+        if verbose:
+            raise ArgumentError("verbose is not available with a residual structure")
+        structured = StructuredModel.from_formula(
+            formula, data, correlation, variance, REML=REML, weights=weights, offset=offset
+        )
+        results = structured.fit(start=start)
+        if keep_data:
+            results.keep_data, results.data = True, data
+        return results
     model = LinearMixedModel.from_formula(formula, data, REML=REML, weights=weights, offset=offset)
     results = model.fit(start=start, verbose=verbose)
     if keep_data:  # as lme4 keeps its frame; LmerResults defaults to neither

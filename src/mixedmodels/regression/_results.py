@@ -126,7 +126,7 @@ class MixedLMResults:
     @property
     def df_modelwc(self) -> int:
         """Number of estimated parameters, including the scale."""
-        return self.k_fe + self.engine.n_theta + 1
+        return int(self.lmer.df_modelwc)  # fixed + variance parameters + scale (+ structure)
 
     @cached_property
     def _inference(self) -> VarianceInference:

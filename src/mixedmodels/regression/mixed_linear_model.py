@@ -70,7 +70,7 @@ __all__ = ["MixedLM", "MixedLMParams", "MixedLMResults", "VCSpec"]
 _IGNORED_FIT_OPTIONS = frozenset(
     {"gtol", "maxiter", "eps", "maxcor", "ftol", "tol", "disp", "maxls", "retall", "callback"}
 )
-_INIT_OPTIONS = frozenset({"missing_idx", "model_spec", "formula"})
+_INIT_OPTIONS = frozenset({"missing_idx", "model_spec", "formula", "correlation", "variance"})
 
 
 class MixedLM:
@@ -97,7 +97,24 @@ class MixedLM:
         'drop' drops incomplete rows; 'none' and 'raise' raise
         :class:`~mixedmodels.errors.MissingDataError` when values are missing.
     **kwargs
-        ``missing_idx``, ``model_spec``, ``formula`` (accepted for compatibility).
+        ``missing_idx``, ``model_spec``, ``formula`` (accepted for compatibility);
+        ``correlation`` and ``variance`` (an extension of statsmodels, see
+        below).
+
+    Notes
+    -----
+    **Extension of statsmodels: residual structures.** statsmodels' MixedLM
+    has homoscedastic, independent residuals only. Here ``correlation=``
+    (:class:`mixedmodels.AR1`, :class:`mixedmodels.CAR1`) and ``variance=``
+    (:class:`mixedmodels.VarIdent`) give serially correlated residuals within
+    groups and a residual SD per level, as nlme's ``lme``; a structure that
+    names no column (``AR1()``) works within ``groups`` in row order, and
+    columns (times, strata) are read from the ``data`` of :meth:`from_formula`.
+    The estimates and ``llf`` are then nlme's; ``results.lmer`` is a
+    :class:`~mixedmodels.results.structured.StructuredResults` with the
+    structure parameters (``results.lmer.structure_params``), ``anova`` and
+    nlme's residual types. Standard errors are conditional on the estimated
+    structure, as nlme's.
 
     Attributes
     ----------
@@ -139,6 +156,10 @@ class MixedLM:
         self.use_sqrt = bool(use_sqrt)
         self.missing = missing
         self.formula: str | None = kwargs.get("formula")  # type: ignore[assignment]
+        # Extension of statsmodels: residual structures (mixedmodels.structures).
+        self.correlation = kwargs.get("correlation")
+        self.variance = kwargs.get("variance")
+        self._structure_frame: pd.DataFrame | None = None
         self._fixed: FixedDesign | None = None
         y, endog_name, index = as_response(endog)
         n = len(y)
@@ -309,6 +330,11 @@ class MixedLM:
             Required keyword: a column name or one label per row of ``data``.
         eval_env : object, optional
             Ignored.
+        correlation : mixedmodels.AR1 or mixedmodels.CAR1, optional
+            Extension of statsmodels: residual correlation within groups
+            (default group: ``groups``); see :class:`MixedLM`.
+        variance : mixedmodels.VarIdent, optional
+            Extension of statsmodels: residual SD per level of a column.
 
         Returns
         -------
@@ -320,6 +346,7 @@ class MixedLM:
             raise MixedModelsTypeError("groups is a required keyword argument of from_formula")
         groups = kwargs.pop("groups")
         kwargs.pop("eval_env", None)
+        structures = {key: kwargs.pop(key, None) for key in ("correlation", "variance")}
         if kwargs:
             raise MixedModelsTypeError(f"from_formula got unexpected argument(s) {sorted(kwargs)}")
         if missing not in ("none", "drop", "raise"):
@@ -402,7 +429,10 @@ class MixedLM:
                 mats.append(per_group)
             exog_vc = VCSpec(names, colnames, mats)
         endog = pd.Series(y, index=data.index, name=parsed.response)
-        model = cls(endog, exog, labels, exog_re=exog_re, exog_vc=exog_vc, formula=formula)
+        model = cls(
+            endog, exog, labels, exog_re=exog_re, exog_vc=exog_vc, formula=formula, **structures
+        )
+        model._structure_frame = data
         model._groups.name = group_name
         model._fixed = fixed
         if model.k_re and exog_re is None:
@@ -554,7 +584,22 @@ class MixedLM:
         theta0 = None
         if start is not None:
             theta0 = layout.theta_from_profile(start.cov_re, start.vcomp)
-        if do_cg:
+        if self.correlation is not None or self.variance is not None:
+            if not do_cg:
+                raise NotImplementedError("do_cg=False is not supported with a residual structure")
+            from ..structures.model import StructuredModel
+
+            groups = self._groups
+            structured = StructuredModel.from_engine(
+                engine,
+                self.correlation,
+                self.variance,
+                self._structure_frame,
+                (groups.name, np.asarray(groups.codes), pd.Index(groups.labels)),
+            )
+            lmer = structured.fit(start=theta0, warn=False)
+            engine = lmer.model
+        elif do_cg:
             lmer = engine.fit(start=theta0, keep_log=full_output, warn=False)
         else:
             theta0 = engine.initial_theta() if theta0 is None else theta0

@@ -1,0 +1,1 @@
+"""Tests of mixedmodels.structures (a package, so that test modules mirror the source tree)."""
