@@ -25,7 +25,8 @@ from .design.crossprod import CrossProducts, row_cross_products
 from .design.terms import RandomEffectsBlock, TermInfo, TermSpec, assemble_blocks
 from .errors import ArgumentError, ConvergenceWarning, SingularFitWarning
 from .objective.pls import PLSState
-from .optim.optimizer import OptimizerResult, minimize_theta
+from .optim.driver import optimize_theta
+from .optim.optimizer import OptimizerResult
 from .optim.singular import singular_terms
 from .optim.start import PURE_ERROR_THETA, initial_steps, initial_theta, pure_error_dof
 from .progress import check_verbose
@@ -345,20 +346,21 @@ class LinearMixedModel:
             from .progress import EvaluationPrinter
 
             criterion = EvaluationPrinter(self.objective)
-        result = minimize_theta(
+        result = optimize_theta(
             criterion,
             theta0,
             self.lower_bounds,
             self.theta_scale,
             keep_log=keep_log,
             initial_step=self.initial_steps() if initial_step is None else initial_step,
+            blocks=self.blocks,
         )
         self.state.evaluate(result.theta)
         singular = self.is_singular(result.theta)
         if warn:
             if not result.converged:
                 warnings.warn(
-                    f"optimizer did not converge: {result.message}",
+                    f"optimizer did not converge: {result.message}; see results.optsummary",
                     ConvergenceWarning,
                     stacklevel=3,
                 )

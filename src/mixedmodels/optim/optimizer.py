@@ -37,6 +37,8 @@ from dataclasses import dataclass, field
 import nlopt
 import numpy as np
 
+from .optsummary import OptSummary
+
 __all__ = ["OptimizerResult", "minimize_bounded", "minimize_theta"]
 
 _FAILURE_CODES = {
@@ -59,6 +61,9 @@ class OptimizerResult:
     restarts : int
     log : list of (ndarray, float)
         Every evaluation ``(theta, objective)``, when ``keep_log`` was set.
+    optsummary : OptSummary or None
+        The fit log with the convergence checks
+        (:func:`mixedmodels.optim.driver.optimize_theta`); ``None`` for a bare run.
     """
 
     theta: np.ndarray
@@ -68,6 +73,7 @@ class OptimizerResult:
     message: str
     restarts: int = 0
     log: list[tuple[np.ndarray, float]] = field(default_factory=list)
+    optsummary: OptSummary | None = None
 
 
 class _Counter:
@@ -187,6 +193,7 @@ def minimize_theta(
     max_evaluations: int | None = None,
     initial_step: float | np.ndarray = 0.5,
     keep_log: bool = False,
+    leave_state: bool = True,
 ) -> OptimizerResult:
     """Minimise ``function(theta)`` subject to ``theta >= lower``.
 
@@ -200,6 +207,10 @@ def minimize_theta(
         Lower bounds (0 for diagonal entries of ``T``, ``-inf`` otherwise).
     scale : ndarray, optional
         Internal scaling ``s``: the optimiser works on ``theta * s``.
+    leave_state : bool
+        Evaluate ``function`` once more at the result, so a stateful
+        criterion is left there (the checked fit evaluates elsewhere next,
+        and skips it).
 
     Returns
     -------
@@ -224,12 +235,16 @@ def minimize_theta(
         "initial_step": initial_step,
     }
     converged, message = _run_bobyqa(counter, x0, lower_x, **settings)
+    if counter.best_x is None:
+        # Every evaluation was infinite or NaN: nothing to restart from.
+        message = "the criterion is not finite at any point tried"
+        return OptimizerResult(theta0, math.inf, counter.count, False, message, 0, counter.log)
     restarts, converged, message = _restart_off_bounds(
         counter, lower_x, bounded, settings, converged, message
     )
-    x_best, _ = _snap_to_bounds(counter, lower_x, bounded)
+    x_best, value_best = _snap_to_bounds(counter, lower_x, bounded)
     # Leave the caller's state at the final theta.
-    final_value = float(function(x_best / scale))
+    final_value = float(function(x_best / scale)) if leave_state else value_best
     return OptimizerResult(
         x_best / scale, final_value, counter.count, converged, message, restarts, counter.log
     )

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from ..model import LinearMixedModel
     from ..objective.pls import PLSState
     from ..optim.optimizer import OptimizerResult
+    from ..optim.optsummary import OptSummary
 
 __all__ = ["LmerResults"]
 
@@ -461,6 +462,13 @@ class LmerResults:
         raise ValueError(f"method must be 'profile', 'Wald' or 'boot', got {method!r}")
 
     # ------------------------------------------------------------------ summary
+    @property
+    def optsummary(self) -> OptSummary | None:
+        """The fit log (MixedModels.jl's ``optsum``): optimiser runs, evaluations, the
+        convergence checks and the time of each stage; ``None`` for a fit not made
+        by :meth:`~mixedmodels.LinearMixedModel.fit`."""
+        return self.optimizer.optsummary
+
     def summary(
         self,
         ddf: str | None = "Satterthwaite",

@@ -353,6 +353,9 @@ def lmer_summary(
         notes.append("boundary (singular) fit: see results.varcorr()")
     if not results.converged:
         notes.append(f"optimizer did not converge: {results.optimizer.message}")
+        optsummary = getattr(results.optimizer, "optsummary", None)
+        if optsummary is not None and not optsummary.converged:
+            notes.extend(["Fit log (results.optsummary):", *optsummary.lines()])
     title = _title(results, ddf)
     return LmerSummary(
         title=title,
