@@ -34,3 +34,52 @@ def fit_reference(name: str) -> tuple[dict, object]:
 @pytest.fixture(params=CASE_NAMES, ids=CASE_NAMES)
 def case(request: pytest.FixtureRequest) -> dict:
     return load_case(request.param)
+
+
+# ---------------------------------------------------------------- inference references
+INFERENCE_DIR = Path(__file__).parent / "reference" / "inference"
+INFERENCE_CASES = sorted(path.stem for path in INFERENCE_DIR.glob("*.json"))
+
+
+def load_inference_case(name: str) -> dict:
+    """One lme4 + lmerTest + pbkrtest reference case (tools/make_inference_refs.R)."""
+    return json.loads((INFERENCE_DIR / f"{name}.json").read_text())
+
+
+def load_reference_data(name: str):
+    """A data set as the R script read it: a bundled one, or a CSV + schema copied here."""
+    import pandas as pd
+
+    path = INFERENCE_DIR / "data" / f"{name}.csv"
+    if not path.exists():
+        return mm.datasets.load(name)
+    schema = json.loads((INFERENCE_DIR / "data" / f"{name}.schema.json").read_text())
+    kinds = schema["columns"]
+    frame = pd.read_csv(
+        path,
+        dtype={column: str for column, kind in kinds.items() if kind == "factor"},
+        keep_default_na=False,  # a level may be called "None" (Alfalfa's Date)
+        na_values={column: ["NA"] for column, kind in kinds.items() if kind != "factor"},
+    )
+    for column, levels in schema["levels"].items():
+        frame[column] = pd.Categorical(frame[column], categories=levels)
+    return frame
+
+
+_INFERENCE_FITS: dict[tuple[str, str, bool], object] = {}
+
+
+def fit_formula(dataset: str, formula: str, reml: bool = True):
+    """A fit of ``formula`` on a reference data set, cached for the session."""
+    key = (dataset, formula, reml)
+    if key not in _INFERENCE_FITS:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SingularFitWarning)
+            _INFERENCE_FITS[key] = mm.lmer(formula, load_reference_data(dataset), REML=reml)
+    return _INFERENCE_FITS[key]
+
+
+def fit_inference(name: str) -> tuple[dict, object]:
+    """An inference reference case and the (cached) fit of its main model."""
+    reference = load_inference_case(name)
+    return reference, fit_formula(reference["dataset"], reference["formula"], reference["REML"])

@@ -46,6 +46,7 @@ __all__ = [
     "MixedModelsError",
     "MixedModelsTypeError",
     "MixedModelsWarning",
+    "NestingWarning",
     "NotFittedError",
     "OptionalDependencyError",
     "RankDeficiencyWarning",
@@ -118,6 +119,10 @@ class SingularFitWarning(MixedModelsWarning):
 
 class ConvergenceWarning(MixedModelsWarning):
     """The optimiser stopped without meeting its convergence criteria."""
+
+
+class NestingWarning(MixedModelsWarning):
+    """Models compared by a likelihood-ratio test are not nested (or not comparable)."""
 
 
 class RankDeficiencyWarning(MixedModelsWarning):

@@ -79,6 +79,9 @@ class Design:
     re_model_specs : list
         formulaic model specs of the random-effect terms, for ``predict``.
     parsed : ParsedFormula or None
+    fixed_values : dict of str to array, optional
+        Copies of the fixed part's variables on the rows used (lme4's model
+        frame), for LS means and type III hypotheses.
     """
 
     y: np.ndarray
@@ -92,6 +95,33 @@ class Design:
     nobs_dropped: int
     re_model_specs: list[object]
     parsed: ParsedFormula | None = None
+    fixed_values: dict[str, object] | None = None
+
+    def fixed_frame(self) -> pd.DataFrame:
+        """The fixed part's variables on the rows used, as a DataFrame."""
+        if self.fixed_values is None:
+            raise DataError("this model did not keep its fixed-effect variables")
+        return pd.DataFrame(dict(self.fixed_values))
+
+
+def fixed_variable_names(model_spec: object) -> list[str]:
+    """Names of the data columns the fixed-effects part reads."""
+    if model_spec is None:
+        return []
+    columns = getattr(model_spec, "columns", None)
+    if columns is not None:  # SimpleSpec: intercept and numeric columns
+        return list(columns)
+    return sorted(str(name) for name in getattr(model_spec, "required_variables", ()))
+
+
+def _fixed_values(model_spec: object, rows: _Rows) -> dict[str, object]:
+    # Copies (not views of the caller's data), so results stay a snapshot.
+    values = {}
+    for name in fixed_variable_names(model_spec):
+        if name in rows.columns:
+            array = rows.columns[name].array
+            values[name] = array.copy() if rows.keep is None else array[rows.keep]
+    return values
 
 
 class _Rows:
@@ -354,6 +384,7 @@ def _build_design(formula: str, data: object, weights: object, offset: object) -
         nobs_dropped=len(data) - rows.n,
         re_model_specs=specs,
         parsed=parsed,
+        fixed_values=_fixed_values(matrices.fixed_spec, rows),
     )
 
 

@@ -299,13 +299,133 @@ class LmerResults:
     @cached_property
     def coef_table(self) -> pd.DataFrame:
         """Fixed-effects table with Satterthwaite df and p values (as lmerTest)."""
-        from threadpoolctl import threadpool_limits
+        return self.coefficients("Satterthwaite")
 
-        from .inference import satterthwaite_table
+    def coefficients(self, ddf: str = "Satterthwaite") -> pd.DataFrame:
+        """lmerTest's ``summary(fit, ddf = ddf)$coefficients``.
 
-        # One BLAS thread, as the fit (small dense blocks; see LinearMixedModel.fit).
-        with threadpool_limits(limits=self.model.blas_threads, user_api="blas"):
-            return satterthwaite_table(self)
+        Parameters
+        ----------
+        ddf : {"Satterthwaite", "Kenward-Roger"}
+            Kenward-Roger (REML fits only) also uses the adjusted covariance
+            :attr:`vcov_kenward_roger` for the standard errors.
+        """
+        from .contrasts import coefficient_table
+
+        return coefficient_table(self, ddf)
+
+    @property
+    def vcov_kenward_roger(self) -> pd.DataFrame:
+        """Kenward-Roger adjusted covariance of the fixed effects (pbkrtest's ``vcovAdj``)."""
+        from .kenward_roger import kenward_roger
+
+        names = self.model.fixed_names
+        return pd.DataFrame(kenward_roger(self).vcov_adjusted, index=names, columns=names)
+
+    def anova(self, type: int | str = 3, ddf: str = "Satterthwaite") -> pd.DataFrame:
+        """F tests of the fixed-effect terms, as lmerTest's ``anova(fit, type, ddf)``.
+
+        Parameters
+        ----------
+        type : {1, 2, 3} or {"I", "II", "III"}
+            Sequential (1), type II (2) or type III (3) hypotheses; see
+            :mod:`mixedmodels.results.anova`.
+        ddf : {"Satterthwaite", "Kenward-Roger"}
+
+        Returns
+        -------
+        DataFrame
+            One row per term: ``Sum Sq, Mean Sq, NumDF, DenDF, F value, Pr(>F)``.
+            Empty for an intercept-only model. Compare models with
+            :func:`mixedmodels.anova`.
+        """
+        from .anova import anova_table
+
+        return anova_table(self, type=type, ddf=ddf)
+
+    def contest(
+        self,
+        L: object,
+        ddf: str = "Satterthwaite",
+        joint: bool = True,
+        rhs: object = 0.0,
+        level: float = 0.95,
+    ) -> pd.DataFrame:
+        """Tests of ``L beta = rhs``, as lmerTest's ``contest``.
+
+        Parameters
+        ----------
+        L : array-like or DataFrame, shape (m, k) or (k,)
+            One row per contrast, one column per fixed effect (a DataFrame's
+            columns are matched by name).
+        ddf : {"Satterthwaite", "Kenward-Roger"}
+        joint : bool, default True
+            One F test of all rows (``Sum Sq, Mean Sq, NumDF, DenDF, F value,
+            Pr(>F)``); False gives a t test per row (``Estimate, Std. Error,
+            df, t value, lower, upper, Pr(>|t|)``).
+        rhs : float or array-like
+        level : float
+            Confidence level of the per-row intervals.
+
+        Raises
+        ------
+        ArgumentError
+            ``L`` does not have one column per fixed effect (the message gives
+            the expected width).
+        """
+        from .contrasts import contest
+
+        return contest(self, L, ddf=ddf, joint=joint, rhs=rhs, level=level)
+
+    def ls_means(
+        self, term: str | None = None, ddf: str = "Satterthwaite", level: float = 0.95
+    ) -> pd.DataFrame:
+        """Least-squares means of a factor term, as lmerTest's ``ls_means``.
+
+        Covariates are held at their means and the other factors are averaged
+        with equal weights. ``term=None`` gives every factor term.
+        """
+        from .contrasts import ls_means
+
+        return ls_means(self, term=term, ddf=ddf, level=level)
+
+    def simulate(self, n: int = 1, seed: object = None) -> pd.DataFrame:
+        """Responses simulated from the fit, as lme4's ``simulate`` (``use.u = FALSE``).
+
+        New random effects and residuals are drawn for each of the ``n``
+        columns ``sim_1 ... sim_n``; ``seed`` is anything
+        :func:`numpy.random.default_rng` accepts.
+        """
+        from .bootstrap import simulate
+
+        return simulate(self, n=n, seed=seed)
+
+    def bootstrap(self, n: int = 1000, seed: object = None, progress: bool | None = None):
+        """Parametric bootstrap, as MixedModels.jl's ``parametricbootstrap`` / lme4's ``bootMer``.
+
+        Each replicate refits the model, already built, to a response from
+        :meth:`simulate`; only the response's cross-products change.
+
+        Parameters
+        ----------
+        n : int
+            Number of replicates.
+        seed : optional
+            Seed of :func:`numpy.random.default_rng`; the same seed gives the
+            same replicates (and the first ``m`` replicates of a longer run).
+        progress : bool, optional
+            Show a tqdm progress bar (``pip install mixedmodels[progress]``);
+            default: for 100 replicates or more, in interactive use (see
+            :mod:`mixedmodels.progress`, ``MIXEDMODELS_PROGRESS``).
+
+        Returns
+        -------
+        ParametricBootstrap
+            ``.table`` of replicate estimates; ``.confint()`` percentile intervals.
+        """
+        from .bootstrap import bootstrap
+
+        return bootstrap(self, n=n, seed=seed, progress=progress)
 
     def conf_int(self, alpha: float = 0.05) -> pd.DataFrame:
         """Wald confidence intervals for the fixed effects (lme4's ``confint(method="Wald")``)."""
@@ -313,14 +433,24 @@ class LmerResults:
 
         return wald_intervals(self, level=1 - alpha)
 
-    def confint(self, method: str = "profile", level: float = 0.95) -> pd.DataFrame:
+    def confint(
+        self,
+        method: str = "profile",
+        level: float = 0.95,
+        nsim: int = 500,
+        seed: object = None,
+    ) -> pd.DataFrame:
         """Confidence intervals as lme4's ``confint`` (``oldNames=FALSE`` row names).
 
         ``method="profile"`` gives profile-likelihood intervals for the
         ``sd_*``, ``cor_*``, ``sigma`` and fixed-effect parameters
         (:func:`~mixedmodels.results.profile.profile_intervals`);
-        ``method="Wald"`` gives Wald intervals for the fixed effects only.
+        ``method="Wald"`` gives Wald intervals for the fixed effects only;
+        ``method="boot"`` gives percentile intervals from a parametric
+        bootstrap of ``nsim`` replicates (:meth:`bootstrap`, ``seed``).
         """
+        if method == "boot":
+            return self.bootstrap(n=nsim, seed=seed).confint(level=level)
         if method == "profile":
             from .profile import profile_intervals
 
@@ -329,7 +459,7 @@ class LmerResults:
             from .inference import wald_intervals
 
             return wald_intervals(self, level=level)
-        raise ValueError(f"method must be 'profile' or 'Wald', got {method!r}")
+        raise ValueError(f"method must be 'profile', 'Wald' or 'boot', got {method!r}")
 
     # ------------------------------------------------------------------ summary
     @property
@@ -350,9 +480,9 @@ class LmerResults:
 
         Parameters
         ----------
-        ddf : {"Satterthwaite", None}
-            With ``"Satterthwaite"`` the fixed-effects table has lmerTest's
-            df and p-value columns; ``None`` prints lme4's plain table.
+        ddf : {"Satterthwaite", "Kenward-Roger", None}
+            The fixed-effects table has lmerTest's df and p-value columns
+            (Kenward-Roger: REML fits only); ``None`` prints lme4's plain table.
         correlation : bool, optional
             Print the correlation of the fixed effects (default: when there
             are at most 12 fixed effects, as lme4).

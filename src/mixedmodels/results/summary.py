@@ -179,8 +179,11 @@ def _random_effects_table(results: LmerResults) -> SummaryTable:
 
 
 def _coefficient_frame(results: LmerResults, ddf: str | None) -> pd.DataFrame:
-    if ddf == "Satterthwaite":
-        return results.coef_table
+    if ddf is not None:
+        from .contrasts import normalise_ddf
+
+        method = normalise_ddf(ddf)  # Satterthwaite or Kenward-Roger; errors otherwise
+        return results.coef_table if method == "Satterthwaite" else results.coefficients(method)
     if ddf is None:
         names = list(results.cov_fe.index)
         estimates = results.fe_params[names]
@@ -188,7 +191,6 @@ def _coefficient_frame(results: LmerResults, ddf: str | None) -> pd.DataFrame:
         return pd.DataFrame(
             {"Estimate": estimates, "Std. Error": errors, "t value": estimates / errors}
         )
-    raise ValueError(f"ddf must be 'Satterthwaite' or None, got {ddf!r}")
 
 
 def _stars(pvalue: float) -> str:
@@ -280,8 +282,10 @@ def deparse_formula(formula: str) -> str:
 
 def _title(results: LmerResults, ddf: str | None) -> str:
     title = f"Linear mixed model fit by {'REML' if results.reml else 'maximum likelihood'}"
-    if ddf == "Satterthwaite":
-        title += ". t-tests use Satterthwaite's method"
+    if ddf is not None:
+        from .contrasts import normalise_ddf
+
+        title += f". t-tests use {normalise_ddf(ddf)}'s method"
     return title + " ['LmerResults']"
 
 

@@ -1,0 +1,127 @@
+"""simulate and the parametric bootstrap: correctness of the refit path, and validity against
+lme4's bootMer (tests/reference/bootstrap, made by tools/make_bootstrap_reference.R)."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import fit_formula
+
+import mixedmodels as mm
+from mixedmodels.errors import ArgumentError
+
+BOOTMER = Path(__file__).parents[1] / "reference" / "bootstrap" / "sleepstudy_bootmer.json"
+SLEEP = ("sleepstudy", "Reaction ~ Days + (Days | Subject)")
+
+
+def test_simulate_is_reproducible_and_has_the_model_moments() -> None:
+    fit = fit_formula(*SLEEP)
+    first = fit.simulate(3, seed=11)
+    assert first.shape == (180, 3) and list(first.columns) == ["sim_1", "sim_2", "sim_3"]
+    assert first.equals(fit.simulate(3, seed=11))
+    assert not first.equals(fit.simulate(3, seed=12))
+    draws = fit.simulate(4000, seed=1).to_numpy()
+    X = fit.model.rows.X
+    # Mean X beta; marginal variance sigma^2 + z' Sigma_b z per row (Subject block).
+    mean_error = np.abs(draws.mean(axis=1) - X @ fit.fe_params.to_numpy())
+    covariance = fit.term_covariances()[0][3]
+    z = fit.model.blocks[0].z
+    variance = fit.scale + np.einsum("ij,jk,ik->i", z, covariance, z)
+    assert np.all(mean_error < 5 * np.sqrt(variance / 4000))
+    relative = draws.var(axis=1, ddof=1) / variance - 1
+    assert np.all(np.abs(relative) < 5 * np.sqrt(2 / 4000))
+
+
+def test_a_replicate_is_a_full_refit_of_its_response() -> None:
+    fit = fit_formula(*SLEEP)
+    boot = fit.bootstrap(3, seed=5)
+    responses = fit.simulate(3, seed=5)
+    data = mm.datasets.load("sleepstudy")
+    for replicate in range(3):
+        copy = data.copy()
+        copy["Reaction"] = responses.iloc[:, replicate].to_numpy()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            direct = mm.lmer(SLEEP[1], copy)
+        row = boot.table.iloc[replicate]
+        assert row["logLik"] == pytest.approx(direct.llf, rel=1e-9)
+        for name, value in direct.fe_params.items():
+            assert row[name] == pytest.approx(value, rel=1e-6)
+        assert row["sigma"] == pytest.approx(direct.sigma, rel=1e-5)
+
+
+def test_bootstrap_is_reproducible_and_has_the_lme4_columns() -> None:
+    fit = fit_formula(*SLEEP)
+    a = fit.bootstrap(20, seed=3, progress=False)
+    b = fit.bootstrap(8, seed=3, progress=False)
+    assert np.array_equal(a.table.to_numpy()[:8], b.table.to_numpy())
+    assert list(a.table.columns) == [
+        "(Intercept)",
+        "Days",
+        "sd_(Intercept)|Subject",
+        "cor_Days.(Intercept)|Subject",
+        "sd_Days|Subject",
+        "sigma",
+        "theta1",
+        "theta2",
+        "theta3",
+        "logLik",
+    ]
+    intervals = a.confint()
+    assert list(intervals.columns) == ["2.5 %", "97.5 %"]
+    assert list(intervals.index) == a.parameters
+    assert (intervals["2.5 %"] <= intervals["97.5 %"]).all()
+    via_confint = fit.confint(method="boot", nsim=20, seed=3)
+    assert via_confint.equals(intervals)
+
+
+def test_bootstrap_bad_arguments() -> None:
+    fit = fit_formula(*SLEEP)
+    with pytest.raises(ArgumentError, match="positive integer"):
+        fit.bootstrap(0)
+    with pytest.raises(ArgumentError, match="positive integer"):
+        fit.simulate(2.5)
+    with pytest.raises(ArgumentError, match="level"):
+        fit.bootstrap(5, seed=1).confint(level=95)
+
+
+def test_bootstrap_of_a_crossed_model_runs_and_is_centred() -> None:
+    fit = fit_formula("Penicillin", "diameter ~ 1 + (1 | plate) + (1 | sample)")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        boot = fit.bootstrap(40, seed=2)
+    assert boot.table["(Intercept)"].mean() == pytest.approx(
+        fit.fe_params["(Intercept)"], abs=4 * boot.table["(Intercept)"].std() / np.sqrt(40)
+    )
+
+
+def test_bootstrap_sds_agree_with_bootmer() -> None:
+    """2,000 replicates each; the SDs of the fixed effects (and sigma) agree with lme4's
+    bootMer within 3.5 combined Monte Carlo standard errors of a sample SD
+    (``sd * sqrt((kurtosis - 1) / (4 n))`` for each side)."""
+    reference = json.loads(BOOTMER.read_text())
+    fit = fit_formula(*SLEEP)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        boot = fit.bootstrap(reference["nsim"], seed=20261130, progress=False)
+    pairs = {"(Intercept)": "(Intercept)", "Days": "Days", "sigma": "sigma"}
+    for ours, theirs in pairs.items():
+        values = boot.table[ours].to_numpy()
+        sd = values.std(ddof=1)
+        kurtosis = np.mean((values - values.mean()) ** 4) / values.var() ** 2
+        mc_se = sd * np.sqrt((kurtosis - 1) / (4 * len(values)))
+        bound = 3.5 * np.hypot(mc_se, reference["mc_se"][theirs])
+        assert abs(sd - reference["sd"][theirs]) < bound, (ours, sd, reference["sd"][theirs])
+
+
+def test_progress_bar_is_shown_when_asked(capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("tqdm")
+    fit = fit_formula(*SLEEP)
+    fit.bootstrap(3, seed=1, progress=True)
+    assert "bootstrap" in capsys.readouterr().err
+    fit.bootstrap(3, seed=1, progress=False)
+    assert "bootstrap" not in capsys.readouterr().err
