@@ -69,7 +69,7 @@ import numpy as np
 import pandas as pd
 import scipy.linalg
 
-from ..errors import DataError
+from ..errors import DataError, FormulaError
 from ..formula.parse import ParsedFormula
 from .builder import Design, DesignMatrices, evaluate_response, random_term_matrix
 from .checks import check_constant, check_levels, duplicate_effects, warn_duplicates
@@ -80,11 +80,11 @@ from .fixed import (
     FixedDesign,
     check_fixed_count,
     empty_terms,
-    evaluate_matrix,
     warn_dropped,
     warn_empty,
 )
 from .frame import as_vector, check_frame
+from .rformula import is_plain_name, r_matrix
 from .grouping import GroupingFactor
 from .rows import ChunkStats, raise_row_errors, raise_undefined
 from .terms import TermSpec, assemble_blocks, full_pattern
@@ -113,13 +113,15 @@ def _matrices(plan: ChunkPlan, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndar
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if plan.fixed_spec is None:
-            plan.fixed_names, _, plan.fixed_spec = evaluate_matrix(
-                parsed.fixed_rhs, frame, "fixed effects"
+            # Factor levels were fixed for all chunks by the plan: none is dropped here.
+            plan.fixed_names, _, plan.fixed_spec = r_matrix(
+                parsed.fixed_rhs, frame, len(frame), "fixed effects", drop_unused=False
             )
             for bar in parsed.bars:
-                _, names, spec = random_term_matrix(bar, frame)
+                _, names, spec = random_term_matrix(bar, frame, drop_unused=False)
                 plan.random_specs.append(spec)
                 plan.random_names.append(names)
+            _check_chunkable(plan)
         y = evaluate_response(frame, response)
         X = np.asarray(plan.fixed_spec.get_model_matrix(frame, na_action="ignore"), dtype=float)
         zs = [
@@ -127,6 +129,30 @@ def _matrices(plan: ChunkPlan, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndar
             for spec in plan.random_specs
         ]
     return y, X, zs
+
+
+def _check_chunkable(plan: ChunkPlan) -> None:
+    """Formulas whose columns depend on all rows at once cannot be built chunk by chunk."""
+    learnt = [*plan.fixed_spec.data_dependent]
+    for spec in plan.random_specs:
+        learnt.extend(spec.data_dependent)
+    if learnt:
+        raise FormulaError(
+            f"{learnt} learn from all rows (poly() and scale() centre on the data), so they "
+            "cannot be computed chunk by chunk for large or Dask data: add the transformed "
+            "column to the data, or use poly(x, k, raw = TRUE)"
+        )
+    if plan.fixed_spec.terms.offsets:
+        raise FormulaError(
+            "offset() in the formula is not supported for large or Dask data: pass the "
+            "offset= argument (a column name) instead"
+        )
+    expressions = [g for bar in plan.parsed.bars for g in bar.group if not is_plain_name(g)]
+    if expressions:
+        raise FormulaError(
+            f"grouping factor(s) {expressions} are expressions; for large or Dask data add "
+            "them to the data as columns first"
+        )
 
 
 def prime(plan: ChunkPlan, frame: pd.DataFrame, stats: ChunkStats | None = None) -> bool:

@@ -69,12 +69,20 @@ class RModelSpec:
         Contrasts per factor variable label, as R's ``contrasts=`` argument.
     context : str
         What the matrix is, for messages.
+    drop_unused : bool
+        Drop factor levels no training row takes (lme4's ``drop.unused.levels``);
+        False when the levels were fixed beforehand for all chunks of the data.
     """
 
     def __init__(
-        self, rhs: str, contrasts: Mapping[str, object] | None = None, context: str = "fixed effects"
+        self,
+        rhs: str,
+        contrasts: Mapping[str, object] | None = None,
+        context: str = "fixed effects",
+        drop_unused: bool = True,
     ) -> None:
         self.rhs = rhs
+        self.drop_unused = drop_unused
         self.terms = cached_terms(rhs)
         self.contrasts = dict(contrasts or {})
         self.context = context
@@ -85,6 +93,28 @@ class RModelSpec:
         self.column_names: list[str] = []
         self.term_slices: dict[str, slice] = {}
         self.fitted = False
+
+    @property
+    def data_dependent(self) -> list[str]:
+        """Labels of the transformations that learn from the data (``poly``, ``scale``)."""
+        from .rlang import Call, deparse
+
+        found: list[str] = []
+
+        def visit(node: object) -> None:
+            if isinstance(node, Call):
+                raw = any(name == "raw" for name, _ in node.args) and node.func == "poly"
+                if node.func in ("poly", "scale") and not raw:
+                    found.append(deparse(node))
+                for _, argument in node.args:
+                    visit(argument)
+            for attribute in ("left", "right", "operand", "inner"):
+                if hasattr(node, attribute):
+                    visit(getattr(node, attribute))
+
+        for variable in [*self.terms.variables, *self.terms.offsets]:
+            visit(variable)
+        return found
 
     # ------------------------------------------------------------------ variables
     def _variable(self, evaluator: Evaluator, index: int, training: bool) -> Any:
@@ -99,7 +129,7 @@ class RModelSpec:
             raise FormulaError(f"{self.context}: the string {label} is not a variable")
         if isinstance(value, Factor):
             if training:
-                if not logical:
+                if self.drop_unused and not logical:
                     value = value.drop_unused()
                 self.levels[index] = value.levels
                 self.ordered[index] = value.ordered
@@ -243,6 +273,7 @@ def model_matrix_spec(
     n_rows: int,
     contrasts: Mapping[str, object] | None = None,
     context: str = "fixed effects",
+    drop_unused: bool = True,
 ) -> tuple[list[str], np.ndarray, RModelSpec]:
     """R's model matrix of ``rhs`` on ``data``: column names, matrix and spec.
 
@@ -254,6 +285,8 @@ def model_matrix_spec(
     contrasts : mapping, optional
         Per factor variable (R's ``contrasts=``).
     context : str
+    drop_unused : bool
+        See :class:`RModelSpec`.
 
     Returns
     -------
@@ -262,7 +295,7 @@ def model_matrix_spec(
     matrix : ndarray, shape (n_rows, k)
     spec : RModelSpec
     """
-    spec = RModelSpec(rhs, contrasts, context)
+    spec = RModelSpec(rhs, contrasts, context, drop_unused)
     with np.errstate(all="ignore"):
         matrix = spec.fit_matrix(data, n_rows)
     return list(spec.column_names), matrix, spec

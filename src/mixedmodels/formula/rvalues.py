@@ -139,6 +139,24 @@ def character_factor(values: np.ndarray) -> Factor:
     return _labels_factor(np.asarray(values, dtype=object), sort_numeric=False)
 
 
+def category_labels(categories: pd.Index) -> tuple[str, ...]:
+    """R's labels of a categorical's categories."""
+    kind = categories.dtype.kind if isinstance(categories.dtype, np.dtype) else ""
+    if kind in "iu" and kind:
+        return tuple(str(value) for value in categories.tolist())
+    if kind == "O" and all(isinstance(value, str) for value in categories):
+        return tuple(categories)
+    return tuple(r_label(value) for value in categories)
+
+
+def categorical_factor(codes: np.ndarray, dtype: pd.CategoricalDtype, values) -> Factor:
+    """A factor from a categorical's codes; ``values()`` gives the labels if they must merge."""
+    labels = category_labels(dtype.categories)
+    if len(set(labels)) != len(labels):  # 1 and 1.0 among the categories: one level
+        return _labels_factor(values(), sort_numeric=False)
+    return Factor(codes, labels, bool(dtype.ordered))
+
+
 def as_r_value(column: object) -> np.ndarray | Factor:
     """The R value of a data column (see the module table).
 
@@ -150,15 +168,15 @@ def as_r_value(column: object) -> np.ndarray | Factor:
     -------
     ndarray (float64 or bool) or Factor
     """
+    if isinstance(column, Factor):
+        return column
+    if isinstance(column, np.ndarray) and column.dtype.kind == "f":
+        return column
     series = column if isinstance(column, pd.Series) else pd.Series(column)
     dtype = series.dtype
     if isinstance(dtype, pd.CategoricalDtype):
-        categories = dtype.categories
-        labels = tuple(r_label(value) for value in categories)
         codes = np.asarray(series.array.codes, dtype=np.int64)
-        if len(set(labels)) != len(labels):
-            return _labels_factor(np.asarray(series.astype(object)), sort_numeric=False)
-        return Factor(codes, labels, bool(dtype.ordered))
+        return categorical_factor(codes, dtype, lambda: np.asarray(series.astype(object)))
     if pd.api.types.is_bool_dtype(dtype):
         if series.hasnans:
             return character_factor(series.map(r_label, na_action="ignore").to_numpy())
