@@ -34,9 +34,8 @@ def _dataset(name: str) -> pd.DataFrame:
                 frame[column], categories=spec["levels"], ordered=spec["type"] == "ordered"
             )
         else:
-            frame[column] = pd.to_numeric(frame[column])
-            if spec["type"] == "integer":
-                frame[column] = frame[column].astype("int64")
+            # R's numeric is a double even when every value is whole.
+            frame[column] = frame[column].astype("int64" if spec["type"] == "integer" else float)
     return frame
 
 
@@ -54,5 +53,5 @@ def newdata(case: dict) -> pd.DataFrame:
         if isinstance(dtype, pd.CategoricalDtype):
             frame[column] = pd.Categorical(frame[column].astype(str), dtype=dtype)
         else:
-            frame[column] = frame[column].astype(dtype)
+            frame[column] = frame[column].astype(float if dtype.kind == "f" else dtype)
     return frame

@@ -25,6 +25,7 @@ from ..errors import (
     StructureError,
 )
 from ..formula.parse import ParsedFormula, parse_formula
+from ..frames import to_pandas
 from .rformula import R_CONSTANTS, evaluate_group, expression_names, is_plain_name
 
 __all__ = [
@@ -62,7 +63,7 @@ def model_variables(parsed: ParsedFormula) -> list[str]:
     """Names of the data columns the model uses, in a stable order."""
     names: list[str] = []
     for expression in [parsed.response, parsed.fixed_rhs, *(bar.lhs for bar in parsed.bars)]:
-        for name in expression_names(expression):
+        for name in sorted(expression_names(expression)):
             if name not in names:
                 names.append(name)
     for bar in parsed.bars:
@@ -200,20 +201,21 @@ def _check_column_types(columns: Mapping[str, pd.Series], covariates: list[str])
             )
 
 
-def _as_dataframe(data: object) -> pd.DataFrame:
+def _as_dataframe(
+    data: object, formula: object, weights: object, offset: object
+) -> pd.DataFrame:
+    """Any data frame as pandas (:func:`mixedmodels.frames.to_pandas`), used columns only."""
     if isinstance(data, pd.DataFrame):
         return data
-    if isinstance(data, dict):
+    columns = None
+    if not isinstance(data, dict) and isinstance(formula, str):
         try:
-            return pd.DataFrame(data)
-        except (TypeError, ValueError) as error:
-            raise ArgumentTypeError(
-                f"data is a dict that pandas cannot turn into a DataFrame: {error}; pass a "
-                "pandas DataFrame"
-            ) from error
-    raise ArgumentTypeError(
-        f"data must be a pandas DataFrame (or a dict of columns), got {type(data).__name__}"
-    )
+            columns = [*model_variables(parse(formula))]
+        except FormulaError:
+            columns = None  # the formula's own error is raised next, by check_frame
+        if columns is not None:
+            columns += [value for value in (weights, offset) if isinstance(value, str)]
+    return to_pandas(data, "data", columns)
 
 
 def _check_names(
@@ -273,7 +275,7 @@ def check_frame(
         No random-effect term, no rows, unknown or duplicated columns, a
         variable on both sides of ``|``, a column of the wrong type.
     """
-    data = _as_dataframe(data)
+    data = _as_dataframe(data, formula, weights, offset)
     parsed = parse(formula)
     if not parsed.bars:
         raise StructureError(

@@ -78,6 +78,21 @@ _ELEMENTWISE: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "sign": np.sign,
 }
 
+#: numpy spellings of the elementwise functions (formulaic formulas use them): the same function.
+_NUMPY_ALIASES: dict[str, str] = {
+    f"{prefix}.{name}": target
+    for prefix in ("np", "numpy")
+    for name, target in [
+        *((name, name) for name in _ELEMENTWISE if name not in ("ceiling",)),
+        ("log", "log"),
+        ("ceil", "ceiling"),
+        ("arcsin", "asin"),
+        ("arccos", "acos"),
+        ("arctan", "atan"),
+        ("absolute", "abs"),
+    ]
+}
+
 _CONSTANTS: dict[str, object] = {"pi": np.pi, "TRUE": True, "T": True, "FALSE": False, "F": False}
 
 
@@ -199,7 +214,9 @@ class Evaluator:
 
     # ---------------------------------------------------------------- functions
     def call(self, node: Call) -> Value:
-        func = node.func
+        func = _NUMPY_ALIASES.get(node.func, node.func)
+        if func != node.func:
+            node = Call(func, node.args)
         positional = [value for name, value in node.args if name is None]
         keywords = {name: value for name, value in node.args if name is not None}
         if func == "I":
@@ -229,11 +246,14 @@ class Evaluator:
                 "(y ~ x + offset(z) + (1 | g))"
             )
         hint = UNSUPPORTED_FUNCTIONS.get(func)
-        if hint is None and "." in func and func.split(".")[0] in ("np", "numpy", "math"):
-            hint = f"R formulas call functions by their R name, e.g. {func.split('.')[-1]}(x)"
         raise FormulaError(
             f"function {func}() in {deparse(node)!r} is not supported in a formula"
-            + (f": {hint}" if hint else "; compute the column in the data frame first")
+            + (
+                f": {hint}"
+                if hint
+                else f" ({func!r} is not a column of the data nor a known function); compute "
+                "the column in the data frame first"
+            )
         )
 
     def _argument(

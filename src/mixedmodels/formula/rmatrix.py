@@ -121,6 +121,8 @@ class RModelSpec:
         node = self.terms.variables[index]
         label = self.terms.labels[index]
         value = evaluator(node)
+        if not training and index in self.levels and isinstance(value, np.ndarray):
+            value = evaluator.as_factor(value, label)  # labels match by value: 1 == 1.0 == "1"
         logical = isinstance(value, np.ndarray) and value.dtype == bool
         if logical:
             # R codes a logical variable as a factor with both levels, always.

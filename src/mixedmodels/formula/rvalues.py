@@ -144,7 +144,9 @@ def category_labels(categories: pd.Index) -> tuple[str, ...]:
     kind = categories.dtype.kind if isinstance(categories.dtype, np.dtype) else ""
     if kind in "iu" and kind:
         return tuple(str(value) for value in categories.tolist())
-    if kind == "O" and all(isinstance(value, str) for value in categories):
+    if pd.api.types.is_string_dtype(categories.dtype) and (
+        kind != "O" or all(isinstance(value, str) for value in categories)
+    ):
         return tuple(categories)
     return tuple(r_label(value) for value in categories)
 
