@@ -223,6 +223,11 @@ def random_term_matrix(
 def _random_term(
     bar: BarTerm, names: list[str], matrix: np.ndarray, spec: object
 ) -> tuple[np.ndarray, list[str], object]:
+    if getattr(getattr(spec, "terms", None), "offsets", None):
+        raise FormulaError(
+            f"offset() inside the random-effect term {bar.source!r} is not supported; put "
+            "offset() at the top level of the formula"
+        )
     if not names:
         raise FormulaError(
             f"random-effect term {bar.source!r} has no columns; write (1 | g) for a random "

@@ -147,7 +147,12 @@ def _check_chunkable(plan: ChunkPlan) -> None:
             "offset() in the formula is not supported for large or Dask data: pass the "
             "offset= argument (a column name) instead"
         )
-    expressions = [g for bar in plan.parsed.bars for g in bar.group if not is_plain_name(g)]
+    check_plain_groups(plan.parsed)
+
+
+def check_plain_groups(parsed: ParsedFormula) -> None:
+    """Grouping factors written as expressions need all rows: refused for chunked data."""
+    expressions = [g for bar in parsed.bars for g in bar.group if not is_plain_name(g)]
     if expressions:
         raise FormulaError(
             f"grouping factor(s) {expressions} are expressions; for large or Dask data add "
@@ -479,6 +484,7 @@ def chunked_design(
         :meth:`~mixedmodels.model.LinearMixedModel.from_cross_products`.
     """
     data, parsed, _, _ = check_frame(formula, data, weights, offset)
+    check_plain_groups(parsed)
     data, weights_name, offset_name = _with_vectors(data, weights, offset)
 
     def chunks() -> Iterator[pd.DataFrame]:

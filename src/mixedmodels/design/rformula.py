@@ -37,7 +37,7 @@ R_CONSTANTS = frozenset({"pi", "T", "F", "TRUE", "FALSE"})
 
 def _names(node: Node, found: list[str]) -> None:
     if isinstance(node, Name):
-        if node.text not in found:
+        if node.text != "." and node.text not in found:  # '.' is refused by the terms
             found.append(node.text)
     elif isinstance(node, Call):
         for _, argument in node.args:

@@ -277,10 +277,12 @@ class Evaluator:
         self, node: Call, positional: list[Node], keywords: dict[str, Node], names: tuple[str, ...]
     ) -> None:
         unknown = [name for name in keywords if name not in names]
+        unknown += [name for name in names[: len(positional)] if name in keywords]
         if unknown or len(positional) > len(names):
             raise FormulaError(
                 f"{deparse(node)!r}: {node.func}() takes the arguments {list(names)} here"
-                + (f"; {unknown} are not supported" if unknown else "")
+                + (f"; {unknown} are not supported or given twice" if unknown else "")
+                + ("; poly() of several variables is not supported" if node.func == "poly" else "")
             )
 
     def elementwise(self, node: Call, positional: list[Node], keywords: dict[str, Node]) -> Value:
