@@ -7,19 +7,24 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from formula.reference_data import dataset
 
 import mixedmodels as mm
 from mixedmodels.errors import ArgumentTypeError, MixedModelsWarning
 from mixedmodels.frames import to_pandas
 
-from formula.reference_data import dataset
-
 MODELS = {
     "slopes": ("Reaction ~ Days + (Days | Subject)", lambda: mm.datasets.load("sleepstudy")),
-    "crossed": ("diameter ~ 1 + (1 | plate) + (1 | sample)", lambda: mm.datasets.load("Penicillin")),
+    "crossed": (
+        "diameter ~ 1 + (1 | plate) + (1 | sample)",
+        lambda: mm.datasets.load("Penicillin"),
+    ),
     "nested": ("strength ~ 1 + (1 | batch/cask)", lambda: dataset("Pastes")),
     # Text columns: a categorical's level order (R's for Rat) does not survive a dict.
-    "factors": ("weight ~ Time * Diet + (Time | Rat)", lambda: _text_factors(dataset("BodyWeight"))),
+    "factors": (
+        "weight ~ Time * Diet + (Time | Rat)",
+        lambda: _text_factors(dataset("BodyWeight")),
+    ),
 }
 
 

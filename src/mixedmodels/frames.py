@@ -48,7 +48,9 @@ def _arrow_dictionaries_as_categorical(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(**converted)
 
 
-def to_pandas(data: object, what: str = "data", columns: Iterable[str] | None = None) -> pd.DataFrame:
+def to_pandas(
+    data: object, what: str = "data", columns: Iterable[str] | None = None
+) -> pd.DataFrame:
     """``data`` as a pandas DataFrame for the design, without copying a pandas frame.
 
     Parameters

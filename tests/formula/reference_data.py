@@ -22,7 +22,7 @@ def reference(case: str) -> dict:
     return json.loads((FORMULA_REFERENCE / f"{case}.json").read_text())
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _dataset(name: str) -> pd.DataFrame:
     schema = json.loads((FORMULA_REFERENCE / "data" / f"{name}.schema.json").read_text())
     frame = pd.read_csv(

@@ -55,12 +55,16 @@ def test_contrasts_argument() -> None:
 
 def test_contrast_matrices_are_rs() -> None:
     levels = ("a", "b", "c")
-    np.testing.assert_array_equal(contrast_matrix("contr.sum", levels, "f")[0], [[1, 0], [0, 1], [-1, -1]])
+    np.testing.assert_array_equal(
+        contrast_matrix("contr.sum", levels, "f")[0], [[1, 0], [0, 1], [-1, -1]]
+    )
     np.testing.assert_array_equal(
         contrast_matrix("contr.helmert", levels, "f")[0], [[-1, -1], [1, -1], [0, 2]]
     )
     poly, names = contrast_matrix("contr.poly", levels, "f")
-    np.testing.assert_allclose(poly, [[-0.7071068, 0.4082483], [0, -0.8164966], [0.7071068, 0.4082483]], atol=1e-7)
+    np.testing.assert_allclose(
+        poly, [[-0.7071068, 0.4082483], [0, -0.8164966], [0.7071068, 0.4082483]], atol=1e-7
+    )
     assert names == [".L", ".Q"]
     assert contrast_matrix("contr.poly", tuple("abcdef"), "f")[1] == [".L", ".Q", ".C", "^4", "^5"]
 

@@ -51,8 +51,8 @@ from .fixed import (
     warn_empty,
 )
 from .frame import as_vector, check_frame, group_expression_columns, numpy_kind
-from .rformula import r_matrix, r_response
 from .grouping import make_grouping_factor
+from .rformula import r_matrix, r_response
 from .rows import ChunkStats, complete_mask, raise_row_errors, raise_undefined
 from .terms import TermSpec, full_pattern
 
@@ -277,9 +277,7 @@ def _evaluate(
     lookup = _Lookup(rows.r_column)
     names, matrix, spec = r_matrix(parsed.fixed_rhs, lookup, rows.n, "fixed effects", contrasts)
     random = [
-        _random_term(
-            bar, *r_matrix(bar.lhs, lookup, rows.n, f"random-effect term {bar.source!r}")
-        )
+        _random_term(bar, *r_matrix(bar.lhs, lookup, rows.n, f"random-effect term {bar.source!r}"))
         for bar in parsed.bars
     ]
     return DesignMatrices(y, names, matrix, spec, random)

@@ -84,8 +84,8 @@ from .fixed import (
     warn_empty,
 )
 from .frame import as_vector, check_frame
-from .rformula import is_plain_name, r_matrix
 from .grouping import GroupingFactor
+from .rformula import is_plain_name, r_matrix
 from .rows import ChunkStats, raise_row_errors, raise_undefined
 from .terms import TermSpec, assemble_blocks, full_pattern
 

@@ -201,9 +201,7 @@ def _check_column_types(columns: Mapping[str, pd.Series], covariates: list[str])
             )
 
 
-def _as_dataframe(
-    data: object, formula: object, weights: object, offset: object
-) -> pd.DataFrame:
+def _as_dataframe(data: object, formula: object, weights: object, offset: object) -> pd.DataFrame:
     """Any data frame as pandas (:func:`mixedmodels.frames.to_pandas`), used columns only."""
     if isinstance(data, pd.DataFrame):
         return data
@@ -285,9 +283,7 @@ def check_frame(
     if rows and len(data) == 0:
         raise DataError("data has no rows; pass a DataFrame with observations")
     variables = [
-        name
-        for name in model_variables(parsed)
-        if name not in R_CONSTANTS or name in data.columns
+        name for name in model_variables(parsed) if name not in R_CONSTANTS or name in data.columns
     ]
     require_columns(formula, variables, data.columns)
     _check_names(parsed, data.columns, variables, weights, offset)

@@ -76,7 +76,7 @@ def r_matrix(
     contrasts: Mapping[str, object] | None = None,
     drop_unused: bool = True,
 ) -> tuple[list[str], np.ndarray, RModelSpec]:
-    """R's model matrix of ``rhs``; any failure is a :class:`MixedModelsError` naming ``context``."""
+    """R's model matrix of ``rhs``; a failure is a :class:`MixedModelsError` naming ``context``."""
     if contrasts is not None and not isinstance(contrasts, Mapping):
         raise ArgumentTypeError(
             "contrasts must be a dict such as {'Diet': 'contr.sum'}, got "
@@ -95,9 +95,7 @@ def r_response(response: str, data: Mapping[str, Any] | pd.DataFrame, n_rows: in
     return evaluate_expression(response, data, n_rows, "response")
 
 
-def evaluate_group(
-    expression: str, column: Callable[[str], Any], n_rows: int
-) -> pd.Series:
+def evaluate_group(expression: str, column: Callable[[str], Any], n_rows: int) -> pd.Series:
     """A grouping-factor expression (``interaction(a, b)``, ``factor(x)``) as a categorical.
 
     Parameters

@@ -189,7 +189,9 @@ def _split_double_bar(lhs: str, group: tuple[str, ...], source: str, name: str) 
     terms: list[BarTerm] = []
     if expanded.intercept:
         terms.append(BarTerm("1", group, source, True, name))
-    terms.extend(BarTerm(f"0 + {label}", group, source, True, name) for label in expanded.term_labels)
+    terms.extend(
+        BarTerm(f"0 + {label}", group, source, True, name) for label in expanded.term_labels
+    )
     if not terms:
         raise FormulaError(f"random-effect term {source!r} has no columns")
     return terms

@@ -36,7 +36,7 @@ from ..errors import ColumnTypeError, FormulaError
 from .rlang import BinOp, Call, Name, Node, Num, Paren, Str, Unary, deparse
 from .rvalues import Factor, RMatrix, as_r_value, character_factor, numeric_factor, r_label
 
-__all__ = ["Evaluator", "UNSUPPORTED_FUNCTIONS"]
+__all__ = ["UNSUPPORTED_FUNCTIONS", "Evaluator"]
 
 Value = Any  # ndarray (float or bool), Factor, RMatrix, float, str, tuple
 
@@ -412,9 +412,7 @@ class Evaluator:
         unknown = [label for label in keep if label not in factor.levels]
         if unknown:
             raise FormulaError(f"{text!r}: {unknown} are not levels of the factor")
-        columns = [
-            (factor.codes == factor.levels.index(label)).astype(float) for label in keep
-        ]
+        columns = [(factor.codes == factor.levels.index(label)).astype(float) for label in keep]
         return RMatrix(np.column_stack(columns), tuple(keep))
 
 

@@ -185,7 +185,7 @@ class _Parser:
         return token
 
     def expect(self, value: str) -> None:
-        kind, found = self.take()
+        _, found = self.take()
         if found != value:
             shown = found or "the end"
             raise FormulaError(f"formula {self.text!r}: expected {value!r}, found {shown!r}")
@@ -494,8 +494,10 @@ class _Expander:
 
     def power(self, node: BinOp) -> list[frozenset[int]]:
         exponent = node.right.inner if isinstance(node.right, Paren) else node.right
-        if not isinstance(exponent, Num) or exponent.value < 1 or exponent.value != int(
-            exponent.value
+        if (
+            not isinstance(exponent, Num)
+            or exponent.value < 1
+            or exponent.value != int(exponent.value)
         ):
             raise self.error(
                 f"in {deparse(node)!r} the power of a formula term must be a positive whole "

@@ -195,7 +195,9 @@ class RModelSpec:
         return value[:, None], [label]
 
     # ------------------------------------------------------------------ matrices
-    def _build(self, data: Mapping[str, Any] | pd.DataFrame, n_rows: int, training: bool) -> np.ndarray:
+    def _build(
+        self, data: Mapping[str, Any] | pd.DataFrame, n_rows: int, training: bool
+    ) -> np.ndarray:
         evaluator = Evaluator(_column_lookup(data), n_rows, self.state, training)
         values = [
             self._variable(evaluator, index, training) for index in range(len(self.terms.variables))

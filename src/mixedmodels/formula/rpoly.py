@@ -55,9 +55,9 @@ def poly_apply(x: np.ndarray, alpha: np.ndarray, norm2: np.ndarray) -> np.ndarra
     columns = np.ones((len(x), degree + 1))
     columns[:, 1] = x - alpha[0]
     for j in range(1, degree):
-        columns[:, j + 1] = (x - alpha[j]) * columns[:, j] - (
-            norm2[j + 1] / norm2[j]
-        ) * columns[:, j - 1]
+        columns[:, j + 1] = (x - alpha[j]) * columns[:, j] - (norm2[j + 1] / norm2[j]) * columns[
+            :, j - 1
+        ]
     return columns[:, 1:] / np.sqrt(norm2[2:])
 
 
@@ -69,7 +69,9 @@ def _contr_poly(n_levels: int) -> tuple[np.ndarray, list[str]]:
     return matrix, names
 
 
-def contrast_matrix(kind: object, levels: tuple[str, ...], variable: str) -> tuple[np.ndarray, list[str]]:
+def contrast_matrix(
+    kind: object, levels: tuple[str, ...], variable: str
+) -> tuple[np.ndarray, list[str]]:
     """R's contrast matrix for a factor and the suffixes of its columns.
 
     Parameters

@@ -274,9 +274,7 @@ class LmerResults:
         """
         from .predict import predict
 
-        return predict(
-            self, newdata, re_form if include_random else np.nan, allow_new_levels
-        )
+        return predict(self, newdata, re_form if include_random else np.nan, allow_new_levels)
 
     # ------------------------------------------------------------------ inference
     @cached_property

@@ -97,9 +97,7 @@ def _row_labels(bar: BarTerm, newdata: pd.DataFrame) -> np.ndarray:
         else:
             array = np.asarray(value)
             parts.append(
-                np.array(
-                    [None if pd.isna(item) else r_label(item) for item in array], dtype=object
-                )
+                np.array([None if pd.isna(item) else r_label(item) for item in array], dtype=object)
             )
     if len(parts) == 1:
         return parts[0]
