@@ -28,7 +28,7 @@ sets <- list(
   PBG = plain(nlme::PBG), CO2 = plain(datasets::CO2), Wafer = plain(nlme::Wafer),
   Orthodont = plain(nlme::Orthodont), RatPupWeight = plain(nlme::RatPupWeight),
   BodyWeight = plain(nlme::BodyWeight), Machines = plain(nlme::Machines),
-  Oats = plain(nlme::Oats), ergoStool = plain(nlme::ergoStool),
+  Oats = plain(nlme::Oats), ergoStool = plain(nlme::ergoStool), Alfalfa = plain(nlme::Alfalfa),
   Rabbit = plain(MASS::Rabbit), Salamanders = plain(Salamanders),
   Arabidopsis = plain(lme4::Arabidopsis), cake = plain(lme4::cake), Pastes = plain(lme4::Pastes)
 )
@@ -148,6 +148,7 @@ cases <- list(
   case("machines_interaction", "Machines", "score ~ Machine + (1 | Worker) + (1 | interaction(Worker, Machine))", FALSE, constructs = "interaction"),
   case("oats_nested", "Oats", "yield ~ nitro * Variety + (1 | Block/Variety)", constructs = c("*", "/")),
   case("oats_poly_only", "Oats", "yield ~ poly(nitro, 2) + Variety + (1 | Block)", FALSE, constructs = "poly"),
+  case("alfalfa_splitplot", "Alfalfa", "Yield ~ Date * Variety + (1 | Block/Variety)", constructs = c("*", "/")),
   case("ergo_helmert", "ergoStool", "effort ~ Type + (1 | Subject)", contrasts = list(Type = "contr.helmert"), constructs = "contr.helmert"),
   case("ergo_sum", "ergoStool", "effort ~ Type + (1 | Subject)", FALSE, contrasts = list(Type = "contr.sum"), constructs = "contr.sum")
 )
