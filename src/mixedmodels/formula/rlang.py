@@ -390,6 +390,7 @@ class _Expander:
     def __init__(self, source: str) -> None:
         self.source = source
         self.result = Terms()
+        self.removed: list[frozenset[int]] = []
 
     def variable(self, node: Node) -> int:
         label = deparse(node)
@@ -436,24 +437,23 @@ class _Expander:
         if node.op == "+":
             return self.expand(node.operand)
         if node.op == "-":
-            removed = self.expand_removal(node.operand)
-            del removed
+            self.expand_removal(node.operand)
             return []
         raise self.error(f"'!' is only allowed inside I(), e.g. I(!{deparse(node.operand)})")
 
-    def expand_removal(self, node: Node) -> list[frozenset[int]]:
-        """Terms of ``- node``; ``- 1`` and ``- 0`` set the intercept as R does."""
+    def expand_removal(self, node: Node) -> None:
+        """A leading ``- node``: its terms are removed from the whole formula, as R does.
+
+        ``- 1`` and ``- 0`` set the intercept instead.
+        """
         inner = node.inner if isinstance(node, Paren) else node
         if isinstance(inner, Num) and inner.value in (0, 1):
             self.result.intercept = inner.value == 0
-            return []
+            return
         had_intercept = self.result.intercept
         terms = self.expand(node)
         self.result.intercept = had_intercept
         self.removed.extend(terms)
-        return terms
-
-    removed: list[frozenset[int]]
 
     def binary(self, node: BinOp) -> list[frozenset[int]]:
         op = node.op
@@ -540,7 +540,6 @@ def expand_terms(rhs: str | Node) -> Terms:
     source = rhs if isinstance(rhs, str) else deparse(rhs)
     node = parse_expression(rhs) if isinstance(rhs, str) else rhs
     expander = _Expander(source)
-    expander.removed = []
     terms = [term for term in expander.expand(node) if term]
     result = expander.result
     result.terms = [
