@@ -15,9 +15,9 @@ __all__ = [
     "REPO_ROOT",
     "Case",
     "dataset_files",
+    "factor_cases",
     "load_case_data",
     "load_dataset",
-    "factor_cases",
     "reference_cases",
 ]
 
