@@ -429,7 +429,8 @@ def lmer(
     formula : str
         lme4 formula, e.g. ``"Reaction ~ Days + (Days | Subject)"``.
     data : DataFrame, dict, polars DataFrame/LazyFrame, pyarrow Table or Dask DataFrame
-        Any data frame narwhals reads (:mod:`mixedmodels.frames`). A Dask DataFrame is reduced to cross-products partition by partition
+        Any data frame narwhals reads (:mod:`mixedmodels.frames`). A Dask
+        DataFrame is reduced to cross-products partition by partition
         (:mod:`mixedmodels.dask`, needs ``pip install mixedmodels[dask]``); a
         pandas DataFrame of more than a million rows is read in chunks
         (:mod:`mixedmodels.design.chunked`). Either way the fit is the same.
