@@ -94,6 +94,9 @@ def _column_codes(
 
 def _labels(levels: pd.Index) -> np.ndarray:
     """R's labels of levels (``1.0 -> "1"``), so an interaction's labels match by value."""
+    kind = levels.dtype.kind if isinstance(levels.dtype, np.dtype) else ""
+    if kind in ("i", "u") or (not kind and pd.api.types.is_string_dtype(levels.dtype)):
+        return np.asarray(levels.astype(str), dtype=object)  # str is R's label for these
     return np.array([r_label(level) for level in levels], dtype=object)
 
 
