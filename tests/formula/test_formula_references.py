@@ -1,4 +1,4 @@
-"""lme4's formula language: 69 (formula, data set) pairs against lme4 1.1-31.
+"""lme4's formula language: 70 (formula, data set) pairs against lme4 1.1-31.
 
 Each case (``tests/reference/formula``, made by
 ``tools/make_formula_references.R``) is fitted from the same data; the
