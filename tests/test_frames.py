@@ -107,3 +107,13 @@ def test_other_frames_are_converted_on_the_used_columns_only() -> None:
 def test_not_a_frame_is_a_type_error() -> None:
     with pytest.raises(ArgumentTypeError, match="polars DataFrame"):
         to_pandas([1, 2, 3])
+
+
+def test_statsmodels_api_reads_other_frames() -> None:
+    import mixedmodels.formula.api as smf
+
+    data = mm.datasets.load("sleepstudy")
+    want = smf.mixedlm("Reaction ~ Days", data, groups="Subject").fit()
+    got = smf.mixedlm("Reaction ~ Days", _polars(data), groups="Subject").fit()
+    assert got.llf == pytest.approx(want.llf, rel=1e-10)
+    np.testing.assert_allclose(got.fe_params, want.fe_params, rtol=1e-10)

@@ -74,3 +74,8 @@ def test_contrasts_are_refused_in_chunks(data: pd.DataFrame) -> None:
         LinearMixedModel.from_formula(
             "Reaction ~ f + (1 | Subject)", data, chunk_rows=50, contrasts={"f": "contr.sum"}
         )
+
+
+def test_dummy_of_several_levels(data: pd.DataFrame) -> None:
+    with pytest.raises(FormulaError, match="must be a constant"):
+        mm.lmer('Reaction ~ Days + (0 + dummy(f, c("1", "2")) | Subject)', data)
