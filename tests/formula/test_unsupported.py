@@ -60,6 +60,7 @@ CHUNKED = {
     "scale": "Reaction ~ scale(Days) + (1 | Subject)",
     "offset": "Reaction ~ Days + offset(z) + (1 | Subject)",
     "interaction": "Reaction ~ Days + (1 | interaction(Subject, f))",
+    "factor": "Reaction ~ factor(Days) + (1 | Subject)",
 }
 
 

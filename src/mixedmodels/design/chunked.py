@@ -138,9 +138,10 @@ def _check_chunkable(plan: ChunkPlan) -> None:
         learnt.extend(spec.data_dependent)
     if learnt:
         raise FormulaError(
-            f"{learnt} learn from all rows (poly() and scale() centre on the data), so they "
-            "cannot be computed chunk by chunk for large or Dask data: add the transformed "
-            "column to the data, or use poly(x, k, raw = TRUE)"
+            f"{learnt} learn from all rows (the centre of poly() and scale(), the levels of "
+            "factor()), so they cannot be computed chunk by chunk for large or Dask data: add "
+            "the transformed column to the data (a categorical for a factor), or use "
+            "poly(x, k, raw = TRUE)"
         )
     if plan.fixed_spec.terms.offsets:
         raise FormulaError(

@@ -39,6 +39,7 @@ from .rvalues import Factor, RMatrix
 __all__ = ["RModelSpec", "evaluate_expression", "model_matrix_spec"]
 
 INTERCEPT = "(Intercept)"
+_FACTOR_MAKERS = ("factor", "as.factor", "ordered", "as.ordered", "interaction", "dummy")
 
 
 @functools.lru_cache(maxsize=512)
@@ -96,7 +97,12 @@ class RModelSpec:
 
     @property
     def data_dependent(self) -> list[str]:
-        """Labels of the transformations that learn from the data (``poly``, ``scale``)."""
+        """Labels of the transformations that learn from the data.
+
+        ``poly`` and ``scale`` (centres and spreads) and the factor makers
+        (``factor``, ``as.factor``, ``ordered``, ``interaction``, ``dummy``:
+        their levels).
+        """
         from .rlang import Call, deparse
 
         found: list[str] = []
@@ -104,7 +110,8 @@ class RModelSpec:
         def visit(node: object) -> None:
             if isinstance(node, Call):
                 raw = any(name == "raw" for name, _ in node.args) and node.func == "poly"
-                if node.func in ("poly", "scale") and not raw:
+                learns = node.func in ("poly", "scale", *_FACTOR_MAKERS)
+                if learns and not raw:
                     found.append(deparse(node))
                 for _, argument in node.args:
                     visit(argument)
