@@ -100,3 +100,14 @@ def test_bad_re_form_is_an_argument_error(sleep_fit) -> None:
     _, fit = sleep_fit
     with pytest.raises(ArgumentError, match="re_form"):
         fit.predict(pd.DataFrame({"Subject": ["308"], "Days": [1.0]}), re_form=3)
+
+
+def test_offsets_as_lme4() -> None:
+    """A formula offset() is in the predictions on new data; offset= is not (lme4 alike)."""
+    data = mm.datasets.load("sleepstudy").assign(o=lambda frame: 2.0 * frame["Days"])
+    in_formula = _fit("Reaction ~ Days + offset(o) + (1 | Subject)", data)
+    np.testing.assert_allclose(in_formula.predict(data), in_formula.fittedvalues, rtol=1e-12)
+    argument = _fit("Reaction ~ Days + (1 | Subject)", data, offset="o")
+    np.testing.assert_allclose(
+        argument.predict(data), argument.fittedvalues - data["o"], rtol=1e-12
+    )

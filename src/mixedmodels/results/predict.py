@@ -21,6 +21,9 @@ Notation
   population value, as lme4).
 * A level of a fixed-effect factor not seen in fitting is always a
   ``DataError``.
+* An ``offset()`` in the formula is evaluated on the new rows; an offset
+  passed as ``offset=`` to the fit is not added (lme4 alike, checked with
+  lme4 1.1-31).
 """
 
 from __future__ import annotations
