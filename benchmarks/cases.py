@@ -31,9 +31,12 @@ FORMULA_DATA_DIR = REPO_ROOT / "tests" / "reference" / "formula" / "data"
 #: Models with factor covariates (issue 13: factor designs as fast as numeric ones), the
 #: models of ``../shared/reference/inference``; log-likelihoods from lme4 1.1-31.
 FACTOR_CASES = [
-    ("bodyweight_diet", "weight ~ Time * Diet + (Time | Rat)", "BodyWeight", 176, -575.85987441022),
-    ("alfalfa_splitplot", "Yield ~ Date * Variety + (1 | Block/Variety)", "Alfalfa", 72, -4.97818413450499),
-    ("dietox_factors", "Weight ~ Time * Evit + Cu + (Time | Pig)", "dietox", 861, -2211.07809651019),
+    ("bodyweight_diet", "weight ~ Time * Diet + (Time | Rat)", "BodyWeight", 176,
+     -575.85987441022),
+    ("alfalfa_splitplot", "Yield ~ Date * Variety + (1 | Block/Variety)", "Alfalfa", 72,
+     -4.97818413450499),
+    ("dietox_factors", "Weight ~ Time * Evit + Cu + (Time | Pig)", "dietox", 861,
+     -2211.07809651019),
 ]
 
 
