@@ -77,7 +77,8 @@ class Design:
     nobs_dropped : int
         Rows dropped: missing values, zero weights, undefined transformations.
     re_model_specs : list
-        formulaic model specs of the random-effect terms, for ``predict``.
+        R model specs (:class:`~mixedmodels.formula.rmatrix.RModelSpec`) of the
+        random-effect terms, for ``predict``.
     parsed : ParsedFormula or None
     """
 
@@ -100,9 +101,8 @@ class _Rows:
     Each pandas operation on a DataFrame costs 0.1-0.5 ms (more with
     Arrow-backed string categories), which made the design of a small model
     cost several milliseconds. Numeric columns are read as arrays and
-    categorical codes are taken directly (:mod:`.grouping`); the DataFrame of
-    the used columns (with unused categories dropped) is built only when
-    formulaic has to evaluate a term.
+    categorical codes are taken directly (:mod:`.grouping`,
+    :meth:`r_column`); no DataFrame of the used columns is built.
 
     Parameters
     ----------
@@ -128,7 +128,6 @@ class _Rows:
         self.columns = columns
         self.keep = keep
         self.n = len(data) if keep is None else len(keep)
-        self._frame: pd.DataFrame | None = None
         self._floats: dict[str, np.ndarray] = {}
 
     def __contains__(self, name: object) -> bool:
@@ -174,16 +173,6 @@ class _Rows:
             rows = column if self.keep is None else column.iloc[self.keep]
             return categorical_factor(codes, column.dtype, lambda: np.asarray(rows.astype(object)))
         return column if self.keep is None else column.iloc[self.keep]
-
-    @property
-    def frame(self) -> pd.DataFrame:
-        """The used columns on the rows used, unused categories dropped (for formulaic)."""
-        if self._frame is None:
-            frame = self.data.loc[:, self.variables]
-            if self.keep is not None:
-                frame = frame.iloc[self.keep]
-            self._frame = _drop_unused_categories(frame)
-        return self._frame
 
 
 def evaluate_response(data: pd.DataFrame | _Rows, response: str) -> np.ndarray:
@@ -281,19 +270,6 @@ def _evaluate(
         for bar in parsed.bars
     ]
     return DesignMatrices(y, names, matrix, spec, random)
-
-
-def _drop_unused_categories(frame: pd.DataFrame) -> pd.DataFrame:
-    """lme4's ``drop.unused.levels = TRUE``: categories absent from the rows are removed."""
-    categorical = [
-        name for name in frame.columns if isinstance(frame[name].dtype, pd.CategoricalDtype)
-    ]
-    if not categorical:
-        return frame
-    frame = frame.copy()
-    for name in categorical:
-        frame[name] = frame[name].cat.remove_unused_categories()
-    return frame
 
 
 def build_design(

@@ -23,7 +23,7 @@ How a chunk is evaluated
    columns. Chunks are coded against this superset; levels that end up with
    no complete row are pruned at the end, which gives exactly the levels (and
    their order) of the in-memory path.
-2. *One formulaic spec.* The fixed-effects and random-term model specs are
+2. *One model spec.* The fixed-effects and random-term model specs are
    built on the first chunk with complete rows (:func:`prime`) and reused for
    every chunk, so every chunk has the same columns. Categorical covariates
    are cast to their full set of levels first.
@@ -162,7 +162,7 @@ def check_plain_groups(parsed: ParsedFormula) -> None:
 
 
 def prime(plan: ChunkPlan, frame: pd.DataFrame, stats: ChunkStats | None = None) -> bool:
-    """Build the plan's formulaic specs from ``frame``; False when it has no complete row.
+    """Build the plan's R model specs from ``frame``; False when it has no complete row.
 
     Parameters
     ----------
