@@ -48,6 +48,7 @@ def test_offsets_are_not_terms() -> None:
         ("poly(x,3,raw=TRUE)", "poly(x, 3, raw = TRUE)"),
         ("dummy(f, 'B')", 'dummy(f, "B")'),
         ("`sleep days`", "`sleep days`"),
+        ("Q('sleep days')", "`sleep days`"),
         ("total.fruits", "total.fruits"),
         ("-2^2", "-2^2"),
         ("a %in% b", "a %in% b"),

@@ -26,7 +26,7 @@ UNSUPPORTED = {
     "cc": ("Reaction ~ cc(Days) + (1 | Subject)", "splines are not supported"),
     "s": ("Reaction ~ s(Days) + (1 | Subject)", "GAM"),
     "center": ("Reaction ~ center(Days) + (1 | Subject)", "scale(x, scale = FALSE)"),
-    "Q": ('Reaction ~ Q("Days") + (1 | Subject)', "backquotes"),
+    "Q": ("Reaction ~ Q(Days) + (1 | Subject)", "quoted column name"),
     "relevel": ('Reaction ~ relevel(f, "1") + (1 | Subject)', "pandas.Categorical"),
     "cut": ("Reaction ~ cut(Days, 3) + (1 | Subject)", "compute the binned column"),
     "unknown_function": ("Reaction ~ foo(Days) + (1 | Subject)", "nor a known function"),

@@ -49,7 +49,7 @@ UNSUPPORTED_FUNCTIONS: dict[str, str] = {
     "cc": "splines are not supported: compute the basis columns in the data frame",
     "s": "smooth terms are not supported: use a GAM package",
     "center": "write scale(x, scale = FALSE)",
-    "Q": "write the column name in backquotes: `my column`",
+    "Q": "Q() takes one quoted column name, Q('my column'); or write `my column`",
     "relevel": "order the categories in the data frame (pandas.Categorical)",
     "cut": "compute the binned column in the data frame",
     "lookup": "compute the column in the data frame",

@@ -239,7 +239,11 @@ class _Parser:
         if kind in ("name", "backquoted"):
             name = value[1:-1] if kind == "backquoted" else value
             if self.peek() == ("op", "("):
-                return self.call(name)
+                call = self.call(name)
+                if name == "Q" and len(call.args) == 1 and isinstance(call.args[0][1], Str):
+                    # formulaic's quoting of a column name: the backquoted name, R's spelling
+                    return Name(call.args[0][1].value)
+                return call
             return Name(name)
         if (kind, value) == ("op", "("):
             inner = self.binary(0)
