@@ -51,6 +51,7 @@ def test_offsets_are_not_terms() -> None:
         ("Q('sleep days')", "`sleep days`"),
         ("total.fruits", "total.fruits"),
         ("-2^2", "-2^2"),
+        ("I(x**2)", "I(x^2)"),
         ("a %in% b", "a %in% b"),
     ],
 )

@@ -110,7 +110,7 @@ _TOKEN = re.compile(
   | (?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?L?)
   | (?P<name>(?:[A-Za-z]|\.(?![0-9]))[A-Za-z0-9._]*|\.)
   | (?P<special>%[^%]*%)
-  | (?P<op>\|\||&&|==|!=|<=|>=|<-|->|[-+*/^:~|&!<>(),=\[\]{}$@?;])
+  | (?P<op>\*\*|\|\||&&|==|!=|<=|>=|<-|->|[-+*/^:~|&!<>(),=\[\]{}$@?;])
     )""",
     re.VERBOSE,
 )
@@ -148,6 +148,8 @@ def _tokens(text: str) -> list[tuple[str, str]]:
                 f"{_UNSUPPORTED_TOKENS[value]} is not supported in a model formula ({text!r}); "
                 "compute the column in the data frame first"
             )
+        if value == "**":
+            value = "^"  # R reads ** as ^
         tokens.append((kind, value))
         position = match.end()
     tokens.append(("end", ""))
