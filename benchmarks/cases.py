@@ -15,6 +15,7 @@ __all__ = [
     "REPO_ROOT",
     "Case",
     "dataset_files",
+    "factor_cases",
     "load_case_data",
     "load_dataset",
     "reference_cases",
@@ -24,6 +25,19 @@ BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
 REFERENCE_DIR = REPO_ROOT / "tests" / "reference" / "fits"
 DATA_DIR = REPO_ROOT / "src" / "mixedmodels" / "datasets" / "data"
+#: Data sets of the lme4 formula references (R schema: types and levels per column).
+FORMULA_DATA_DIR = REPO_ROOT / "tests" / "reference" / "formula" / "data"
+
+#: Models with factor covariates (issue 13: factor designs as fast as numeric ones), the
+#: models of ``../shared/reference/inference``; log-likelihoods from lme4 1.1-31.
+FACTOR_CASES = [
+    ("bodyweight_diet", "weight ~ Time * Diet + (Time | Rat)", "BodyWeight", 176,
+     -575.85987441022),
+    ("alfalfa_splitplot", "Yield ~ Date * Variety + (1 | Block/Variety)", "Alfalfa", 72,
+     -4.97818413450499),
+    ("dietox_factors", "Weight ~ Time * Evit + Cu + (Time | Pig)", "dietox", 861,
+     -2211.07809651019),
+]
 
 
 @dataclass
@@ -119,6 +133,36 @@ def reference_cases(directory: Path = REFERENCE_DIR) -> list[Case]:
     return out
 
 
+def factor_cases() -> list[Case]:
+    """The factor-covariate cases (family ``"factors"``), REML as in the references.
+
+    Returns
+    -------
+    list of Case
+    """
+    return [
+        Case(
+            id=case_id, formula=formula, reml=True, nobs=nobs, dataset=dataset,
+            family="factors", ref_loglik=loglik,
+        )
+        for case_id, formula, dataset, nobs, loglik in FACTOR_CASES
+    ]
+
+
+def _read_formula_dataset(name: str) -> pd.DataFrame:
+    """A data set of the formula references, typed by its R schema."""
+    schema = json.loads((FORMULA_DATA_DIR / f"{name}.schema.json").read_text())
+    df = pd.read_csv(FORMULA_DATA_DIR / f"{name}.csv", dtype=str, keep_default_na=False)
+    for col, spec in schema["columns"].items():
+        if spec["type"] in ("factor", "ordered"):
+            df[col] = pd.Categorical(
+                df[col], categories=spec["levels"], ordered=spec["type"] == "ordered"
+            )
+        else:
+            df[col] = df[col].astype("int64" if spec["type"] == "integer" else float)
+    return df
+
+
 def dataset_files(name: str) -> tuple[Path, Path]:
     """Locate the CSV (possibly gzipped) and schema files of a bundled data set.
 
@@ -179,6 +223,8 @@ def load_dataset(name: str, loader: str = "auto") -> tuple[pd.DataFrame, str]:
     tuple
         ``(data, loader_used)``.
     """
+    if (FORMULA_DATA_DIR / f"{name}.csv").exists() and not (DATA_DIR / f"{name}.csv").exists():
+        return _read_formula_dataset(name), "csv+R schema"
     if loader in ("auto", "mixedmodels"):
         try:
             from mixedmodels.datasets import load  # type: ignore[import-not-found]

@@ -27,11 +27,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import report
 import synthetic
-from cases import Case, reference_cases
+from cases import Case, factor_cases, reference_cases
 from peers import MARKER, PEER_MODULES, empty_result
 
 BENCH_DIR = Path(__file__).resolve().parent
-GROUPS = ("reference", "scale", "slopes", "crossed")
+GROUPS = ("reference", "factors", "scale", "slopes", "crossed")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -101,7 +101,7 @@ def select_cases(names: list[str] | None, scale: bool) -> list[Case]:
     list of Case
         Cases in run order (reference cases first, synthetic ones by size).
     """
-    ref = reference_cases()
+    ref = reference_cases() + factor_cases()
     synth = synthetic.scale_cases()
     if not names:
         return ref + (synth if scale else [])
@@ -112,6 +112,8 @@ def select_cases(names: list[str] | None, scale: bool) -> list[Case]:
             wanted += ref
         elif name == "scale":
             wanted += synth
+        elif name == "factors":
+            wanted += [c for c in ref if c.family == "factors"]
         elif name in ("slopes", "crossed"):
             wanted += [c for c in synth if c.family == name]
         elif name in every:

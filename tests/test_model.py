@@ -135,7 +135,7 @@ def test_fitted_plus_residual_is_response() -> None:
 def test_predict_new_level_uses_population_part() -> None:
     fit = fitted("sleepstudy_rs_reml")
     new = pd.DataFrame({"Days": [0.0, 5.0], "Subject": ["unseen", "308"]})
-    prediction = fit.predict(new)
+    prediction = fit.predict(new, allow_new_levels=True)  # lme4 raises without it (issue 13)
     beta = fit.fe_params
     assert prediction.iloc[0] == pytest.approx(beta["(Intercept)"])
     modes = fit.ranef()["Subject"].loc["308"]

@@ -136,12 +136,13 @@ def design_from_dask(
 def _plan(formula: str, ddf, weights: str | None, offset: str | None):
     """A primed chunk plan and ``ddf`` with its used categories known."""
     dask = _require_dask()
-    from .design.chunked import no_complete_chunk, prime
+    from .design.chunked import check_plain_groups, no_complete_chunk, prime
     from .design.chunkplan import level_columns, make_plan
     from .design.frame import as_vector, check_frame
     from .design.rows import ChunkStats
 
     _, parsed, variables, _ = check_frame(formula, ddf._meta, weights, offset, rows=False)
+    check_plain_groups(parsed)
     for label, value in (("weights", weights), ("offset", offset)):
         if value is not None:
             as_vector(value, label, ddf._meta)  # the name and dtype; values per partition

@@ -166,6 +166,7 @@ class LinearMixedModel:
         weights: object = None,
         offset: object = None,
         chunk_rows: int | None = None,
+        contrasts: dict[str, object] | None = None,
     ) -> LinearMixedModel:
         """Build the model of an lme4 formula on a DataFrame.
 
@@ -179,16 +180,18 @@ class LinearMixedModel:
         if _is_dask_collection(data):
             from .dask import design_from_dask
 
+            _no_chunked_contrasts(contrasts)
             cross, terms, design = design_from_dask(formula, data, weights=weights, offset=offset)
             return cls.from_cross_products(cross, terms, design.fixed.lme4_names, REML, design)
         if isinstance(data, pd.DataFrame) and (chunk_rows is not None or len(data) > _CHUNK_ROWS):
             from .design.chunked import chunked_design
 
+            _no_chunked_contrasts(contrasts)
             cross, terms, design = chunked_design(
                 formula, data, weights=weights, offset=offset, chunk_rows=chunk_rows or _CHUNK_ROWS
             )
             return cls.from_cross_products(cross, terms, design.fixed.lme4_names, REML, design)
-        design = build_design(formula, data, weights=weights, offset=offset)
+        design = build_design(formula, data, weights=weights, offset=offset, contrasts=contrasts)
         return cls(
             design.y,
             design.fixed.matrix,
@@ -431,6 +434,14 @@ class LinearMixedModel:
         return OptimizerResult(np.asarray(theta, float), value, 1, True, "theta given", 0, [])
 
 
+def _no_chunked_contrasts(contrasts: object) -> None:
+    if contrasts:
+        raise ArgumentError(
+            "contrasts= is not supported for large or Dask data yet: code the factor's "
+            "contrast columns in the data, or fit in memory"
+        )
+
+
 def lmer(
     formula: str,
     data: pd.DataFrame,
@@ -442,6 +453,7 @@ def lmer(
     keep_data: bool = False,
     correlation: object = None,
     variance: object = None,
+    contrasts: dict[str, object] | None = None,
 ):
     """Fit a linear mixed model from an lme4 formula, as lme4's ``lmer``.
 
@@ -449,8 +461,9 @@ def lmer(
     ----------
     formula : str
         lme4 formula, e.g. ``"Reaction ~ Days + (Days | Subject)"``.
-    data : DataFrame or dask.dataframe.DataFrame
-        A Dask DataFrame is reduced to cross-products partition by partition
+    data : DataFrame, dict, polars DataFrame/LazyFrame, pyarrow Table or Dask DataFrame
+        Any data frame narwhals reads (:mod:`mixedmodels.frames`). A Dask
+        DataFrame is reduced to cross-products partition by partition
         (:mod:`mixedmodels.dask`, needs ``pip install mixedmodels[dask]``); a
         pandas DataFrame of more than a million rows is read in chunks
         (:mod:`mixedmodels.design.chunked`). Either way the fit is the same.
@@ -473,6 +486,10 @@ def lmer(
         Residual SD per level of a factor (nlme's ``varIdent``). With either
         structure the result is a
         :class:`~mixedmodels.results.structured.StructuredResults`.
+    contrasts : dict, optional
+        Contrasts of fixed-effect factors, as R's ``contrasts=``:
+        ``{"Diet": "contr.sum"}``; ``contr.treatment`` by default,
+        ``contr.poly`` for ordered categoricals.
 
     Returns
     -------
@@ -493,6 +510,8 @@ def lmer(
     if correlation is not None or variance is not None:
         from .structures.model import StructuredModel
 
+        if contrasts:
+            raise ArgumentError("contrasts= is not available with a residual structure yet")
         if verbose:
             raise ArgumentError("verbose is not available with a residual structure")
         structured = StructuredModel.from_formula(
@@ -502,7 +521,9 @@ def lmer(
         if keep_data:
             results.keep_data, results.data = True, data
         return results
-    model = LinearMixedModel.from_formula(formula, data, REML=REML, weights=weights, offset=offset)
+    model = LinearMixedModel.from_formula(
+        formula, data, REML=REML, weights=weights, offset=offset, contrasts=contrasts
+    )
     results = model.fit(start=start, verbose=verbose)
     if keep_data:  # as lme4 keeps its frame; LmerResults defaults to neither
         results.keep_data, results.data = True, data

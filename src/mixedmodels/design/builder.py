@@ -33,26 +33,26 @@ DataFrame is never modified.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from formulaic import model_matrix
 
-from ..errors import ColumnTypeError, DataError, FormulaError, MixedModelsError
+from ..errors import DataError, FormulaError, MixedModelsError
 from ..formula.parse import BarTerm, ParsedFormula
+from ..formula.rvalues import categorical_factor
 from .fixed import (
     FixedDesign,
     check_fixed_count,
     drop_collinear,
     empty_terms,
-    evaluate_matrix,
     lme4_name,
-    simple_spec,
     warn_empty,
 )
-from .frame import as_vector, check_frame, numpy_kind
+from .frame import as_vector, check_frame, group_expression_columns, numpy_kind
 from .grouping import make_grouping_factor
+from .rformula import r_matrix, r_response
 from .rows import ChunkStats, complete_mask, raise_row_errors, raise_undefined
 from .terms import TermSpec, full_pattern
 
@@ -77,7 +77,8 @@ class Design:
     nobs_dropped : int
         Rows dropped: missing values, zero weights, undefined transformations.
     re_model_specs : list
-        formulaic model specs of the random-effect terms, for ``predict``.
+        R model specs (:class:`~mixedmodels.formula.rmatrix.RModelSpec`) of the
+        random-effect terms, for ``predict``.
     parsed : ParsedFormula or None
     fixed_values : dict of str to array, optional
         Copies of the fixed part's variables on the rows used (lme4's model
@@ -130,9 +131,8 @@ class _Rows:
     Each pandas operation on a DataFrame costs 0.1-0.5 ms (more with
     Arrow-backed string categories), which made the design of a small model
     cost several milliseconds. Numeric columns are read as arrays and
-    categorical codes are taken directly (:mod:`.grouping`); the DataFrame of
-    the used columns (with unused categories dropped) is built only when
-    formulaic has to evaluate a term.
+    categorical codes are taken directly (:mod:`.grouping`,
+    :meth:`r_column`); no DataFrame of the used columns is built.
 
     Parameters
     ----------
@@ -158,7 +158,6 @@ class _Rows:
         self.columns = columns
         self.keep = keep
         self.n = len(data) if keep is None else len(keep)
-        self._frame: pd.DataFrame | None = None
         self._floats: dict[str, np.ndarray] = {}
 
     def __contains__(self, name: object) -> bool:
@@ -188,15 +187,22 @@ class _Rows:
             self._floats[name] = values
         return values
 
-    @property
-    def frame(self) -> pd.DataFrame:
-        """The used columns on the rows used, unused categories dropped (for formulaic)."""
-        if self._frame is None:
-            frame = self.data.loc[:, self.variables]
+    def r_column(self, name: str) -> object:
+        """A used column on the rows used, ready for R's evaluation (``KeyError`` if absent).
+
+        Numeric columns as float arrays and categoricals as factors straight
+        from their codes: no DataFrame or Series is built.
+        """
+        column = self.columns[name]
+        if numpy_kind(column) in ("i", "u", "f"):
+            return self.floats(name)
+        if isinstance(column.dtype, pd.CategoricalDtype):
+            codes = np.asarray(column.array.codes, dtype=np.int64)
             if self.keep is not None:
-                frame = frame.iloc[self.keep]
-            self._frame = _drop_unused_categories(frame)
-        return self._frame
+                codes = codes[self.keep]
+            rows = column if self.keep is None else column.iloc[self.keep]
+            return categorical_factor(codes, column.dtype, lambda: np.asarray(rows.astype(object)))
+        return column if self.keep is None else column.iloc[self.keep]
 
 
 def evaluate_response(data: pd.DataFrame | _Rows, response: str) -> np.ndarray:
@@ -204,39 +210,43 @@ def evaluate_response(data: pd.DataFrame | _Rows, response: str) -> np.ndarray:
     if isinstance(data, _Rows):
         if response in data:
             return data.floats(response)
-        data = data.frame
+        return r_response(response, _Lookup(data.r_column), data.n)
     if response in data.columns:
         column = data[response]
         if numpy_kind(column) in ("i", "u", "f"):
             return column.to_numpy().astype(float, copy=False)  # no scan for missing values
         return column.to_numpy(dtype=float, na_value=np.nan)
-    try:
-        with np.errstate(all="ignore"):
-            frame = model_matrix(f"{response} ~ 0", data, na_action="ignore").lhs
-    except Exception as error:
-        raise FormulaError(
-            f"cannot evaluate the response {response!r}: {error}; check its spelling"
-        ) from error
-    if frame.shape[1] != 1:
-        raise ColumnTypeError(
-            f"response {response!r} must evaluate to a single numeric column, got "
-            f"{frame.shape[1]} columns"
-        )
-    try:
-        return np.asarray(frame, dtype=float)[:, 0]
-    except (TypeError, ValueError) as error:
-        raise ColumnTypeError(f"response {response!r} is not numeric: {error}") from error
+    return r_response(response, data, len(data))
 
 
-def random_term_matrix(bar: BarTerm, data: pd.DataFrame) -> tuple[np.ndarray, list[str], object]:
-    """Model matrix, lme4 column names and formulaic spec of one term's left side."""
-    names, matrix, spec = evaluate_matrix(bar.lhs, data, f"random-effect term {bar.source!r}")
+class _Lookup:
+    """A mapping view of a column function (what R's evaluation reads)."""
+
+    def __init__(self, column) -> None:
+        self.column = column
+
+    def __getitem__(self, name: str) -> object:
+        return self.column(name)
+
+
+def random_term_matrix(
+    bar: BarTerm, data: pd.DataFrame, drop_unused: bool = True
+) -> tuple[np.ndarray, list[str], object]:
+    """Model matrix, lme4 column names and R model spec of one term's left side."""
+    names, matrix, spec = r_matrix(
+        bar.lhs, data, len(data), f"random-effect term {bar.source!r}", drop_unused=drop_unused
+    )
     return _random_term(bar, names, matrix, spec)
 
 
 def _random_term(
     bar: BarTerm, names: list[str], matrix: np.ndarray, spec: object
 ) -> tuple[np.ndarray, list[str], object]:
+    if getattr(getattr(spec, "terms", None), "offsets", None):
+        raise FormulaError(
+            f"offset() inside the random-effect term {bar.source!r} is not supported; put "
+            "offset() at the top level of the formula"
+        )
     if not names:
         raise FormulaError(
             f"random-effect term {bar.source!r} has no columns; write (1 | g) for a random "
@@ -279,35 +289,17 @@ class DesignMatrices:
         return undefined
 
 
-def _rows_matrix(rhs: str, rows: _Rows, context: str) -> tuple[list[str], np.ndarray, object]:
-    """:func:`~.fixed.evaluate_matrix` on ``rows``, without a DataFrame for simple terms."""
-    simple = simple_spec(rhs, rows)
-    if simple is not None:
-        return list(simple.column_names), simple.matrix_of(rows.floats, rows.n), simple
-    return evaluate_matrix(rhs, rows.frame, context)
-
-
-def _evaluate(parsed: ParsedFormula, rows: _Rows) -> DesignMatrices:
+def _evaluate(
+    parsed: ParsedFormula, rows: _Rows, contrasts: dict[str, object] | None = None
+) -> DesignMatrices:
     y = evaluate_response(rows, parsed.response)
-    names, matrix, spec = _rows_matrix(parsed.fixed_rhs, rows, "fixed effects")
+    lookup = _Lookup(rows.r_column)
+    names, matrix, spec = r_matrix(parsed.fixed_rhs, lookup, rows.n, "fixed effects", contrasts)
     random = [
-        _random_term(bar, *_rows_matrix(bar.lhs, rows, f"random-effect term {bar.source!r}"))
+        _random_term(bar, *r_matrix(bar.lhs, lookup, rows.n, f"random-effect term {bar.source!r}"))
         for bar in parsed.bars
     ]
     return DesignMatrices(y, names, matrix, spec, random)
-
-
-def _drop_unused_categories(frame: pd.DataFrame) -> pd.DataFrame:
-    """lme4's ``drop.unused.levels = TRUE``: categories absent from the rows are removed."""
-    categorical = [
-        name for name in frame.columns if isinstance(frame[name].dtype, pd.CategoricalDtype)
-    ]
-    if not categorical:
-        return frame
-    frame = frame.copy()
-    for name in categorical:
-        frame[name] = frame[name].cat.remove_unused_categories()
-    return frame
 
 
 def build_design(
@@ -315,6 +307,7 @@ def build_design(
     data: pd.DataFrame,
     weights: object = None,
     offset: object = None,
+    contrasts: dict[str, object] | None = None,
 ) -> Design:
     """Build the design of an lme4 formula (lme4's ``lFormula``).
 
@@ -325,7 +318,12 @@ def build_design(
     data : DataFrame
         Not modified.
     weights, offset : str or array-like, optional
-        A column name, or one value per row of ``data`` (by position).
+        A column name, or one value per row of ``data`` (by position). An
+        ``offset()`` in the formula is added to ``offset``, as in R.
+    contrasts : dict, optional
+        Contrasts of fixed-effect factors by variable, as R's ``contrasts=``:
+        ``{"Diet": "contr.sum"}`` (``contr.treatment`` is the default,
+        ``contr.poly`` for ordered categoricals).
 
     Returns
     -------
@@ -344,7 +342,7 @@ def build_design(
         Rows with zero weight, or on which a transformation is undefined, were dropped.
     """
     try:
-        return _build_design(formula, data, weights, offset)
+        return _build_design(formula, data, weights, offset, contrasts)
     except MixedModelsError:
         raise
     except MemoryError:
@@ -356,22 +354,31 @@ def build_design(
         ) from error
 
 
-def _build_design(formula: str, data: object, weights: object, offset: object) -> Design:
+def _build_design(
+    formula: str, data: object, weights: object, offset: object, contrasts: dict | None
+) -> Design:
     data, parsed, variables, columns = check_frame(formula, data, weights, offset)
+    columns = {**columns, **group_expression_columns(parsed, columns, len(data))}
     weights_array = as_vector(weights, "weights", data)
     offset_array = as_vector(offset, "offset", data)
     stats = ChunkStats(n_rows=len(data))
     complete = complete_mask(columns, len(data), weights_array, offset_array, stats)
     raise_row_errors(variables, stats, np.count_nonzero(complete))
-    rows, matrices = _evaluate_complete(parsed, data, variables, columns, complete)
+    rows, matrices = _evaluate_complete(parsed, data, variables, columns, complete, contrasts)
     fixed = drop_collinear(matrices.fixed_names, matrices.fixed, matrices.fixed_spec)
     check_fixed_count(fixed.matrix.shape[1], rows.n)
     terms: list[TermSpec] = []
     specs: list[object] = []
     for bar, (z, names, spec) in zip(parsed.bars, matrices.random, strict=True):
         factor = make_grouping_factor(rows.columns, bar.group, rows.keep)
+        if factor.name != bar.group_name:  # lme4's name of a nested factor: b:a for a/b
+            factor = dataclasses.replace(factor, name=bar.group_name)
         terms.append(TermSpec(factor, z, tuple(names), full_pattern(z.shape[1]), bar.group_name))
         specs.append(spec)
+    offset_rows = None if offset_array is None else offset_array[complete]
+    formula_offset = matrices.fixed_spec.offset_of(_Lookup(rows.r_column), rows.n)
+    if formula_offset is not None:
+        offset_rows = formula_offset if offset_rows is None else offset_rows + formula_offset
     return Design(
         y=matrices.y,
         fixed=fixed,
@@ -379,7 +386,7 @@ def _build_design(formula: str, data: object, weights: object, offset: object) -
         bars=parsed.bars,
         response_name=parsed.response,
         weights=None if weights_array is None else weights_array[complete],
-        offset=None if offset_array is None else offset_array[complete],
+        offset=offset_rows,
         row_index=rows.index,
         nobs_dropped=len(data) - rows.n,
         re_model_specs=specs,
@@ -394,6 +401,7 @@ def _evaluate_complete(
     variables: list[str],
     columns: dict[str, pd.Series],
     complete: np.ndarray,
+    contrasts: dict[str, object] | None = None,
 ) -> tuple[_Rows, DesignMatrices]:
     """The matrices on the complete rows, less those where a term is undefined.
 
@@ -403,7 +411,7 @@ def _evaluate_complete(
     """
     formula = parsed.formula
     rows = _Rows(data, variables, columns, None if complete.all() else np.flatnonzero(complete))
-    matrices = _evaluate(parsed, rows)
+    matrices = _evaluate(parsed, rows, contrasts)
     undefined = matrices.undefined_rows(parsed.response, parsed.bars)
     if not undefined.any():
         return rows, matrices
@@ -412,7 +420,7 @@ def _evaluate_complete(
     stats = ChunkStats(dropped_undefined=np.count_nonzero(undefined))
     raise_undefined(formula, stats, np.count_nonzero(complete))
     rows = _Rows(data, variables, columns, np.flatnonzero(complete))
-    matrices = _evaluate(parsed, rows)
+    matrices = _evaluate(parsed, rows, contrasts)
     if matrices.undefined_rows(parsed.response, parsed.bars).any():
         raise DataError(
             f"a term of {formula!r} is undefined (NaN) on some rows even after dropping "

@@ -23,7 +23,7 @@ How a chunk is evaluated
    columns. Chunks are coded against this superset; levels that end up with
    no complete row are pruned at the end, which gives exactly the levels (and
    their order) of the in-memory path.
-2. *One formulaic spec.* The fixed-effects and random-term model specs are
+2. *One model spec.* The fixed-effects and random-term model specs are
    built on the first chunk with complete rows (:func:`prime`) and reused for
    every chunk, so every chunk has the same columns. Categorical covariates
    are cast to their full set of levels first.
@@ -68,7 +68,7 @@ import numpy as np
 import pandas as pd
 import scipy.linalg
 
-from ..errors import DataError
+from ..errors import DataError, FormulaError
 from ..formula.parse import ParsedFormula
 from .builder import Design, DesignMatrices, evaluate_response, random_term_matrix
 from .checks import check_constant, check_levels, duplicate_effects, warn_duplicates
@@ -79,12 +79,12 @@ from .fixed import (
     FixedDesign,
     check_fixed_count,
     empty_terms,
-    evaluate_matrix,
     warn_dropped,
     warn_empty,
 )
 from .frame import as_vector, check_frame
 from .grouping import GroupingFactor
+from .rformula import is_plain_name, r_matrix
 from .rows import ChunkStats, raise_row_errors, raise_undefined
 from .terms import TermSpec, assemble_blocks, full_pattern
 
@@ -113,13 +113,15 @@ def _matrices(plan: ChunkPlan, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndar
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if plan.fixed_spec is None:
-            plan.fixed_names, _, plan.fixed_spec = evaluate_matrix(
-                parsed.fixed_rhs, frame, "fixed effects"
+            # Factor levels were fixed for all chunks by the plan: none is dropped here.
+            plan.fixed_names, _, plan.fixed_spec = r_matrix(
+                parsed.fixed_rhs, frame, len(frame), "fixed effects", drop_unused=False
             )
             for bar in parsed.bars:
-                _, names, spec = random_term_matrix(bar, frame)
+                _, names, spec = random_term_matrix(bar, frame, drop_unused=False)
                 plan.random_specs.append(spec)
                 plan.random_names.append(names)
+            _check_chunkable(plan)
         y = evaluate_response(frame, response)
         X = np.asarray(plan.fixed_spec.get_model_matrix(frame, na_action="ignore"), dtype=float)
         zs = [
@@ -129,8 +131,38 @@ def _matrices(plan: ChunkPlan, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndar
     return y, X, zs
 
 
+def _check_chunkable(plan: ChunkPlan) -> None:
+    """Formulas whose columns depend on all rows at once cannot be built chunk by chunk."""
+    learnt = [*plan.fixed_spec.data_dependent]
+    for spec in plan.random_specs:
+        learnt.extend(spec.data_dependent)
+    if learnt:
+        raise FormulaError(
+            f"{learnt} learn from all rows (the centre of poly() and scale(), the levels of "
+            "factor()), so they cannot be computed chunk by chunk for large or Dask data: add "
+            "the transformed column to the data (a categorical for a factor), or use "
+            "poly(x, k, raw = TRUE)"
+        )
+    if plan.fixed_spec.terms.offsets:
+        raise FormulaError(
+            "offset() in the formula is not supported for large or Dask data: pass the "
+            "offset= argument (a column name) instead"
+        )
+    check_plain_groups(plan.parsed)
+
+
+def check_plain_groups(parsed: ParsedFormula) -> None:
+    """Grouping factors written as expressions need all rows: refused for chunked data."""
+    expressions = [g for bar in parsed.bars for g in bar.group if not is_plain_name(g)]
+    if expressions:
+        raise FormulaError(
+            f"grouping factor(s) {expressions} are expressions; for large or Dask data add "
+            "them to the data as columns first"
+        )
+
+
 def prime(plan: ChunkPlan, frame: pd.DataFrame, stats: ChunkStats | None = None) -> bool:
-    """Build the plan's formulaic specs from ``frame``; False when it has no complete row.
+    """Build the plan's R model specs from ``frame``; False when it has no complete row.
 
     Parameters
     ----------
@@ -469,6 +501,7 @@ def chunked_design(
         :meth:`~mixedmodels.model.LinearMixedModel.from_cross_products`.
     """
     data, parsed, _, _ = check_frame(formula, data, weights, offset)
+    check_plain_groups(parsed)
     data, weights_name, offset_name = _with_vectors(data, weights, offset)
 
     def chunks() -> Iterator[pd.DataFrame]:

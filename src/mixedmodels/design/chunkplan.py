@@ -4,7 +4,7 @@ A :class:`ChunkPlan` is made once per fit from the parsed formula, a sample
 of the data (dtypes and categories) and the distinct values of the grouping
 columns and categorical covariates (:func:`level_columns`,
 :func:`distinct_frame`): every chunk is then coded against the same superset
-of levels. The formulaic specs are added by the first chunk with complete
+of levels. The R model specs are added by the first chunk with complete
 rows (:func:`~mixedmodels.design.chunked.prime`). The plan is picklable, so
 Dask workers can use it (:mod:`mixedmodels.dask`).
 """
@@ -74,9 +74,9 @@ class ChunkPlan:
     categories : dict
         Covariate columns cast to a categorical with these levels per chunk.
     fixed_spec, random_specs
-        formulaic model specs from the first chunk.
+        R model specs from the first chunk.
     fixed_names : list of str
-        formulaic names of every fixed-effect column (before the rank check).
+        lme4 names of every fixed-effect column (before the rank check).
     random_names : list of list of str
         lme4 column names per bar.
     weights, offset : str or None
@@ -101,7 +101,7 @@ class ChunkPlan:
 
 
 def _needs_levels(column: pd.Series) -> bool:
-    """Covariates formulaic encodes as categorical (so levels must be fixed up front)."""
+    """Covariates R encodes as categorical (so levels must be fixed up front)."""
     dtype = column.dtype
     if isinstance(dtype, pd.CategoricalDtype):
         return True

@@ -53,12 +53,14 @@ class FixedDesign:
     matrix : ndarray, shape (n, k)
         Columns kept after the rank check.
     names : list of str
-        formulaic (statsmodels-style) names of the kept columns.
+        Names of the kept columns: R's (lme4's) on the lme4 path
+        (:mod:`mixedmodels.formula.rmatrix`), formulaic's on the mixedlm path.
     all_names : list of str
         Names of every column before the rank check.
     dropped : list of str
         Columns dropped as constant or collinear.
-    model_spec : formulaic ModelSpec or None
+    model_spec : RModelSpec, formulaic ModelSpec or None
+        Rebuilds the matrix for new data.
     """
 
     matrix: np.ndarray

@@ -15,7 +15,6 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
-from formulaic import Formula
 
 from ..errors import (
     ArgumentError,
@@ -26,10 +25,13 @@ from ..errors import (
     StructureError,
 )
 from ..formula.parse import ParsedFormula, parse_formula
+from ..frames import to_pandas
+from .rformula import R_CONSTANTS, evaluate_group, expression_names, is_plain_name
 
 __all__ = [
     "as_vector",
     "check_frame",
+    "group_expression_columns",
     "is_real",
     "model_variables",
     "numpy_kind",
@@ -41,14 +43,8 @@ __all__ = [
 
 @functools.lru_cache(maxsize=256)
 def required_variables(expression: str) -> frozenset[str]:
-    """Variables a formula part uses (cached: formulaic's parse costs about 1 ms)."""
-    try:
-        return frozenset(str(name) for name in Formula(expression).required_variables)
-    except Exception as error:  # formulaic's parse errors have many types
-        raise FormulaError(
-            f"cannot parse formula part {expression!r}: {error}; check its operators and "
-            "parentheses"
-        ) from error
+    """Names a formula part reads (R's parse: every name, also inside ``poly()``, ``scale()``)."""
+    return frozenset(expression_names(expression))
 
 
 @functools.lru_cache(maxsize=256)
@@ -67,13 +63,14 @@ def model_variables(parsed: ParsedFormula) -> list[str]:
     """Names of the data columns the model uses, in a stable order."""
     names: list[str] = []
     for expression in [parsed.response, parsed.fixed_rhs, *(bar.lhs for bar in parsed.bars)]:
-        for name in sorted(required_variables(expression)):
+        for name in sorted(expression_names(expression)):
             if name not in names:
                 names.append(name)
     for bar in parsed.bars:
-        for name in bar.group:
-            if name not in names:
-                names.append(name)
+        for group in bar.group:
+            for name in (group,) if is_plain_name(group) else expression_names(group):
+                if name not in names:
+                    names.append(name)
     return names
 
 
@@ -204,20 +201,19 @@ def _check_column_types(columns: Mapping[str, pd.Series], covariates: list[str])
             )
 
 
-def _as_dataframe(data: object) -> pd.DataFrame:
+def _as_dataframe(data: object, formula: object, weights: object, offset: object) -> pd.DataFrame:
+    """Any data frame as pandas (:func:`mixedmodels.frames.to_pandas`), used columns only."""
     if isinstance(data, pd.DataFrame):
         return data
-    if isinstance(data, dict):
+    columns = None
+    if not isinstance(data, dict) and isinstance(formula, str):
         try:
-            return pd.DataFrame(data)
-        except (TypeError, ValueError) as error:
-            raise ArgumentTypeError(
-                f"data is a dict that pandas cannot turn into a DataFrame: {error}; pass a "
-                "pandas DataFrame"
-            ) from error
-    raise ArgumentTypeError(
-        f"data must be a pandas DataFrame (or a dict of columns), got {type(data).__name__}"
-    )
+            columns = [*model_variables(parse(formula))]
+        except FormulaError:
+            columns = None  # the formula's own error is raised next, by check_frame
+        if columns is not None:
+            columns += [value for value in (weights, offset) if isinstance(value, str)]
+    return to_pandas(data, "data", columns)
 
 
 def _check_names(
@@ -277,7 +273,7 @@ def check_frame(
         No random-effect term, no rows, unknown or duplicated columns, a
         variable on both sides of ``|``, a column of the wrong type.
     """
-    data = _as_dataframe(data)
+    data = _as_dataframe(data, formula, weights, offset)
     parsed = parse(formula)
     if not parsed.bars:
         raise StructureError(
@@ -286,12 +282,35 @@ def check_frame(
         )
     if rows and len(data) == 0:
         raise DataError("data has no rows; pass a DataFrame with observations")
-    variables = model_variables(parsed)
+    variables = [
+        name for name in model_variables(parsed) if name not in R_CONSTANTS or name in data.columns
+    ]
     require_columns(formula, variables, data.columns)
     _check_names(parsed, data.columns, variables, weights, offset)
-    group_variables = {name for bar in parsed.bars for name in bar.group}
+    group_variables = {
+        name
+        for bar in parsed.bars
+        for group in bar.group
+        for name in ((group,) if is_plain_name(group) else expression_names(group))
+    }
     # Each used column is read once; the checks below work on these Series' arrays.
     columns = {name: data[name] for name in variables}
     _check_response_type(data, columns, parsed.response)
     _check_column_types(columns, [name for name in variables if name not in group_variables])
     return data, parsed, variables, columns
+
+
+def group_expression_columns(
+    parsed: ParsedFormula, columns: Mapping[str, pd.Series], n_rows: int
+) -> dict[str, pd.Series]:
+    """Grouping factors written as expressions (``interaction(a, b)``), as categoricals.
+
+    Evaluated on all rows of the data, like the columns, so that they can be
+    subset with the same row positions.
+    """
+    result: dict[str, pd.Series] = {}
+    for bar in parsed.bars:
+        for group in bar.group:
+            if not is_plain_name(group) and group not in result:
+                result[group] = evaluate_group(group, columns.__getitem__, n_rows)
+    return result

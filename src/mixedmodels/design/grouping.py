@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import FormulaError, MissingDataError
+from ..formula.rvalues import r_label
 
 __all__ = ["GroupingFactor", "make_grouping_factor"]
 
@@ -91,6 +92,14 @@ def _column_codes(
     return codes.reshape(-1), pd.Index(levels)
 
 
+def _labels(levels: pd.Index) -> np.ndarray:
+    """R's labels of levels (``1.0 -> "1"``), so an interaction's labels match by value."""
+    kind = levels.dtype.kind if isinstance(levels.dtype, np.dtype) else ""
+    if kind in ("i", "u") or (not kind and pd.api.types.is_string_dtype(levels.dtype)):
+        return np.asarray(levels.astype(str), dtype=object)  # str is R's label for these
+    return np.array([r_label(level) for level in levels], dtype=object)
+
+
 def make_grouping_factor(
     data: pd.DataFrame | Mapping[str, pd.Series],
     variables: tuple[str, ...],
@@ -123,11 +132,11 @@ def make_grouping_factor(
     codes, levels = _column_codes(data[variables[0]], variables[0], rows)
     if len(variables) == 1:
         return GroupingFactor(name, codes.astype(np.int32), levels)
-    labels = [levels.astype(str)]
+    labels = [_labels(levels)]
     for variable in variables[1:]:
         next_codes, next_levels = _column_codes(data[variable], variable, rows)
         codes = codes * len(next_levels) + next_codes
-        labels.append(next_levels.astype(str))
+        labels.append(_labels(next_levels))
     # Keep only the combinations that occur, in lexicographic order of the parts.
     used, compact = np.unique(codes, return_inverse=True)
     parts = []

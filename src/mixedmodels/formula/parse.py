@@ -50,11 +50,12 @@ class BarTerm:
     group: tuple[str, ...]
     source: str
     uncorrelated_with_siblings: bool = False
+    name: str = ""
 
     @property
     def group_name(self) -> str:
-        """Name of the grouping factor as lme4 prints it (``a:b``)."""
-        return ":".join(self.group)
+        """Name of the grouping factor as lme4 prints it (``a:b``; ``b:a`` for ``a/b``)."""
+        return self.name or ":".join(self.group)
 
 
 @dataclass(frozen=True)
@@ -140,16 +141,21 @@ def _find_bar(text: str) -> tuple[int, int]:
     return -1, 0
 
 
-def _expand_group(group_text: str, source: str) -> list[tuple[str, ...]]:
-    """Expand ``a/b/c`` into ``[(a,), (a, b), (a, b, c)]`` and ``a:b`` into ``[(a, b)]``."""
+def _expand_group(group_text: str, source: str) -> list[tuple[tuple[str, ...], str]]:
+    """Expand ``a/b/c`` into ``[(a,), (a, b), (a, b, c)]`` and ``a:b`` into ``[(a, b)]``.
+
+    Each comes with lme4's name of the factor: ``a``, ``b:a``, ``c:b:a`` for a
+    nesting (lme4's ``expandSlash``), ``a:b`` as written for an interaction.
+    """
     group_text = _strip_outer_parens(group_text)
     if not group_text:
         raise FormulaError(f"random-effect term {source!r} has no grouping factor after '|'")
     nested_parts = [part for _, part in split_top_level(group_text, "/")]
     if any(not part for part in nested_parts):
         raise FormulaError(f"random-effect term {source!r} has an empty part in {group_text!r}")
-    expanded: list[tuple[str, ...]] = []
+    expanded: list[tuple[tuple[str, ...], str]] = []
     prefix: tuple[str, ...] = ()
+    label = ""
     for part in nested_parts:
         names = tuple(_strip_outer_parens(name) for _, name in split_top_level(part, ":"))
         for name in names:
@@ -159,29 +165,33 @@ def _expand_group(group_text: str, source: str) -> list[tuple[str, ...]]:
                     "variable name, an interaction a:b, or a nesting a/b"
                 )
         prefix = prefix + names
-        expanded.append(prefix)
+        written = ":".join(names)
+        label = written if not label else f"{written}:{label}"
+        expanded.append((prefix, label))
     return expanded
 
 
-def _split_double_bar(lhs: str, group: tuple[str, ...], source: str) -> list[BarTerm]:
-    """lme4's ``expandDoubleVerts``: one uncorrelated term per formula term of ``lhs``."""
-    has_intercept = True
-    others: list[str] = []
+def _split_double_bar(lhs: str, group: tuple[str, ...], source: str, name: str) -> list[BarTerm]:
+    """lme4's ``expandDoubleVerts``: ``(1 | g)`` and one ``(0 + term | g)`` per formula term.
+
+    The terms are R's expansion of ``lhs`` (``Days * late`` gives ``Days``,
+    ``late``, ``Days:late``), as lme4 takes them from ``terms()``; a factor
+    term stays one term (its columns stay correlated), as in lme4.
+    """
+    from .rlang import expand_terms
+
     for sign, piece in split_top_level(lhs):
-        if piece == "":
-            continue
-        if piece in {"0", "-1"} or (sign == "-" and piece == "1"):
-            has_intercept = False
-        elif piece == "1":
-            has_intercept = True
-        elif sign == "-":
+        if sign == "-" and piece not in ("0", "1", ""):
             raise FormulaError(f"cannot remove {piece!r} inside the '||' term {source!r}")
-        else:
-            others.append(piece)
+    expanded = expand_terms(lhs)
+    if expanded.offsets:
+        raise FormulaError(f"offset() inside the random-effect term {source!r} is not supported")
     terms: list[BarTerm] = []
-    if has_intercept:
-        terms.append(BarTerm("1", group, source, True))
-    terms.extend(BarTerm(f"0 + {piece}", group, source, True) for piece in others)
+    if expanded.intercept:
+        terms.append(BarTerm("1", group, source, True, name))
+    terms.extend(
+        BarTerm(f"0 + {label}", group, source, True, name) for label in expanded.term_labels
+    )
     if not terms:
         raise FormulaError(f"random-effect term {source!r} has no columns")
     return terms
@@ -251,10 +261,10 @@ def parse_formula(formula: str) -> ParsedFormula:
                 f"random-effect term {piece!r} has nothing left of '|'; write (1 | g) for a "
                 "random intercept"
             )
-        for group in _expand_group(group_text, piece):
+        for group, name in _expand_group(group_text, piece):
             if bar_width == 2:
-                bars.extend(_split_double_bar(lhs, group, piece))
+                bars.extend(_split_double_bar(lhs, group, piece, name))
             else:
-                bars.append(BarTerm(lhs, group, piece))
+                bars.append(BarTerm(lhs, group, piece, False, name))
     fixed_rhs = " + ".join(fixed_pieces).replace("+ -", "-") if fixed_pieces else "1"
     return ParsedFormula(response, fixed_rhs, tuple(bars), formula)

@@ -61,9 +61,10 @@ def translate(
     if isinstance(data, Mapping) and not isinstance(data, pd.DataFrame):
         data = pd.DataFrame(data)
     if not isinstance(data, pd.DataFrame):
-        raise MixedModelsTypeError(
-            f"data must be a pandas DataFrame or a dict of columns, got {type(data).__name__}"
-        )
+        # polars, pyarrow, ...: the whole frame (statsmodels' formulas may use any column)
+        from ..frames import to_pandas
+
+        data = to_pandas(data, "data")
     group_name = "Group"
     if isinstance(groups, str):
         if groups not in data.columns:

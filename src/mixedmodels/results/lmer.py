@@ -261,39 +261,20 @@ class LmerResults:
         return pd.Series(self.model.rows.y - fitted.to_numpy(), index=fitted.index, name="resid")
 
     def predict(
-        self, newdata: pd.DataFrame | None = None, include_random: bool = True
+        self,
+        newdata: object = None,
+        re_form: object = None,
+        allow_new_levels: bool = False,
+        include_random: bool = True,
     ) -> pd.Series:
-        """Predictions for new data; unseen levels contribute zero random effect.
+        """Predictions, as lme4's ``predict(fit, newdata, re.form, allow.new.levels)``.
 
-        Parameters
-        ----------
-        newdata : DataFrame, optional
-            Defaults to the fitted data (returns :attr:`fittedvalues`).
-        include_random : bool, default True
-            Add the conditional modes of the levels seen in fitting
-            (lme4's ``re.form = NULL``); False gives the population prediction.
+        See :func:`mixedmodels.results.predict.predict`. ``include_random=False``
+        is ``re_form=NA`` (the population prediction).
         """
-        if newdata is None:
-            return self.fittedvalues
-        design = self.model.design
-        if design is None:
-            raise DataError("predict(newdata) needs a model built from a formula")
-        from ..design.builder import random_term_matrix
+        from .predict import predict
 
-        X = design.fixed.new_matrix(newdata)
-        prediction = X @ self._beta
-        if include_random:
-            for bar, term in zip(design.bars, self.model.term_infos, strict=True):
-                block = self.model.blocks[term.block]
-                modes = self._modes[term.block][:, list(term.columns)]
-                z, _, _ = random_term_matrix(bar, newdata)
-                group_values = newdata[list(bar.group)].astype(str).agg(":".join, axis=1)
-                codes = pd.Index(block.factor.levels.astype(str)).get_indexer(group_values)
-                known = codes >= 0
-                contribution = np.zeros(len(newdata))
-                contribution[known] = np.einsum("ij,ij->i", z[known], modes[codes[known]])
-                prediction = prediction + contribution
-        return pd.Series(prediction, index=newdata.index, name="predicted")
+        return predict(self, newdata, re_form if include_random else np.nan, allow_new_levels)
 
     # ------------------------------------------------------------------ inference
     @cached_property
