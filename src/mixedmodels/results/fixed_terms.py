@@ -9,7 +9,7 @@ all of it from the formulaic model spec kept with the design.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -93,6 +93,8 @@ def fixed_terms(results: LmerResults) -> FixedTerms:
             if column in kept
         )
         return FixedTerms(terms, bool(spec.intercept), {}, True, names)
+    if hasattr(spec, "term_slices") and hasattr(spec, "levels"):  # RModelSpec (lme4 path)
+        return _r_terms(spec, fixed.all_names, kept, names)
     factor_levels: dict[str, list[str]] = {}
     treatment = True
     for factor, state in spec.factor_contrasts.items():
@@ -109,6 +111,28 @@ def fixed_terms(results: LmerResults) -> FixedTerms:
             continue
         terms.append(FixedTerm(label, tuple(str(f) for f in term.factors), columns))
     return FixedTerms(tuple(terms), intercept, factor_levels, treatment, names)
+
+
+def _r_terms(
+    spec: Any, all_names: list[str], kept: dict[str, int], names: list[str]
+) -> FixedTerms:
+    """:class:`FixedTerms` from the R-semantics model spec (``formula.rmatrix.RModelSpec``)."""
+    labels = spec.terms.labels
+    factor_levels = {
+        labels[index]: [str(level) for level in levels] for index, levels in spec.levels.items()
+    }
+    treatment = True
+    for index in spec.levels:
+        default = "contr.poly" if spec.ordered.get(index, False) else "contr.treatment"
+        kind = spec.contrasts.get(labels[index], default)
+        treatment &= isinstance(kind, str) and kind == "contr.treatment"
+    terms = []
+    for term in spec.terms.terms:
+        label = spec.terms.term_label(term)
+        positions = range(spec.term_slices[label].start, spec.term_slices[label].stop)
+        columns = tuple(kept[all_names[i]] for i in positions if all_names[i] in kept)
+        terms.append(FixedTerm(label, tuple(labels[i] for i in term), columns))
+    return FixedTerms(tuple(terms), bool(spec.terms.intercept), factor_levels, treatment, names)
 
 
 def term_dummies(terms: FixedTerms, term: FixedTerm, frame: pd.DataFrame) -> pd.DataFrame:
