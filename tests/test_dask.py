@@ -22,17 +22,23 @@ from mixedmodels.dask import design_from_dask  # noqa: E402
 from mixedmodels.errors import ArgumentError, FormulaError, MixedModelsWarning  # noqa: E402
 
 
-@pytest.fixture(scope="module")
-def client():
+def local_cluster(**options) -> distributed.LocalCluster:
+    """Two one-thread worker processes on the loopback address only."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        cluster = distributed.LocalCluster(
+        return distributed.LocalCluster(
             n_workers=2,
             threads_per_worker=1,
             processes=True,
             host="127.0.0.1",
             dashboard_address=None,
+            **options,
         )
+
+
+@pytest.fixture(scope="module")
+def client():
+    cluster = local_cluster()
     with cluster, distributed.Client(cluster) as dask_client:
         yield dask_client
 
@@ -121,16 +127,7 @@ def test_partials_are_sparse_in_the_levels_with_many_groups() -> None:
     y = 1.0 + 0.5 * x + rng.normal(size=n_groups)[g] + rng.normal(size=g.size)
     data = pd.DataFrame({"y": y, "x": x, "g": g})
     formula = "y ~ 1 + x + (1 + x | g)"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        cluster = distributed.LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address=None,
-            memory_limit="400MB",
-        )
+    cluster = local_cluster(memory_limit="400MB")
     with cluster, distributed.Client(cluster):
         ddf = dd.from_pandas(data, npartitions=n_parts)
         plan, ddf = _plan(formula, ddf, None, None)
