@@ -8,7 +8,6 @@ import pytest
 
 from mixedmodels.errors import ArgumentError, DataError
 from mixedmodels.formula.rmatrix import model_matrix_spec
-from mixedmodels.formula.rpoly import contrast_matrix
 
 
 def _frame() -> pd.DataFrame:
@@ -51,22 +50,6 @@ def test_contrasts_argument() -> None:
     assert _names("o", contrasts={"o": "contr.treatment"}) == ["(Intercept)", "om", "oh"]
     with pytest.raises(ArgumentError, match="'g' is not a variable"):
         _names("f", contrasts={"g": "contr.sum"})
-
-
-def test_contrast_matrices_are_rs() -> None:
-    levels = ("a", "b", "c")
-    np.testing.assert_array_equal(
-        contrast_matrix("contr.sum", levels, "f")[0], [[1, 0], [0, 1], [-1, -1]]
-    )
-    np.testing.assert_array_equal(
-        contrast_matrix("contr.helmert", levels, "f")[0], [[-1, -1], [1, -1], [0, 2]]
-    )
-    poly, names = contrast_matrix("contr.poly", levels, "f")
-    np.testing.assert_allclose(
-        poly, [[-0.7071068, 0.4082483], [0, -0.8164966], [0.7071068, 0.4082483]], atol=1e-7
-    )
-    assert names == [".L", ".Q"]
-    assert contrast_matrix("contr.poly", tuple("abcdef"), "f")[1] == [".L", ".Q", ".C", "^4", "^5"]
 
 
 def test_poly_is_rs_and_predicts_with_the_training_basis() -> None:
