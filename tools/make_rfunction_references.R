@@ -53,6 +53,12 @@ ref$factor_numeric <- list(x = num, levels = levels(factor(num)),
                            codes = as.integer(factor(num)))
 ref$factor_character <- list(x = chr, levels = levels(factor(chr)),
                              codes = as.integer(factor(chr)))
+# as.character() of doubles and integers: the labels of factor(x).
+doubles <- c(1e15, 123456, 1e5 + 0.5, 0.1 + 0.2, 1/3, 2e-4, 1234567890123, -0.5, 1e-20,
+             4601, 1e22, 100000, 3e6)
+ref$labels_double <- list(x = doubles, labels = as.character(doubles))
+integers <- c(100000L, 3000000L, 4601L, -2L)
+ref$labels_integer <- list(x = integers, labels = as.character(integers))
 ref$factor_logical <- list(x = c(TRUE, FALSE, TRUE), levels = levels(factor(c(TRUE, FALSE, TRUE))))
 
 # interaction(): levels (first factor fastest), as model.frame keeps them (unused dropped).
@@ -74,5 +80,20 @@ ref$arithmetic <- list(u = u, v = v, mod = u %% v, intdiv = u %/% v, power = u^v
 f <- factor(c("lo", "hi", "mid", "hi"), levels = c("lo", "mid", "hi"))
 ref$dummy <- list(f = as.character(f), levels = levels(f), all = rows(dummy(f)),
                   keep_hi = as.numeric(dummy(f, "hi")))
+
+# model.matrix() of a right-hand side with poly(), scale(), an ordered factor and contrasts=
+# (design/rformula.py's r_matrix), and the response log(y).
+d <- data.frame(x = c(1, 2.5, 3, 4.5, 6, 7, 8.5, 10), z = c(5, 3, 8, 1, 9, 2, 7, 4),
+                f = factor(c("a", "b", "c", "a", "b", "c", "a", "b")),
+                o = factor(c("lo", "hi", "mid", "mid", "lo", "hi", "hi", "lo"),
+                           levels = c("lo", "mid", "hi"), ordered = TRUE),
+                y = c(2.1, 3.3, 1.7, 5.2, 4.4, 6.1, 2.9, 3.8))
+rhs <- "poly(x, 2) * f + scale(z) + o"
+mm <- model.matrix(as.formula(paste("~", rhs)), d, contrasts.arg = list(f = "contr.sum"))
+ref$model_matrix <- list(data = lapply(d, function(col) if (is.factor(col)) as.character(col) else col),
+                         levels = list(f = levels(d$f), o = levels(d$o)),
+                         rhs = rhs, contrasts = list(f = "contr.sum"),
+                         names = colnames(mm), matrix = rows(mm),
+                         response = log(d$y))
 
 writeLines(toJSON(ref, digits = NA, pretty = TRUE, auto_unbox = TRUE), out)
