@@ -182,6 +182,33 @@ def _number(values: pd.Series, spec: _Column, column: str, where: str) -> pd.Ser
     return numbers.astype(np.float64)
 
 
+def _read_raw(
+    csv_path: Any, columns: dict[str, _Column], complete: bool, schema_name: str
+) -> tuple[pd.DataFrame, str]:
+    """The CSV as text (factors) and parsed numbers, its columns checked against the schema."""
+    handle, csv_name = _open(csv_path, "csv_path")
+    factors = [name for name, spec in columns.items() if spec.kind in ("factor", "ordered")]
+    with handle:
+        raw = pd.read_csv(
+            handle,
+            compression="gzip" if csv_name.endswith(".gz") else None,
+            dtype=dict.fromkeys(factors, str),
+            keep_default_na=False,
+            na_values=["NA"],
+            **_ROUND_TRIP,
+        )
+    raw.columns = [str(name) for name in raw.columns]
+    header = list(raw.columns)
+    missing = [name for name in columns if name not in header]
+    extra = [name for name in header if name not in columns] if complete else []
+    if missing or extra:
+        raise DataError(
+            f"{csv_name}: the CSV's columns {header!r} do not match the schema "
+            f"{schema_name} (missing {missing!r}, not in the schema {extra!r})"
+        )
+    return raw, csv_name
+
+
 def read_csv_schema(csv_path: Any, schema_path: Any) -> pd.DataFrame:
     """Read a CSV written by R with the column types recorded in a schema file.
 
@@ -229,27 +256,9 @@ def read_csv_schema(csv_path: Any, schema_path: Any) -> pd.DataFrame:
         except ValueError as exc:
             raise DataError(f"{schema_name}: the schema is not JSON ({exc})") from exc
     columns, complete = parse_schema(schema, schema_name)
-    handle, csv_name = _open(csv_path, "csv_path")
-    factors = [name for name, spec in columns.items() if spec.kind in ("factor", "ordered")]
-    with handle:
-        raw = pd.read_csv(
-            handle,
-            compression="gzip" if csv_name.endswith(".gz") else None,
-            dtype=dict.fromkeys(factors, str),
-            keep_default_na=False,
-            na_values=["NA"],
-            **_ROUND_TRIP,
-        )
-    header = [str(name) for name in raw.columns]
-    missing = [name for name in columns if name not in header]
-    extra = [name for name in header if name not in columns] if complete else []
-    if missing or extra:
-        raise DataError(
-            f"{csv_name}: the CSV's columns {header!r} do not match the schema "
-            f"{schema_name} (missing {missing!r}, not in the schema {extra!r})"
-        )
+    raw, csv_name = _read_raw(csv_path, columns, complete, schema_name)
     out: dict[str, Any] = {}
-    for name in header:
+    for name in raw.columns:
         spec = columns.get(name, _Column("number"))
         convert = _factor if spec.kind in ("factor", "ordered") else _number
         out[name] = convert(raw[name], spec, name, csv_name)

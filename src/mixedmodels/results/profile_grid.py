@@ -122,6 +122,15 @@ def _select(which: str | list[str] | None, names: list[str], n_variance: int) ->
     return [names.index(name) for name in wanted]
 
 
+def _cutoff(alphamax: float, points: int) -> float:
+    """``z(1 - alphamax / 2)``, once both arguments are checked."""
+    if not 0 < alphamax < 1:
+        raise ArgumentError(f"alphamax must be in (0, 1), got {alphamax!r}")
+    if int(points) < 1:
+        raise ArgumentError(f"points must be a positive integer, got {points!r}")
+    return NormalDist().inv_cdf(1 - alphamax / 2)
+
+
 def profile_grid(
     results: LmerResults,
     alphamax: float = 0.01,
@@ -160,11 +169,7 @@ def profile_grid(
     """
     from .profile import _Profiler
 
-    if not 0 < alphamax < 1:
-        raise ArgumentError(f"alphamax must be in (0, 1), got {alphamax!r}")
-    if int(points) < 1:
-        raise ArgumentError(f"points must be a positive integer, got {points!r}")
-    cutoff = NormalDist().inv_cdf(1 - alphamax / 2)
+    cutoff = _cutoff(alphamax, points)
     # One BLAS thread, as the fit and confint: tiny triangular solves with threads
     # spinning on a loaded machine were measured at 10 ms each (75 % of the time).
     with threadpool_limits(limits=results.model.blas_threads, user_api="blas"):
