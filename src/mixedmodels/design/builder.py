@@ -106,10 +106,10 @@ class Design:
 
 
 def fixed_variable_names(model_spec: object) -> list[str]:
-    """Names of the data columns the fixed-effects part reads (from the spec's terms)."""
+    """Names the fixed-effects part reads (the spec's ``data_names``, as in its ``term_table``)."""
     if model_spec is None:
         return []
-    return list(model_spec.term_table().data_names)  # type: ignore[attr-defined]
+    return list(model_spec.data_names)  # type: ignore[attr-defined]
 
 
 def _fixed_values(model_spec: object, rows: _Rows) -> dict[str, object]:

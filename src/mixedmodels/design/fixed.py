@@ -164,6 +164,11 @@ class SimpleSpec:
         matrix = self.matrix(data)
         return pd.DataFrame(matrix, columns=self.column_names, index=data.index)
 
+    @property
+    def data_names(self) -> tuple[str, ...]:
+        """The columns read, sorted."""
+        return tuple(sorted(self.columns))
+
     def term_table(self) -> SpecTerms:
         """One term per numeric column (see :class:`~mixedmodels.formula.rmatrix.SpecTerms`)."""
         start = int(self.intercept)
@@ -171,7 +176,7 @@ class SimpleSpec:
             SpecTerm(name, (name,), slice(start + index, start + index + 1))
             for index, name in enumerate(self.columns)
         )
-        return SpecTerms(terms, self.intercept, {}, True, tuple(sorted(self.columns)))
+        return SpecTerms(terms, self.intercept, {}, True, self.data_names)
 
     def matrix(self, data: pd.DataFrame) -> np.ndarray:
         """The model matrix for ``data``."""

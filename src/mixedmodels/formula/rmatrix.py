@@ -171,6 +171,11 @@ class RModelSpec:
             visit(variable)
         return found
 
+    @property
+    def data_names(self) -> tuple[str, ...]:
+        """Names the variables and ``offset()`` terms read (data columns, or ``pi``), sorted."""
+        return tuple(sorted(names_in([*self.terms.variables, *self.terms.offsets])))
+
     def term_table(self) -> SpecTerms:
         """The terms, their variables and columns, and the factors' levels (after the fit)."""
         if not self.fitted:
@@ -197,7 +202,7 @@ class RModelSpec:
             bool(self.terms.intercept),
             {labels[index]: list(levels) for index, levels in self.levels.items()},
             treatment,
-            tuple(sorted(names_in([*self.terms.variables, *self.terms.offsets]))),
+            self.data_names,
         )
 
     # ------------------------------------------------------------------ variables
