@@ -17,9 +17,13 @@ from mixedmodels.errors import ArgumentTypeError, DataError
 
 REFERENCE = Path(__file__).parents[1] / "reference"
 SCHEMA_FILES = sorted(
-    [*REFERENCE.glob("*/data/*.schema.json"), *REFERENCE.glob("*/data/*.levels.json")]
+    [
+        *REFERENCE.glob("*/data/*.schema.json"),
+        *REFERENCE.glob("*/data/*.levels.json"),
+        *REFERENCE.glob("extra/*.schema.json"),
+    ]
 )
-SCHEMA_IDS = [f"{path.parent.parent.name}/{path.name.split('.')[0]}" for path in SCHEMA_FILES]
+SCHEMA_IDS = [str(path.relative_to(REFERENCE)).split(".")[0] for path in SCHEMA_FILES]
 
 
 def _csv_of(schema_path: Path) -> Path:
