@@ -51,7 +51,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mixedmodels.errors import ArgumentTypeError, DataError
+from ..errors import ArgumentTypeError, DataError
 
 __all__ = ["read_csv_schema"]
 
