@@ -149,20 +149,6 @@ def factor_cases() -> list[Case]:
     ]
 
 
-def _read_formula_dataset(name: str) -> pd.DataFrame:
-    """A data set of the formula references, typed by its R schema."""
-    schema = json.loads((FORMULA_DATA_DIR / f"{name}.schema.json").read_text())
-    df = pd.read_csv(FORMULA_DATA_DIR / f"{name}.csv", dtype=str, keep_default_na=False)
-    for col, spec in schema["columns"].items():
-        if spec["type"] in ("factor", "ordered"):
-            df[col] = pd.Categorical(
-                df[col], categories=spec["levels"], ordered=spec["type"] == "ordered"
-            )
-        else:
-            df[col] = df[col].astype("int64" if spec["type"] == "integer" else float)
-    return df
-
-
 def dataset_files(name: str) -> tuple[Path, Path]:
     """Locate the CSV (possibly gzipped) and schema files of a bundled data set.
 
@@ -184,29 +170,6 @@ def dataset_files(name: str) -> tuple[Path, Path]:
     raise FileNotFoundError(f"no CSV for data set {name!r} in {DATA_DIR}")
 
 
-def _read_csv_with_schema(name: str) -> pd.DataFrame:
-    """Read a bundled data set directly from its CSV and schema.
-
-    Parameters
-    ----------
-    name : str
-        Data set name.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Factors as ``pd.Categorical`` with the schema's level order.
-    """
-    csv, schema_path = dataset_files(name)
-    schema = json.loads(schema_path.read_text())
-    factors = [c for c, kind in schema["columns"].items() if kind == "factor"]
-    df = pd.read_csv(csv, dtype=dict.fromkeys(factors, str))
-    for col in factors:
-        levels = schema.get("levels", {}).get(col)
-        df[col] = pd.Categorical(df[col], categories=levels)
-    return df
-
-
 def load_dataset(name: str, loader: str = "auto") -> tuple[pd.DataFrame, str]:
     """Load a bundled data set.
 
@@ -216,24 +179,27 @@ def load_dataset(name: str, loader: str = "auto") -> tuple[pd.DataFrame, str]:
         Data set name.
     loader : {"auto", "mixedmodels", "csv"}, optional
         ``"mixedmodels"`` uses ``mixedmodels.datasets.load``; ``"csv"`` reads the
-        CSV and schema directly; ``"auto"`` tries the former, then the latter.
+        CSV and schema files with ``mixedmodels.datasets.read_csv_schema`` (no
+        cache); ``"auto"`` tries the former, then the latter.
 
     Returns
     -------
     tuple
         ``(data, loader_used)``.
     """
-    if (FORMULA_DATA_DIR / f"{name}.csv").exists() and not (DATA_DIR / f"{name}.csv").exists():
-        return _read_formula_dataset(name), "csv+R schema"
+    from mixedmodels.datasets import load, read_csv_schema
+
+    formula_csv = FORMULA_DATA_DIR / f"{name}.csv"
+    if formula_csv.exists() and not (DATA_DIR / f"{name}.csv").exists():
+        schema = FORMULA_DATA_DIR / f"{name}.schema.json"
+        return read_csv_schema(formula_csv, schema), "csv+R schema"
     if loader in ("auto", "mixedmodels"):
         try:
-            from mixedmodels.datasets import load  # type: ignore[import-not-found]
-
             return load(name), "mixedmodels.datasets.load"
         except Exception:
             if loader == "mixedmodels":
                 raise
-    return _read_csv_with_schema(name), "csv+schema"
+    return read_csv_schema(*dataset_files(name)), "csv+schema"
 
 
 def load_case_data(case: Case, loader: str = "auto") -> tuple[pd.DataFrame, str]:

@@ -48,22 +48,10 @@ def load_inference_case(name: str) -> dict:
 
 def load_reference_data(name: str):
     """A data set as the R script read it: a bundled one, or a CSV + schema copied here."""
-    import pandas as pd
-
     path = INFERENCE_DIR / "data" / f"{name}.csv"
     if not path.exists():
         return mm.datasets.load(name)
-    schema = json.loads((INFERENCE_DIR / "data" / f"{name}.schema.json").read_text())
-    kinds = schema["columns"]
-    frame = pd.read_csv(
-        path,
-        dtype={column: str for column, kind in kinds.items() if kind == "factor"},
-        keep_default_na=False,  # a level may be called "None" (Alfalfa's Date)
-        na_values={column: ["NA"] for column, kind in kinds.items() if kind != "factor"},
-    )
-    for column, levels in schema["levels"].items():
-        frame[column] = pd.Categorical(frame[column], categories=levels)
-    return frame
+    return mm.datasets.read_csv_schema(path, INFERENCE_DIR / "data" / f"{name}.schema.json")
 
 
 _INFERENCE_FITS: dict[tuple[str, str, bool], object] = {}

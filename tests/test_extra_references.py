@@ -2,7 +2,7 @@
 prior weights, offsets, a factor covariate in a random term.
 
 The fits were made with lme4 1.1-31 (best of ``allFit``) by
-``tools/make_extra_references.R``; the data sets are in ``reference/extra``.
+``tools/make_extra_references.R``; the data sets (CSV + schema) are in ``reference/extra``.
 """
 
 from __future__ import annotations
@@ -18,25 +18,14 @@ import mixedmodels as mm
 from mixedmodels.errors import SingularFitWarning
 
 EXTRA = Path(__file__).parent / "reference" / "extra"
-CASES = sorted(path.stem for path in EXTRA.glob("*.json"))
-FACTORS = {
-    "Pastes": ["batch", "cask", "sample"],
-    "sleepw": ["Subject"],
-    "cake": ["replicate", "recipe", "temperature"],
-}
+CASES = sorted(
+    path.stem for path in EXTRA.glob("*.json") if not path.name.endswith(".schema.json")
+)
 
 
 def _data(name: str) -> pd.DataFrame:
-    frame = pd.read_csv(EXTRA / f"{name}.csv", dtype={column: str for column in FACTORS[name]})
-    for column in FACTORS[name]:
-        # R's level order: numeric-looking labels sort numerically.
-        labels = frame[column].unique().tolist()
-        if all(label.isdigit() for label in labels):
-            labels = sorted(labels, key=int)
-        else:
-            labels = sorted(labels)
-        frame[column] = pd.Categorical(frame[column], categories=labels)
-    return frame
+    """The data set as R wrote it, with its schema (factor levels in R's order)."""
+    return mm.datasets.read_csv_schema(EXTRA / f"{name}.csv", EXTRA / f"{name}.schema.json")
 
 
 @pytest.mark.parametrize("name", CASES, ids=CASES)

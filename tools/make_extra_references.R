@@ -12,7 +12,15 @@ cake <- as.data.frame(lme4::cake)
 cake$recipe <- factor(cake$recipe, ordered = FALSE)
 cake$temperature <- factor(cake$temperature, ordered = FALSE)
 sets <- list(Pastes = lme4::Pastes, sleepw = sleep, cake = cake)
-for (nm in names(sets)) write.csv(sets[[nm]], file.path(out, paste0(nm, ".csv")), row.names = FALSE)
+# Each CSV with its schema (column kinds, factor levels in R's order), read back in the
+# tests by mixedmodels.datasets.read_csv_schema.
+schema <- function(d) list(columns = lapply(d, function(x) if (is.factor(x)) "factor" else "numeric"),
+                           levels = lapply(Filter(is.factor, d), levels))
+for (nm in names(sets)) {
+  write.csv(sets[[nm]], file.path(out, paste0(nm, ".csv")), row.names = FALSE)
+  writeLines(toJSON(schema(sets[[nm]]), auto_unbox = TRUE, pretty = TRUE),
+             file.path(out, paste0(nm, ".schema.json")))
+}
 cases <- list(
   list(id = "pastes_nested", data = "Pastes", formula = "strength ~ 1 + (1 | batch/cask)", REML = TRUE),
   list(id = "pastes_interaction", data = "Pastes", formula = "strength ~ 1 + (1 | batch) + (1 | batch:cask)", REML = FALSE),

@@ -61,3 +61,49 @@ def test_empty_terms_of_one_level_factor() -> None:
 )
 def test_lme4_names(name: str, want: str) -> None:
     assert lme4_name(name) == want
+
+
+# ------------------------------------------------------------------ terms interface
+def _terms_frame() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "x": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
+            "z": [2.0, 1.0, 4.0, 3.0, 6.0, 5.0],
+            "f": pd.Categorical(list("abcabc")),
+        }
+    )
+
+
+def test_term_table_of_a_formulaic_spec() -> None:
+    fixed = build_fixed("x * f", _terms_frame())
+    table = fixed.term_table()
+    assert [term.label for term in table.terms] == ["x", "f", "x:f"]
+    assert [term.variables for term in table.terms] == [("x",), ("f",), ("x", "f")]
+    assert [fixed.all_names[term.columns] for term in table.terms] == [
+        ["x"],
+        ["f[T.b]", "f[T.c]"],
+        ["x:f[T.b]", "x:f[T.c]"],
+    ]
+    assert table.intercept
+    assert table.factor_levels == {"f": ["a", "b", "c"]}
+    assert table.treatment
+    assert table.data_names == ("f", "x")
+
+
+@pytest.mark.parametrize(("rhs", "intercept"), [("1 + x + z", True), ("0 + z + x", False)])
+def test_term_table_of_numeric_columns_only(rhs: str, intercept: bool) -> None:
+    fixed = build_fixed(rhs, _terms_frame())
+    table = fixed.term_table()
+    labels = [term.label for term in table.terms]
+    assert labels == [name for name in fixed.all_names if name != "Intercept"]
+    assert [fixed.all_names[term.columns] for term in table.terms] == [[label] for label in labels]
+    assert table.intercept is intercept
+    assert table.factor_levels == {} and table.treatment
+    assert table.data_names == ("x", "z")
+
+
+def test_term_table_needs_a_formula() -> None:
+    fixed = build_fixed("x", _terms_frame())
+    bare = type(fixed)(fixed.matrix, fixed.names, fixed.all_names, fixed.dropped, None)
+    with pytest.raises(DataError, match="built from a formula"):
+        bare.term_table()

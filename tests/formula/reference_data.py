@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from mixedmodels.datasets import read_csv_schema
+
 FORMULA_REFERENCE = Path(__file__).parent.parent / "reference" / "formula"
 CASES = sorted(path.stem for path in FORMULA_REFERENCE.glob("*.json"))
 
@@ -24,19 +26,8 @@ def reference(case: str) -> dict:
 
 @functools.cache
 def _dataset(name: str) -> pd.DataFrame:
-    schema = json.loads((FORMULA_REFERENCE / "data" / f"{name}.schema.json").read_text())
-    frame = pd.read_csv(
-        FORMULA_REFERENCE / "data" / f"{name}.csv", dtype=str, keep_default_na=False
-    )
-    for column, spec in schema["columns"].items():
-        if spec["type"] in ("factor", "ordered"):
-            frame[column] = pd.Categorical(
-                frame[column], categories=spec["levels"], ordered=spec["type"] == "ordered"
-            )
-        else:
-            # R's numeric is a double even when every value is whole.
-            frame[column] = frame[column].astype("int64" if spec["type"] == "integer" else float)
-    return frame
+    data = FORMULA_REFERENCE / "data"
+    return read_csv_schema(data / f"{name}.csv", data / f"{name}.schema.json")
 
 
 def dataset(name: str) -> pd.DataFrame:

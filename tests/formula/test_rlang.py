@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from mixedmodels.errors import FormulaError
-from mixedmodels.formula.rlang import deparse, expand_terms, format_number, parse_expression
+from mixedmodels.formula.rlang import (
+    deparse,
+    expand_terms,
+    format_number,
+    names_in,
+    parse_expression,
+)
 
 
 @pytest.mark.parametrize(
@@ -76,3 +82,16 @@ def test_numbers_print_as_r(value: float, text: str) -> None:
 def test_syntax_errors(text: str) -> None:
     with pytest.raises(FormulaError):
         expand_terms(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        ("log(y) + I(x^2) * f", ["y", "x", "f"]),
+        ("poly(x, degree = k) + scale(x, center = TRUE)", ["x", "k", "TRUE"]),
+        ("-(a + b) / (c - a)", ["a", "b", "c"]),
+        ("y ~ .", ["y"]),
+    ],
+)
+def test_names_in_order_of_first_appearance(text: str, names: list[str]) -> None:
+    assert names_in([parse_expression(text)]) == names

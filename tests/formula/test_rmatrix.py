@@ -8,7 +8,6 @@ import pytest
 
 from mixedmodels.errors import ArgumentError, DataError
 from mixedmodels.formula.rmatrix import model_matrix_spec
-from mixedmodels.formula.rpoly import contrast_matrix
 
 
 def _frame() -> pd.DataFrame:
@@ -51,22 +50,6 @@ def test_contrasts_argument() -> None:
     assert _names("o", contrasts={"o": "contr.treatment"}) == ["(Intercept)", "om", "oh"]
     with pytest.raises(ArgumentError, match="'g' is not a variable"):
         _names("f", contrasts={"g": "contr.sum"})
-
-
-def test_contrast_matrices_are_rs() -> None:
-    levels = ("a", "b", "c")
-    np.testing.assert_array_equal(
-        contrast_matrix("contr.sum", levels, "f")[0], [[1, 0], [0, 1], [-1, -1]]
-    )
-    np.testing.assert_array_equal(
-        contrast_matrix("contr.helmert", levels, "f")[0], [[-1, -1], [1, -1], [0, 2]]
-    )
-    poly, names = contrast_matrix("contr.poly", levels, "f")
-    np.testing.assert_allclose(
-        poly, [[-0.7071068, 0.4082483], [0, -0.8164966], [0.7071068, 0.4082483]], atol=1e-7
-    )
-    assert names == [".L", ".Q"]
-    assert contrast_matrix("contr.poly", tuple("abcdef"), "f")[1] == [".L", ".Q", ".C", "^4", "^5"]
 
 
 def test_poly_is_rs_and_predicts_with_the_training_basis() -> None:
@@ -112,3 +95,51 @@ def test_new_level_of_a_fixed_factor_is_a_data_error() -> None:
     with pytest.raises(DataError, match=r"'f'.*'z'"):
         spec.matrix(pd.DataFrame({"f": ["a", "z"]}))
     np.testing.assert_array_equal(spec.matrix(pd.DataFrame({"f": ["c"]})), [[1, 0, 1]])
+
+
+# ------------------------------------------------------------------ terms interface
+def test_term_table_gives_labels_variables_columns_and_levels() -> None:
+    frame = _frame()
+    names, _, spec = model_matrix_spec("poly(x, 2) * f + o + offset(n)", frame, len(frame))
+    table = spec.term_table()
+    labels = ["poly(x, 2)", "f", "o", "poly(x, 2):f"]
+    assert [term.label for term in table.terms] == labels
+    assert table.terms[3].variables == ("poly(x, 2)", "f")
+    assert names[table.terms[1].columns] == ["fb", "fc"]
+    assert names[table.terms[3].columns] == [
+        "poly(x, 2)1:fb",
+        "poly(x, 2)2:fb",
+        "poly(x, 2)1:fc",
+        "poly(x, 2)2:fc",
+    ]
+    assert table.intercept
+    assert table.factor_levels == {"f": ["a", "b", "c"], "o": ["l", "m", "h"]}
+    assert not table.treatment  # the ordered factor is coded by contr.poly
+    assert table.data_names == ("f", "n", "o", "x")  # offset() reads n
+
+
+@pytest.mark.parametrize(
+    ("contrasts", "treatment"),
+    [
+        (None, True),
+        ({"f": "contr.treatment"}, True),
+        ({"f": "treatment"}, True),
+        ({"f": "contr.sum"}, False),
+        ({"f": [[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]]}, False),
+    ],
+    ids=["default", "named", "short-name", "sum", "matrix"],
+)
+def test_term_table_says_whether_every_factor_has_treatment_contrasts(
+    contrasts: dict | None, treatment: bool
+) -> None:
+    frame = _frame()
+    _, _, spec = model_matrix_spec("x + f", frame, len(frame), contrasts)
+    assert spec.term_table().treatment is treatment
+
+
+def test_term_table_needs_the_training_data() -> None:
+    from mixedmodels.errors import FormulaError
+    from mixedmodels.formula.rmatrix import RModelSpec
+
+    with pytest.raises(FormulaError, match="never fitted"):
+        RModelSpec("x + f").term_table()

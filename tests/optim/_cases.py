@@ -7,29 +7,20 @@ from pathlib import Path
 
 import pandas as pd
 
+from mixedmodels.datasets import load, read_csv_schema
+
 REFERENCE = Path(__file__).parent.parent / "reference"
 HARD_DIR = REFERENCE / "hard"
 CONVERGENCE_DIR = REFERENCE / "convergence"
 HARD_CASES = sorted(path.stem for path in HARD_DIR.glob("*.json"))
 
 
-def load_levels_csv(csv: Path, levels: dict[str, list[str]]) -> pd.DataFrame:
-    """A CSV whose factor columns are read as strings, then as categoricals in R's order."""
-    # R writes missing values as NA; a level may be called "None" (Alfalfa's Date).
-    data = pd.read_csv(
-        csv, dtype={name: str for name in levels}, keep_default_na=False, na_values=["NA"]
-    )
-    for name, order in levels.items():
-        data[name] = pd.Categorical(data[name], categories=order)
-    return data
-
-
 def load_hard_case(name: str) -> tuple[dict, pd.DataFrame]:
     """A hard case (lme4's best optimum) and its data."""
     case = json.loads((HARD_DIR / f"{name}.json").read_text())
-    levels = json.loads((HARD_DIR / "data" / f"{case['dataset']}.levels.json").read_text())
-    data = load_levels_csv(HARD_DIR / "data" / f"{case['dataset']}.csv", levels["factors"])
-    return case, data
+    data = HARD_DIR / "data" / case["dataset"]
+    # The levels file names the factors only: the schema's levels-only layout.
+    return case, read_csv_schema(data.with_suffix(".csv"), data.with_suffix(".levels.json"))
 
 
 def python_formula(formula: str) -> str:
@@ -41,8 +32,5 @@ def load_convergence_data(dataset: str) -> pd.DataFrame:
     """A data set of the false-alarm models: bundled, or copied with its schema."""
     path = CONVERGENCE_DIR / "data" / f"{dataset}.csv"
     if not path.exists():
-        import mixedmodels as mm
-
-        return mm.datasets.load(dataset)
-    schema = json.loads((CONVERGENCE_DIR / "data" / f"{dataset}.schema.json").read_text())
-    return load_levels_csv(path, schema["levels"])
+        return load(dataset)
+    return read_csv_schema(path, path.with_suffix(".schema.json"))

@@ -19,14 +19,8 @@ RESIDUAL_CASES = sorted(path.stem for path in RESIDUAL_DIR.glob("*.json"))
 
 @cache
 def _load(name: str) -> pd.DataFrame:
-    schema = json.loads((RESIDUAL_DIR / "data" / f"{name}.schema.json").read_text())
-    frame = pd.read_csv(RESIDUAL_DIR / "data" / f"{name}.csv")
-    for column, kind in schema["columns"].items():
-        if kind == "factor":
-            frame[column] = pd.Categorical(
-                frame[column].astype(str), categories=schema["levels"][column]
-            )
-    return frame
+    data = RESIDUAL_DIR / "data"
+    return mm.datasets.read_csv_schema(data / f"{name}.csv", data / f"{name}.schema.json")
 
 
 def load_data(name: str) -> pd.DataFrame:

@@ -34,6 +34,10 @@ load
     Load a data set by (case-insensitive) name as a :class:`pandas.DataFrame`.
 list_datasets
     Names of the bundled data sets.
+read_csv_schema
+    Read any CSV written by R with a JSON schema of its column types (factor
+    levels in R's order, ordered factors, integers); the bundled data sets are
+    read with it.
 get_rdataset
     Offline, drop-in replacement for :func:`statsmodels.datasets.get_rdataset`
     serving the bundled copies.
@@ -55,6 +59,7 @@ Examples
 ['size', 'Time', 'tree', 'treat']
 """
 
+from mixedmodels.datasets._csvschema import read_csv_schema
 from mixedmodels.datasets._loader import (
     DatasetNotFoundError,
     RDataset,
@@ -69,4 +74,5 @@ __all__ = [
     "get_rdataset",
     "list_datasets",
     "load",
+    "read_csv_schema",
 ]

@@ -7,8 +7,10 @@ Every data set is stored in the package's ``data/`` directory as ``NAME.csv``
     {"columns": {"col": "factor" | "numeric", ...},
      "levels": {"factor_col": ["level", ...], ...}}
 
-The files are located with :mod:`importlib.resources`; nothing outside the
-package is ever read, and nothing is ever downloaded.
+read by :func:`~mixedmodels.datasets.read_csv_schema` (the reader of every R
+CSV + schema pair, bundled or not). The files are located with
+:mod:`importlib.resources`; nothing outside the package is ever read, and
+nothing is ever downloaded.
 
 Column conventions
 ------------------
@@ -24,14 +26,13 @@ Column conventions
 from __future__ import annotations
 
 import functools
-import json
-from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-import numpy as np
 import pandas as pd
+
+from mixedmodels.datasets._csvschema import read_csv_schema
 
 __all__ = [
     "DatasetNotFoundError",
@@ -167,86 +168,21 @@ def _data_file(filename: str) -> Any:
     return resources.files(_DATA_PACKAGE) / _DATA_DIR / filename
 
 
-def _read_schema(name: str) -> dict[str, Any]:
-    text = _data_file(f"{name}.schema.json").read_text(encoding="utf-8")
-    schema = json.loads(text)
-    if not isinstance(schema, dict) or not isinstance(schema.get("columns"), dict):
-        raise RuntimeError(f"malformed schema file for bundled data set {name!r}")
-    schema.setdefault("levels", {})
-    return schema
-
-
-def _csv_resource(name: str) -> tuple[Any, str | None]:
-    plain = _data_file(f"{name}.csv")
-    if plain.is_file():
-        return plain, None
-    gz = _data_file(f"{name}.csv.gz")
-    if gz.is_file():
-        return gz, "gzip"
+def _csv_resource(name: str) -> Any:
+    for filename in (f"{name}.csv", f"{name}.csv.gz"):
+        resource = _data_file(filename)
+        if resource.is_file():
+            return resource
     raise RuntimeError(
         f"the data file for bundled data set {name!r} is missing from the "
         f"installed package (expected data/{name}.csv or data/{name}.csv.gz)"
     )
 
 
-def _to_categorical(values: pd.Series, levels: list[str], name: str, col: str) -> pd.Categorical:
-    levels = [str(level) for level in levels]
-    if len(set(levels)) != len(levels):
-        raise RuntimeError(f"duplicate levels in schema of {name!r} column {col!r}")
-    present = values.dropna()
-    unknown = sorted(set(present.astype(object)) - set(levels))
-    if unknown:
-        raise RuntimeError(
-            f"bundled data set {name!r} column {col!r} has values not among the "
-            f"schema levels: {unknown[:5]!r}"
-        )
-    # An explicit object Index keeps the labels as plain Python strings.
-    categories = pd.Index(levels, dtype=object)
-    return pd.Categorical(values.astype(object), categories=categories, ordered=False)
-
-
-def _to_numeric(values: pd.Series, name: str, col: str) -> pd.Series:
-    try:
-        converted = pd.to_numeric(values, errors="raise")
-    except (TypeError, ValueError) as exc:
-        raise RuntimeError(f"bundled data set {name!r} column {col!r} is not numeric") from exc
-    if pd.api.types.is_integer_dtype(converted.dtype) and not converted.isna().any():
-        return converted.astype(np.int64)
-    return converted.astype(np.float64)
-
-
 @functools.cache  # i.e. lru_cache(maxsize=None)
 def _parse(name: str) -> pd.DataFrame:
     """Parse one bundled data set (cached; callers must copy the result)."""
-    schema = _read_schema(name)
-    columns: dict[str, str] = schema["columns"]
-    levels: Mapping[str, list[str]] = schema["levels"]
-    dtypes = {col: str for col, kind in columns.items() if kind == "factor"}
-    resource, compression = _csv_resource(name)
-    with resource.open("rb") as fh:
-        raw = pd.read_csv(
-            fh,
-            compression=compression,
-            dtype=dtypes,
-            na_values=["NA"],
-            keep_default_na=False,
-        )
-    if list(raw.columns) != list(columns):
-        raise RuntimeError(
-            f"bundled data set {name!r}: CSV columns {list(raw.columns)!r} do not "
-            f"match the schema columns {list(columns)!r}"
-        )
-    out: dict[str, Any] = {}
-    for col, kind in columns.items():
-        if kind == "factor":
-            if col not in levels:
-                raise RuntimeError(f"schema of {name!r} lacks levels for factor {col!r}")
-            out[col] = _to_categorical(raw[col], levels[col], name, col)
-        elif kind == "numeric":
-            out[col] = _to_numeric(raw[col], name, col)
-        else:
-            raise RuntimeError(f"schema of {name!r} gives column {col!r} the unknown kind {kind!r}")
-    return pd.DataFrame(out, index=pd.RangeIndex(len(raw)))
+    return read_csv_schema(_csv_resource(name), _data_file(f"{name}.schema.json"))
 
 
 def load(name: str) -> pd.DataFrame:

@@ -106,34 +106,10 @@ class Design:
 
 
 def fixed_variable_names(model_spec: object) -> list[str]:
-    """Names of the data columns the fixed-effects part reads."""
+    """Names the fixed-effects part reads (the spec's ``data_names``, as in its ``term_table``)."""
     if model_spec is None:
         return []
-    columns = getattr(model_spec, "columns", None)
-    if columns is not None:  # SimpleSpec: intercept and numeric columns
-        return list(columns)
-    terms = getattr(model_spec, "terms", None)
-    if terms is not None and hasattr(terms, "offsets"):  # RModelSpec: names in the expressions
-        return sorted(_names_in([*terms.variables, *terms.offsets]))
-    return sorted(str(name) for name in getattr(model_spec, "required_variables", ()))
-
-
-def _names_in(nodes: list[object]) -> set[str]:
-    # Every Name node of R expressions (formula.rlang's AST); the caller keeps data columns.
-    found: set[str] = set()
-    stack = list(nodes)
-    while stack:
-        node = stack.pop()
-        text = getattr(node, "text", None)
-        if isinstance(text, str):
-            found.add(text)
-        for attribute in ("left", "right", "operand", "inner"):
-            child = getattr(node, attribute, None)
-            if child is not None:
-                stack.append(child)
-        for _, argument in getattr(node, "args", ()):
-            stack.append(argument)
-    return found
+    return list(model_spec.data_names)  # type: ignore[attr-defined]
 
 
 def _fixed_values(model_spec: object, rows: _Rows) -> dict[str, object]:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from formulaic import model_matrix
+from formulaic import ModelSpec, model_matrix
 
 from ..errors import (
     ColumnTypeError,
@@ -19,6 +19,7 @@ from ..errors import (
     StructureError,
     warn_user,
 )
+from ..formula.rmatrix import SpecTerm, SpecTerms
 
 __all__ = [
     "FixedDesign",
@@ -74,12 +75,46 @@ class FixedDesign:
         """Kept column names in R's spelling."""
         return [lme4_name(name) for name in self.names]
 
+    def term_table(self) -> SpecTerms:
+        """The terms of the fixed part, one interface for every kind of spec.
+
+        Raises
+        ------
+        DataError
+            If the matrix was not built from a formula.
+        """
+        if self.model_spec is None:
+            raise DataError("this needs a model built from a formula (its fixed-effect terms)")
+        if isinstance(self.model_spec, ModelSpec):  # formulaic's class: adapted here, once
+            return _formulaic_term_table(self.model_spec)
+        return self.model_spec.term_table()  # type: ignore[attr-defined]
+
     def new_matrix(self, data: pd.DataFrame) -> np.ndarray:
         """Model matrix of the kept columns for new data."""
         if self.model_spec is None:
             raise FormulaError("this model was not built from a formula; pass exog explicitly")
         frame = self.model_spec.get_model_matrix(data, na_action="ignore")
         return np.asarray(frame[self.names], dtype=float)
+
+
+def _formulaic_term_table(spec: ModelSpec) -> SpecTerms:
+    """:class:`SpecTerms` of a formulaic model spec (the ``mixedlm`` path)."""
+    factor_levels: dict[str, list[str]] = {}
+    treatment = True
+    for factor, state in spec.factor_contrasts.items():
+        factor_levels[str(factor)] = [str(level) for level in state.levels]
+        kind = type(state.contrasts).__name__ if state.contrasts is not None else ""
+        treatment &= kind in ("TreatmentContrasts", "")
+    intercept = False
+    terms = []
+    for term, indices in spec.term_indices.items():
+        if str(term) == "1":
+            intercept = True
+            continue
+        columns = slice(indices[0], indices[-1] + 1) if indices else slice(0, 0)
+        terms.append(SpecTerm(str(term), tuple(str(f) for f in term.factors), columns))
+    names = tuple(sorted(str(name) for name in spec.required_variables))
+    return SpecTerms(tuple(terms), intercept, factor_levels, treatment, names)
 
 
 def independent_columns(matrix: np.ndarray, tolerance: float = 1e-7) -> np.ndarray:
@@ -128,6 +163,20 @@ class SimpleSpec:
         del na_action
         matrix = self.matrix(data)
         return pd.DataFrame(matrix, columns=self.column_names, index=data.index)
+
+    @property
+    def data_names(self) -> tuple[str, ...]:
+        """The columns read, sorted."""
+        return tuple(sorted(self.columns))
+
+    def term_table(self) -> SpecTerms:
+        """One term per numeric column (see :class:`~mixedmodels.formula.rmatrix.SpecTerms`)."""
+        start = int(self.intercept)
+        terms = tuple(
+            SpecTerm(name, (name,), slice(start + index, start + index + 1))
+            for index, name in enumerate(self.columns)
+        )
+        return SpecTerms(terms, self.intercept, {}, True, self.data_names)
 
     def matrix(self, data: pd.DataFrame) -> np.ndarray:
         """The model matrix for ``data``."""

@@ -18,7 +18,7 @@ import pandas as pd
 
 from ..errors import ArgumentTypeError, FormulaError, MixedModelsError
 from ..formula.rfuncs import Evaluator
-from ..formula.rlang import BinOp, Call, Name, Node, Paren, Unary, parse_expression
+from ..formula.rlang import Name, names_in, parse_expression
 from ..formula.rmatrix import RModelSpec, evaluate_expression, model_matrix_spec
 from ..formula.rvalues import Factor
 
@@ -35,28 +35,10 @@ __all__ = [
 R_CONSTANTS = frozenset({"pi", "T", "F", "TRUE", "FALSE"})
 
 
-def _names(node: Node, found: list[str]) -> None:
-    if isinstance(node, Name):
-        if node.text != "." and node.text not in found:  # '.' is refused by the terms
-            found.append(node.text)
-    elif isinstance(node, Call):
-        for _, argument in node.args:
-            _names(argument, found)
-    elif isinstance(node, BinOp):
-        _names(node.left, found)
-        _names(node.right, found)
-    elif isinstance(node, Unary):
-        _names(node.operand, found)
-    elif isinstance(node, Paren):
-        _names(node.inner, found)
-
-
 @functools.lru_cache(maxsize=512)
 def expression_names(expression: str) -> tuple[str, ...]:
     """Names an R expression or formula part reads, in order (functions excluded)."""
-    found: list[str] = []
-    _names(parse_expression(expression), found)
-    return tuple(found)
+    return tuple(names_in([parse_expression(expression)]))
 
 
 @functools.lru_cache(maxsize=512)

@@ -42,6 +42,7 @@ __all__ = [
     "Unary",
     "deparse",
     "expand_terms",
+    "names_in",
     "parse_expression",
 ]
 
@@ -294,6 +295,30 @@ def parse_expression(text: str) -> Node:
     if not text.strip():
         raise FormulaError("empty formula part")
     return _Parser(text).parse()
+
+
+def names_in(nodes: list[Node]) -> list[str]:
+    """The names the expressions read, in order of first appearance (functions excluded).
+
+    A name may be a data column or one R resolves without the data (``pi``,
+    ``TRUE``); ``.`` is left out (the terms refuse it).
+    """
+    found: list[str] = []
+    stack = list(reversed(nodes))
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Name):
+            if node.text != "." and node.text not in found:
+                found.append(node.text)
+        elif isinstance(node, Call):
+            stack.extend(argument for _, argument in reversed(node.args))
+        elif isinstance(node, BinOp):
+            stack.extend((node.right, node.left))
+        elif isinstance(node, Unary):
+            stack.append(node.operand)
+        elif isinstance(node, Paren):
+            stack.append(node.inner)
+    return found
 
 
 # --------------------------------------------------------------------------- deparse

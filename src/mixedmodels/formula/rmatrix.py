@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -32,11 +33,11 @@ import pandas as pd
 
 from ..errors import ArgumentError, ColumnTypeError, DataError, FormulaError
 from .rfuncs import Evaluator
-from .rlang import Terms, expand_terms, parse_expression
+from .rlang import Terms, expand_terms, names_in, parse_expression
 from .rpoly import contrast_matrix
 from .rvalues import Factor, RMatrix
 
-__all__ = ["RModelSpec", "evaluate_expression", "model_matrix_spec"]
+__all__ = ["RModelSpec", "SpecTerm", "SpecTerms", "evaluate_expression", "model_matrix_spec"]
 
 INTERCEPT = "(Intercept)"
 _FACTOR_MAKERS = ("factor", "as.factor", "ordered", "as.ordered", "interaction", "dummy")
@@ -57,6 +58,53 @@ def _column_lookup(data: Mapping[str, Any] | pd.DataFrame) -> Callable[[str], An
         return data[name]
 
     return column
+
+
+@dataclass(frozen=True)
+class SpecTerm:
+    """One term of a model spec.
+
+    Attributes
+    ----------
+    label : str
+        R's term label (``Time:Diet``).
+    variables : tuple of str
+        Labels of the term's variables, in R's order (``poly(x, 2)``, ``f``).
+    columns : slice
+        The term's columns among all the spec's columns (before any rank check).
+    """
+
+    label: str
+    variables: tuple[str, ...]
+    columns: slice
+
+
+@dataclass(frozen=True)
+class SpecTerms:
+    """The terms interface every model spec gives (the part of R's ``terms`` lmerTest reads).
+
+    Attributes
+    ----------
+    terms : tuple of SpecTerm
+        The terms without the intercept, in R's order.
+    intercept : bool
+    factor_levels : dict of str to list of str
+        Levels of each factor variable (by variable label), in order.
+    treatment : bool
+        Whether every factor is coded by treatment contrasts.
+    data_names : tuple of str
+        Names the expressions read (data columns, or ``pi``...), sorted.
+    """
+
+    terms: tuple[SpecTerm, ...]
+    intercept: bool
+    factor_levels: dict[str, list[str]]
+    treatment: bool
+    data_names: tuple[str, ...]
+
+
+def _is_treatment(kind: object) -> bool:
+    return isinstance(kind, str) and kind in ("contr.treatment", "treatment")
 
 
 class RModelSpec:
@@ -122,6 +170,40 @@ class RModelSpec:
         for variable in [*self.terms.variables, *self.terms.offsets]:
             visit(variable)
         return found
+
+    @property
+    def data_names(self) -> tuple[str, ...]:
+        """Names the variables and ``offset()`` terms read (data columns, or ``pi``), sorted."""
+        return tuple(sorted(names_in([*self.terms.variables, *self.terms.offsets])))
+
+    def term_table(self) -> SpecTerms:
+        """The terms, their variables and columns, and the factors' levels (after the fit)."""
+        if not self.fitted:
+            raise FormulaError("the model matrix spec was never fitted to training data")
+        labels = self.terms.labels
+        treatment = all(
+            _is_treatment(
+                self.contrasts.get(
+                    labels[index], "contr.poly" if self.ordered[index] else "contr.treatment"
+                )
+            )
+            for index in self.levels
+        )
+        terms = tuple(
+            SpecTerm(
+                self.terms.term_label(term),
+                tuple(labels[index] for index in term),
+                self.term_slices[self.terms.term_label(term)],
+            )
+            for term in self.terms.terms
+        )
+        return SpecTerms(
+            terms,
+            bool(self.terms.intercept),
+            {labels[index]: list(levels) for index, levels in self.levels.items()},
+            treatment,
+            self.data_names,
+        )
 
     # ------------------------------------------------------------------ variables
     def _variable(self, evaluator: Evaluator, index: int, training: bool) -> Any:

@@ -3,13 +3,14 @@
 lmerTest's hypotheses are built term by term: which columns of ``X`` a term
 owns (R's ``assign``), which variables it involves, which of those are
 factors, and which terms contain which (``containment``). This module reads
-all of it from the formulaic model spec kept with the design.
+all of it from the terms interface of the design's model spec
+(:class:`~mixedmodels.formula.rmatrix.SpecTerms`), whatever kind of spec it is.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -78,61 +79,30 @@ class FixedTerms:
 
 
 def fixed_terms(results: LmerResults) -> FixedTerms:
-    """The terms of ``results``' fixed part (needs a model built from a formula)."""
+    """The terms of ``results``' fixed part (needs a model built from a formula).
+
+    Read from the design's terms interface
+    (:meth:`~mixedmodels.design.fixed.FixedDesign.term_table`); columns dropped
+    by the rank check are left out of each term's columns.
+    """
     design = results.model.design
-    if design is None or design.fixed.model_spec is None:
+    if design is None:
         raise DataError("this needs a model built from a formula (its fixed-effect terms)")
     fixed = design.fixed
-    spec = fixed.model_spec
+    table = fixed.term_table()
     kept = {name: position for position, name in enumerate(fixed.names)}
-    names = list(results.model.fixed_names)
-    if hasattr(spec, "columns") and not hasattr(spec, "terms"):  # SimpleSpec
-        terms = tuple(
-            FixedTerm(column, (column,), (kept[column],))
-            for column in spec.columns
-            if column in kept
-        )
-        return FixedTerms(terms, bool(spec.intercept), {}, True, names)
-    if hasattr(spec, "term_slices") and hasattr(spec, "levels"):  # RModelSpec (lme4 path)
-        return _r_terms(spec, fixed.all_names, kept, names)
-    factor_levels: dict[str, list[str]] = {}
-    treatment = True
-    for factor, state in spec.factor_contrasts.items():
-        factor_levels[str(factor)] = [str(level) for level in state.levels]
-        kind = type(state.contrasts).__name__ if state.contrasts is not None else ""
-        treatment &= kind in ("TreatmentContrasts", "")
-    intercept = False
     terms = []
-    for term, indices in spec.term_indices.items():
-        label = str(term)
-        columns = tuple(kept[fixed.all_names[i]] for i in indices if fixed.all_names[i] in kept)
-        if label == "1":
-            intercept = True
-            continue
-        terms.append(FixedTerm(label, tuple(str(f) for f in term.factors), columns))
-    return FixedTerms(tuple(terms), intercept, factor_levels, treatment, names)
-
-
-def _r_terms(
-    spec: Any, all_names: list[str], kept: dict[str, int], names: list[str]
-) -> FixedTerms:
-    """:class:`FixedTerms` from the R-semantics model spec (``formula.rmatrix.RModelSpec``)."""
-    labels = spec.terms.labels
-    factor_levels = {
-        labels[index]: [str(level) for level in levels] for index, levels in spec.levels.items()
-    }
-    treatment = True
-    for index in spec.levels:
-        default = "contr.poly" if spec.ordered.get(index, False) else "contr.treatment"
-        kind = spec.contrasts.get(labels[index], default)
-        treatment &= isinstance(kind, str) and kind == "contr.treatment"
-    terms = []
-    for term in spec.terms.terms:
-        label = spec.terms.term_label(term)
-        positions = range(spec.term_slices[label].start, spec.term_slices[label].stop)
-        columns = tuple(kept[all_names[i]] for i in positions if all_names[i] in kept)
-        terms.append(FixedTerm(label, tuple(labels[i] for i in term), columns))
-    return FixedTerms(tuple(terms), bool(spec.terms.intercept), factor_levels, treatment, names)
+    for term in table.terms:
+        names = fixed.all_names[term.columns]
+        columns = tuple(kept[name] for name in names if name in kept)
+        terms.append(FixedTerm(term.label, term.variables, columns))
+    return FixedTerms(
+        tuple(terms),
+        table.intercept,
+        table.factor_levels,
+        table.treatment,
+        list(results.model.fixed_names),
+    )
 
 
 def term_dummies(terms: FixedTerms, term: FixedTerm, frame: pd.DataFrame) -> pd.DataFrame:

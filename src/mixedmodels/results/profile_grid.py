@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
+from ..errors import ArgumentError
 from ..progress import progress
 
 if TYPE_CHECKING:
@@ -117,8 +118,17 @@ def _select(which: str | list[str] | None, names: list[str], n_variance: int) ->
     wanted = [which] if isinstance(which, str) else list(which)
     unknown = [name for name in wanted if name not in names]
     if unknown:
-        raise ValueError(f"which: unknown parameter(s) {unknown}; the parameters are {names}")
+        raise ArgumentError(f"which: unknown parameter(s) {unknown}; the parameters are {names}")
     return [names.index(name) for name in wanted]
+
+
+def _cutoff(alphamax: float, points: int) -> float:
+    """``z(1 - alphamax / 2)``, once both arguments are checked."""
+    if not 0 < alphamax < 1:
+        raise ArgumentError(f"alphamax must be in (0, 1), got {alphamax!r}")
+    if int(points) < 1:
+        raise ArgumentError(f"points must be a positive integer, got {points!r}")
+    return NormalDist().inv_cdf(1 - alphamax / 2)
 
 
 def profile_grid(
@@ -150,14 +160,16 @@ def profile_grid(
     DataFrame
         Long format: ``parameter``, ``value``, ``zeta``; ``attrs["estimates"]``
         maps each parameter to its ML estimate and ``attrs["alphamax"]``.
+
+    Raises
+    ------
+    ArgumentError
+        If ``alphamax`` is not in (0, 1), ``points`` is below 1, or ``which``
+        names an unknown parameter (the message lists the parameters).
     """
     from .profile import _Profiler
 
-    if not 0 < alphamax < 1:
-        raise ValueError(f"alphamax must be in (0, 1), got {alphamax!r}")
-    if int(points) < 1:
-        raise ValueError(f"points must be a positive integer, got {points!r}")
-    cutoff = NormalDist().inv_cdf(1 - alphamax / 2)
+    cutoff = _cutoff(alphamax, points)
     # One BLAS thread, as the fit and confint: tiny triangular solves with threads
     # spinning on a loaded machine were measured at 10 ms each (75 % of the time).
     with threadpool_limits(limits=results.model.blas_threads, user_api="blas"):

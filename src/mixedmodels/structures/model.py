@@ -344,67 +344,90 @@ class StructuredModel:
                 start[-int(free.sum()) :] = np.log(ratios[free])
         return start
 
-    def fit(self, start: np.ndarray | None = None, warn: bool = True):
-        """Fit ``theta`` and the structure jointly; returns ``StructuredResults``."""
+    def _start(self, start: np.ndarray | None) -> tuple[np.ndarray, object]:
+        """The joint start ``[theta, eta]`` and the fit without the structure (or its maker).
+
+        The second is a result when ``start_from_plain_fit`` (the plain fit is made
+        for the start anyway), otherwise the callable that makes it on request.
+        """
+        if self.start_from_plain_fit:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # only a start and a reference
+                without = self.base.fit(warn=False)
+            theta0 = without.theta if start is None else np.asarray(start, dtype=float)
+            return np.concatenate([theta0, self.start_eta(without)]), without
+        from ..results.lmer import LmerResults
+
+        theta0 = self.base.initial_theta() if start is None else np.asarray(start, float)
+        at_start = LmerResults(self.base, self.base.optimizer_result_at(theta0), False)
+        return np.concatenate([theta0, self.start_eta(at_start)]), self._fit_without
+
+    def _minimize(self, x0: np.ndarray):
+        """BOBYQA from ``x0``, then Newton steps (``_newton_polish``); the optimiser's result."""
+        scale = np.concatenate([self.base.theta_scale, np.ones(self.layout.n_params)])
+        steps = np.concatenate(
+            [np.full(self.n_theta, self.theta_step), np.full(self.layout.n_params, self.eta_step)]
+        )
+        result = minimize_theta(
+            self.objective,
+            x0,
+            self.lower_bounds,
+            scale,
+            initial_step=steps,
+            ftol_rel=self.bobyqa_ftol_rel,
+            xtol_abs=self.bobyqa_xtol_abs,
+        )
+        theta_eta, value, used = self._newton_polish(result.theta, scale)
+        return dataclasses.replace(
+            result,
+            theta=theta_eta if value < result.objective else result.theta,
+            objective=min(value, result.objective),
+            n_evaluations=result.n_evaluations + used,
+        )
+
+    def _snapshot(self, result, without):
+        """The ``StructuredResults`` of an optimiser result (a snapshot of the state at eta)."""
         from ..results.structured import StructuredResults
 
-        with _blas_controller().limit(limits=1, user_api="blas"):
-            if self.start_from_plain_fit:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")  # only a start and a reference
-                    without = self.base.fit(warn=False)
-                theta0 = without.theta if start is None else np.asarray(start, dtype=float)
-                x0 = np.concatenate([theta0, self.start_eta(without)])
-            else:
-                from ..results.lmer import LmerResults
+        theta, eta = result.theta[: self.n_theta], result.theta[self.n_theta :]
+        state, _ = self.state_at(eta)
+        # A snapshot: the base model's blocks and rows, the whitened cross-products at eta.
+        fitted = copy.copy(self.base)
+        fitted.cross = state.cross
+        fitted.state = PLSState(self.base.blocks, state.cross, self.reml)
+        singular = fitted.is_singular(theta)
+        optimizer = OptimizerResult(
+            theta.copy(),
+            result.objective,
+            result.n_evaluations,
+            result.converged,
+            result.message,
+            result.restarts,
+        )
+        return StructuredResults(
+            fitted, optimizer, singular, layout=self.layout, eta=eta.copy(), without=without
+        )
 
-                theta0 = self.base.initial_theta() if start is None else np.asarray(start, float)
-                at_start = LmerResults(self.base, self.base.optimizer_result_at(theta0), False)
-                x0 = np.concatenate([theta0, self.start_eta(at_start)])
-                without = self._fit_without
-            scale = np.concatenate([self.base.theta_scale, np.ones(self.layout.n_params)])
-            steps = np.concatenate(
-                [
-                    np.full(self.n_theta, self.theta_step),
-                    np.full(self.layout.n_params, self.eta_step),
-                ]
-            )
-            result = minimize_theta(
-                self.objective,
-                x0,
-                self.lower_bounds,
-                scale,
-                initial_step=steps,
-                ftol_rel=self.bobyqa_ftol_rel,
-                xtol_abs=self.bobyqa_xtol_abs,
-            )
-            theta_eta, value, used = self._newton_polish(result.theta, scale)
-            result = dataclasses.replace(
-                result,
-                theta=theta_eta if value < result.objective else result.theta,
-                objective=min(value, result.objective),
-                n_evaluations=result.n_evaluations + used,
-            )
-            theta, eta = result.theta[: self.n_theta], result.theta[self.n_theta :]
-            state, _ = self.state_at(eta)
-            # A snapshot: the base model's blocks and rows, the whitened cross-products at eta.
-            fitted = copy.copy(self.base)
-            fitted.cross = state.cross
-            fitted.state = PLSState(self.base.blocks, state.cross, self.reml)
-            singular = fitted.is_singular(theta)
-            optimizer = OptimizerResult(
-                theta.copy(),
-                result.objective,
-                result.n_evaluations,
-                result.converged,
-                result.message,
-                result.restarts,
-            )
-            # Inside the one-thread limit: a multithreaded 3 x 3 triangular solve was
-            # measured at 5 ms on the loaded 2-core machine.
-            results = StructuredResults(
-                fitted, optimizer, singular, layout=self.layout, eta=eta.copy(), without=without
-            )
+    def fit(self, start: np.ndarray | None = None, warn: bool = True):
+        """Fit ``theta`` and the structure jointly; returns ``StructuredResults``.
+
+        Parameters
+        ----------
+        start : numpy.ndarray, optional
+            Starting ``theta`` (the structure's parameters start at moment estimates).
+        warn : bool, optional
+            Issue a ``ConvergenceWarning`` when the optimiser did not converge.
+
+        Returns
+        -------
+        StructuredResults
+        """
+        # The results are made inside the one-thread limit too: a multithreaded 3 x 3
+        # triangular solve was measured at 5 ms on the loaded 2-core machine.
+        with _blas_controller().limit(limits=1, user_api="blas"):
+            x0, without = self._start(start)
+            result = self._minimize(x0)
+            results = self._snapshot(result, without)
         if warn and not result.converged:
             warnings.warn(
                 f"optimizer did not converge: {result.message}", ConvergenceWarning, stacklevel=2
