@@ -82,8 +82,24 @@ class CrossProducts:
         )
 
 
-def _grouped_sums(codes: np.ndarray, values: np.ndarray, n_levels: int) -> np.ndarray:
-    return np.bincount(codes, weights=values, minlength=n_levels)
+def _level_sums(
+    codes: np.ndarray, n_levels: int, row_weights: np.ndarray, matrix: np.ndarray
+) -> np.ndarray:
+    """``sum over rows of level l of row_weights[r] * matrix[r, :]``, for every level ``l``.
+
+    The ``l x n`` matrix with ``row_weights[r]`` at ``(codes[r], r)`` is a CSC
+    matrix built without sorting (one entry per column), and its product with
+    ``matrix`` is one scatter-add pass over the rows for all columns at once.
+    No ``n x m`` temporary of row products is formed, which is what made the
+    former one-``np.bincount``-per-product loop slow on million-row chunks.
+    Each level's sum accumulates in row order.
+    """
+    n_rows = codes.size
+    weighted_indicator = sp.csc_matrix(
+        (np.ascontiguousarray(row_weights, dtype=float), codes, np.arange(n_rows + 1)),
+        shape=(n_levels, n_rows),
+    )
+    return weighted_indicator @ np.ascontiguousarray(matrix, dtype=float)
 
 
 def _off_diagonal(
@@ -141,25 +157,22 @@ def cross_products(
         sum_log_weights = float(np.sum(np.log(weights)))
     diagonal = []
     xy_z = []
+    k1 = xy.shape[1]
     for block in blocks:
         z_weighted = block.z if weights is None else block.z * weights[:, None]
         p = block.z.shape[1]
         gram = np.empty((block.n_levels, p, p))
-        for row in range(p):
-            for col in range(row + 1):
-                sums = _grouped_sums(
-                    block.codes, z_weighted[:, row] * block.z[:, col], block.n_levels
-                )
-                gram[:, row, col] = sums
-                gram[:, col, row] = sums
-        diagonal.append(gram)
-        cross = np.empty((xy.shape[1], block.n_levels, p))
+        cross = np.empty((k1, block.n_levels, p))
         for col in range(p):
-            for xy_col in range(xy.shape[1]):
-                cross[xy_col, :, col] = _grouped_sums(
-                    block.codes, weighted_xy[:, xy_col] * block.z[:, col], block.n_levels
-                )
-        xy_z.append(cross.reshape(xy.shape[1], block.n_levels * p))
+            # Column col of every level's z'Wz and z'W[X y], by one grouped pass each.
+            gram[:, :, col] = _level_sums(block.codes, block.n_levels, z_weighted[:, col], block.z)
+            cross[:, :, col] = _level_sums(
+                block.codes, block.n_levels, block.z[:, col], weighted_xy
+            ).T
+        upper_row, upper_col = np.triu_indices(p, 1)
+        gram[:, upper_row, upper_col] = gram[:, upper_col, upper_row]  # exactly symmetric
+        diagonal.append(gram)
+        xy_z.append(cross.reshape(k1, block.n_levels * p))
     off_diagonal = _off_diagonal(blocks, weights)
     xy_xy = weighted_xy.T @ xy
     return CrossProducts(diagonal, off_diagonal, xy_z, xy_xy, n_obs, sum_log_weights)
