@@ -82,24 +82,50 @@ class CrossProducts:
         )
 
 
-def _level_sums(
-    codes: np.ndarray, n_levels: int, row_weights: np.ndarray, matrix: np.ndarray
-) -> np.ndarray:
-    """``sum over rows of level l of row_weights[r] * matrix[r, :]``, for every level ``l``.
+#: Rows from which level sums go through a sparse indicator (below: ``np.bincount``,
+#: which has no set-up cost; the two give identical sums).
+INDICATOR_ROWS = 20_000
 
-    The ``l x n`` matrix with ``row_weights[r]`` at ``(codes[r], r)`` is a CSC
-    matrix built without sorting (one entry per column), and its product with
-    ``matrix`` is one scatter-add pass over the rows for all columns at once.
-    No ``n x m`` temporary of row products is formed, which is what made the
-    former one-``np.bincount``-per-product loop slow on million-row chunks.
-    Each level's sum accumulates in row order.
+
+class _LevelSums:
+    """Per-level sums of weighted rows, ``sum_{r in level l} w_r M[r, :]``, for one factor.
+
+    For large ``n`` the ``l x n`` indicator matrix (a 1 at ``(codes[r], r)``,
+    ``Z'`` of a random intercept) is built once as CSC, which needs no
+    sorting (one entry per column); its product with ``M`` is one scatter-add
+    pass over the rows for all columns of ``M`` at once, and replacing its
+    ``data`` by the row weights gives weighted sums without an ``n x m``
+    temporary. That is about twice as fast as one ``np.bincount`` per
+    column on million-row chunks, but its set-up costs more than a small
+    model's whole sums, so small ``n`` uses ``np.bincount``. Both accumulate
+    each level's sum in row order.
     """
-    n_rows = codes.size
-    weighted_indicator = sp.csc_matrix(
-        (np.ascontiguousarray(row_weights, dtype=float), codes, np.arange(n_rows + 1)),
-        shape=(n_levels, n_rows),
-    )
-    return weighted_indicator @ np.ascontiguousarray(matrix, dtype=float)
+
+    def __init__(self, codes: np.ndarray, n_levels: int) -> None:
+        self.codes, self.n_levels = codes, n_levels
+        self.indicator: sp.csc_matrix | None = None
+        n_rows = codes.size
+        if n_rows >= INDICATOR_ROWS:
+            index_dtype = np.int32 if max(n_rows, n_levels) < 2**31 - 1 else np.int64
+            self.indicator = sp.csc_matrix(
+                (
+                    np.ones(n_rows),
+                    codes.astype(index_dtype),
+                    np.arange(n_rows + 1, dtype=index_dtype),
+                ),
+                shape=(n_levels, n_rows),
+            )
+
+    def into(self, out: np.ndarray, row_weights: np.ndarray, matrix: np.ndarray) -> None:
+        """Write the ``(l, m)`` level sums of ``row_weights[:, None] * matrix`` into ``out``."""
+        if self.indicator is None:
+            for j in range(matrix.shape[1]):
+                out[:, j] = np.bincount(
+                    self.codes, weights=row_weights * matrix[:, j], minlength=self.n_levels
+                )
+            return
+        self.indicator.data = np.ascontiguousarray(row_weights, dtype=float)
+        out[...] = self.indicator @ np.ascontiguousarray(matrix, dtype=float)
 
 
 def _off_diagonal(
@@ -163,14 +189,14 @@ def cross_products(
         p = block.z.shape[1]
         gram = np.empty((block.n_levels, p, p))
         cross = np.empty((k1, block.n_levels, p))
+        level_sums = _LevelSums(block.codes, block.n_levels)
         for col in range(p):
-            # Column col of every level's z'Wz and z'W[X y], by one grouped pass each.
-            gram[:, :, col] = _level_sums(block.codes, block.n_levels, z_weighted[:, col], block.z)
-            cross[:, :, col] = _level_sums(
-                block.codes, block.n_levels, block.z[:, col], weighted_xy
-            ).T
-        upper_row, upper_col = np.triu_indices(p, 1)
-        gram[:, upper_row, upper_col] = gram[:, upper_col, upper_row]  # exactly symmetric
+            # Column col of every level's z'Wz (its lower part; the upper is the
+            # mirror) and of z'W[X y]: one grouped pass each.
+            level_sums.into(gram[:, col:, col], z_weighted[:, col], block.z[:, col:])
+            for row in range(col + 1, p):
+                gram[:, col, row] = gram[:, row, col]
+            level_sums.into(cross[:, :, col].T, block.z[:, col], weighted_xy)
         diagonal.append(gram)
         xy_z.append(cross.reshape(k1, block.n_levels * p))
     off_diagonal = _off_diagonal(blocks, weights)
