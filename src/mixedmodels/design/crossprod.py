@@ -125,7 +125,7 @@ class _LevelSums:
                 )
             return
         self.indicator.data = np.ascontiguousarray(row_weights, dtype=float)
-        out[...] = self.indicator @ np.ascontiguousarray(matrix, dtype=float)
+        out[...] = self.indicator @ matrix
 
 
 def _off_diagonal(
@@ -184,19 +184,25 @@ def cross_products(
     diagonal = []
     xy_z = []
     k1 = xy.shape[1]
+    xy_rows = np.ascontiguousarray(weighted_xy, dtype=float)
     for block in blocks:
         z_weighted = block.z if weights is None else block.z * weights[:, None]
         p = block.z.shape[1]
         gram = np.empty((block.n_levels, p, p))
         cross = np.empty((k1, block.n_levels, p))
         level_sums = _LevelSums(block.codes, block.n_levels)
+        # Rows of z and [X y] as C-ordered matrices, columns of Wz contiguous:
+        # the layouts the grouped products read without copying.
+        z_rows = np.ascontiguousarray(block.z, dtype=float)
+        z_columns = np.asfortranarray(z_weighted, dtype=float)
+        plain_columns = z_columns if weights is None else np.asfortranarray(block.z, dtype=float)
         for col in range(p):
-            # Column col of every level's z'Wz (its lower part; the upper is the
-            # mirror) and of z'W[X y]: one grouped pass each.
-            level_sums.into(gram[:, col:, col], z_weighted[:, col], block.z[:, col:])
+            # Column col of every level's z'Wz and z'W[X y]: one grouped pass each.
+            level_sums.into(gram[:, :, col], z_columns[:, col], z_rows)
+            level_sums.into(cross[:, :, col].T, plain_columns[:, col], xy_rows)
+        for col in range(p):
             for row in range(col + 1, p):
-                gram[:, col, row] = gram[:, row, col]
-            level_sums.into(cross[:, :, col].T, block.z[:, col], weighted_xy)
+                gram[:, col, row] = gram[:, row, col]  # exactly symmetric
         diagonal.append(gram)
         xy_z.append(cross.reshape(k1, block.n_levels * p))
     off_diagonal = _off_diagonal(blocks, weights)
