@@ -123,11 +123,10 @@ def _matrices(plan: ChunkPlan, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndar
                 plan.random_names.append(names)
             _check_chunkable(plan)
         y = evaluate_response(frame, response)
-        X = np.asarray(plan.fixed_spec.get_model_matrix(frame, na_action="ignore"), dtype=float)
-        zs = [
-            np.asarray(spec.get_model_matrix(frame, na_action="ignore"), dtype=float)
-            for spec in plan.random_specs
-        ]
+        # The specs' arrays directly (row-major, as the cross-products read
+        # them), not through a DataFrame, which would copy them column-major.
+        X = np.asarray(plan.fixed_spec.matrix(frame), dtype=float)
+        zs = [np.asarray(spec.matrix(frame), dtype=float) for spec in plan.random_specs]
     return y, X, zs
 
 
@@ -221,7 +220,8 @@ def chunk_cross_products(
         codes = factor.codes(frame)
         z = zs[members[0]] if len(members) == 1 else np.column_stack([zs[i] for i in members])
         block_data.append(BlockData(codes, z, factor.n_levels))
-        stats.ones.append(np.all(z == 1.0, axis=0))
+        # Column by column: all(axis=0) on a row-major z is ten times slower.
+        stats.ones.append(np.array([np.all(column == 1.0) for column in z.T], dtype=bool))
     record_duplicates(
         stats,
         [block.codes for block in block_data],

@@ -51,11 +51,34 @@ class _Factor:
 
 
 def _part_codes(column: pd.Series, levels: pd.Index) -> np.ndarray:
+    """Codes of ``column`` against ``levels`` (-1 for a value not among them).
+
+    ``levels`` is used as it is, not wrapped in a new Index, so its hash table
+    is built once per plan rather than once per chunk (3.2M levels take
+    longer to hash than a million-row chunk takes to reduce). Integer codes
+    over a run of consecutive integers are found by a subtraction.
+    """
     if isinstance(column.dtype, pd.CategoricalDtype):
-        lookup = pd.Index(levels).get_indexer(column.cat.categories)
+        lookup = levels.get_indexer(column.cat.categories)
         codes = column.cat.codes.to_numpy()
         return lookup[codes].astype(np.int32)
-    return pd.Index(levels).get_indexer(column.to_numpy()).astype(np.int32)
+    values = column.to_numpy()
+    first = _consecutive_start(levels)
+    if first is not None and values.dtype.kind in "iu":
+        codes = values.astype(np.int64) - first
+        codes[(codes < 0) | (codes >= len(levels))] = -1
+        return codes.astype(np.int32)
+    return levels.get_indexer(values).astype(np.int32)
+
+
+def _consecutive_start(levels: pd.Index) -> int | None:
+    """The first level when the levels are the integers ``first, first + 1, ...``, else None."""
+    if len(levels) == 0 or levels.dtype.kind not in "iu":
+        return None
+    first, last = int(levels[0]), int(levels[-1])
+    if last - first + 1 != len(levels) or not levels.is_monotonic_increasing:
+        return None
+    return first
 
 
 @dataclass
@@ -136,8 +159,25 @@ def level_columns(parsed: ParsedFormula, sample: pd.DataFrame) -> list[tuple[str
 
 def distinct_frame(chunks, columns: tuple[str, ...]) -> pd.DataFrame:
     """Distinct rows of ``columns`` (rows with a missing value left out), chunk by chunk."""
-    pieces = [chunk[list(columns)].dropna().drop_duplicates() for chunk in chunks]
+    pieces = [_distinct_rows(chunk, columns) for chunk in chunks]
     return pd.concat(pieces, ignore_index=True).drop_duplicates(ignore_index=True)
+
+
+def _distinct_rows(chunk: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
+    """A chunk's distinct rows of ``columns``.
+
+    One NumPy integer column (group ids, the common case with millions of
+    groups) is reduced by counting over its range, ``O(n)``, when the range
+    is not much wider than the chunk; anything else by pandas' hashing.
+    """
+    if len(columns) == 1 and len(chunk) > 0:
+        values = chunk[columns[0]].to_numpy()
+        if isinstance(chunk[columns[0]].dtype, np.dtype) and values.dtype.kind in "iu":
+            low, high = int(values.min()), int(values.max())
+            if high - low < 4 * values.size:
+                present = np.flatnonzero(np.bincount(values - low)) + low
+                return pd.DataFrame({columns[0]: present.astype(values.dtype)})
+    return chunk[list(columns)].dropna().drop_duplicates()
 
 
 def _factor(name: str, variables: tuple[str, ...], source: pd.DataFrame | pd.Series) -> _Factor:
