@@ -29,14 +29,17 @@ symbol       meaning
 from __future__ import annotations
 
 import math
+import warnings
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from ..errors import ArgumentError
-from ..optim.optimizer import minimize_theta
+from ..errors import ArgumentError, ConvergenceWarning
+from ..objective.batched import BatchedSingleBlock
+from ..optim.driver import optimize_theta
+from ..optim.newton import batched_newton
 from .refit import ResponseProducts
 
 if TYPE_CHECKING:
@@ -146,10 +149,23 @@ class ParametricBootstrap:
         The seed given.
     parameters : list of str
         The columns :meth:`confint` reports, in lme4's order.
+    convergence : DataFrame
+        One row per replicate (as MixedModels.jl keeps each replicate's
+        optimum): ``method`` (``"newton"``, the batched Newton refit of a
+        one-factor model, or ``"bobyqa"``, the fit's checked optimisation),
+        ``converged`` (passed the convergence checks) and ``decrement`` (the
+        gradient check's predicted decrease of ``-2 log L`` at the optimum).
     """
 
-    def __init__(self, table: pd.DataFrame, seed: object, parameters: list[str]) -> None:
+    def __init__(
+        self,
+        table: pd.DataFrame,
+        seed: object,
+        parameters: list[str],
+        convergence: pd.DataFrame | None = None,
+    ) -> None:
         self.table = table
+        self.convergence = convergence
         self.n = len(table)
         self.seed = seed
         self.parameters = parameters
@@ -175,22 +191,98 @@ class ParametricBootstrap:
         return f"<ParametricBootstrap n={self.n} parameters={len(self.parameters)}>"
 
 
-def _refit(model: LinearMixedModel, start: np.ndarray) -> tuple[np.ndarray, float]:
-    # The criterion itself (the optimiser keeps theta within its bounds).
-    result = minimize_theta(
+def _fit_checked(
+    model: LinearMixedModel, start: np.ndarray
+) -> tuple[np.ndarray, float, bool, float]:
+    """The fit's own checked optimisation (BOBYQA, convergence checks, restarts) of
+    one replicate's model, from ``start``: the general path, and the one for a
+    replicate that Newton handed back (see :func:`_run_batch`)."""
+    result = optimize_theta(
         model.state.evaluate,
         start,
         model.lower_bounds,
         model.theta_scale,
         initial_step=model.initial_steps(),
+        blocks=model.blocks,
     )
-    return result.theta, model.state.evaluate(result.theta)
+    gradient = [check.value for check in result.optsummary.checks if check.name == "gradient"]
+    decrement = gradient[0] if gradient else math.nan
+    return result.theta, model.state.evaluate(result.theta), result.converged, decrement
+
+
+def _run_batch(
+    results: LmerResults,
+    products: ResponseProducts,
+    components: _Components,
+    responses: np.ndarray,
+) -> tuple[np.ndarray, pd.DataFrame]:
+    """Refit every response of a batch; the table rows and the convergence rows.
+
+    One grouping factor: all replicates at once by batched Newton
+    (:func:`~mixedmodels.optim.newton.batched_newton` on
+    :class:`~mixedmodels.objective.batched.BatchedSingleBlock`), from the fitted
+    theta. A replicate it hands back (singular, or not positive definite on the
+    way) and every replicate of other models is refitted one by one by the
+    fit's checked optimisation, also from the fitted theta.
+    """
+    model = results.model
+    count = responses.shape[1]
+    n_fixed = model.n_fixed
+    rows = np.empty((count, n_fixed + len(components.names) + 1 + model.n_theta + 1))
+    method = np.full(count, "bobyqa", dtype=object)
+    converged = np.zeros(count, dtype=bool)
+    decrement = np.full(count, np.nan)
+    others = np.arange(count)
+    if len(model.blocks) == 1:
+        z_y, x_y, y_y = products.products(responses)
+        criterion = BatchedSingleBlock(
+            model.blocks[0], model.cross, model.reml, z_y[0].T, x_y.T, y_y
+        )
+        scale = model.theta_scale
+        start = np.tile(results.theta * scale, (count, 1))
+        newton = batched_newton(
+            lambda x, ids: criterion.evaluate(x / scale, ids), start, model.lower_bounds * scale
+        )
+        done = np.flatnonzero(newton.converged)
+        theta = newton.x[done] / scale
+        solution = criterion.solve(theta, done)
+        for position, index in enumerate(done):
+            sigma = math.sqrt(solution.sigma2[position])
+            rows[index] = [
+                *solution.beta[position],
+                *components.values(theta[position], sigma),
+                sigma,
+                *theta[position],
+                -0.5 * solution.objective[position],
+            ]
+        method[done] = "newton"
+        converged[done] = True
+        decrement[done] = newton.decrement[done]
+        others = np.flatnonzero(~newton.converged)
+    if others.size:
+        for index, refit_model in zip(others, products.models(responses[:, others]), strict=True):
+            theta, objective, converged[index], decrement[index] = _fit_checked(
+                refit_model, results.theta
+            )
+            state = refit_model.state
+            sigma = math.sqrt(state.sigma2())
+            rows[index] = [
+                *state.beta(),
+                *components.values(theta, sigma),
+                sigma,
+                *theta,
+                -0.5 * objective,
+            ]
+    status = pd.DataFrame({"method": method, "converged": converged, "decrement": decrement})
+    return rows, status
 
 
 def bootstrap(
     results: LmerResults, n: int = 1000, seed: object = None, progress: bool | None = None
 ) -> ParametricBootstrap:
     """Parametric bootstrap: see :meth:`LmerResults.bootstrap`."""
+    from ..progress import progress as progress_bar
+
     count = _check_count(n, "n")
     rng = np.random.default_rng(seed)
     model = results.model
@@ -200,39 +292,27 @@ def bootstrap(
     theta_names = [f"theta{i + 1}" for i in range(model.n_theta)]
     columns = [*fixed_names, *components.names, "sigma", *theta_names, "logLik"]
     records = np.empty((count, len(columns)))
+    statuses = []
     # Long runs only, and (progress=None) only in interactive use: mixedmodels.progress.
     show = progress if progress is not None else (None if count >= 100 else False)
+    starts = range(0, count, BATCH)
     # One BLAS thread, as the fit (see LinearMixedModel.fit).
     with threadpool_limits(limits=model.blas_threads, user_api="blas"):
-        _run(results, products, components, records, show, rng)
+        for first in progress_bar(
+            starts, total=len(starts), desc="bootstrap", show=show, unit="batch"
+        ):
+            size = min(BATCH, count - first)
+            rows, status = _run_batch(results, products, components, _draw(results, size, rng))
+            records[first : first + size] = rows
+            statuses.append(status)
     table = pd.DataFrame(records, columns=columns)
-    return ParametricBootstrap(table, seed, [*components.names, "sigma", *fixed_names])
-
-
-def _run(
-    results: LmerResults,
-    products: ResponseProducts,
-    components: _Components,
-    records: np.ndarray,
-    show: bool | None,
-    rng: np.random.Generator,
-) -> None:
-    """Draw, refit and record every replicate (rows of ``records``), batch by batch."""
-    from ..progress import progress as progress_bar
-
-    count = len(records)
-    batch: list = []
-    for index in progress_bar(range(count), total=count, desc="bootstrap", show=show, unit="fit"):
-        if index % BATCH == 0:
-            batch = products.models(_draw(results, min(BATCH, count - index), rng))
-        refit_model = batch[index % BATCH]
-        theta, objective = _refit(refit_model, results.theta)
-        state = refit_model.state
-        sigma = math.sqrt(state.sigma2())
-        records[index] = [
-            *state.beta(),
-            *components.values(theta, sigma),
-            sigma,
-            *theta,
-            -0.5 * objective,
-        ]
+    convergence = pd.concat(statuses, ignore_index=True)
+    failed = int((~convergence["converged"]).sum())
+    if failed:
+        warnings.warn(
+            f"{failed} of {count} bootstrap replicates failed the convergence checks "
+            "(their rows are the best point found); see .convergence",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
+    return ParametricBootstrap(table, seed, [*components.names, "sigma", *fixed_names], convergence)
