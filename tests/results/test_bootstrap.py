@@ -102,8 +102,8 @@ def test_replicates_reach_the_optimum_of_independent_full_refits() -> None:
         error = np.abs(theta - polished.theta).max() / np.abs(polished.theta).max()
         # The handed-back replicates are singular or nearly so: next to the bound
         # the criterion changes by about its round-off (1e-12) over the first few
-        # 1e-6 of theta3,
-        # so theta is determined only to that (their logLik still agrees to 1e-9).
+        # 1e-6 of theta3, so theta is determined only to about that there (their
+        # logLik still agrees to 1e-9).
         tolerance = 1e-6 if methods[replicate] == "newton" else 1e-4
         assert error < tolerance, (replicate, methods[replicate], theta, polished.theta)
 
