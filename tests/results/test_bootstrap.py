@@ -98,6 +98,13 @@ def test_replicates_reach_the_optimum_of_independent_full_refits() -> None:
         assert row["logLik"] == pytest.approx(direct.llf, rel=1e-6)
         assert row["logLik"] >= direct.llf - 1e-9 * abs(direct.llf)
         assert row["logLik"] == pytest.approx(-0.5 * polished.objective, rel=1e-9)
+        # Wald standard errors (the studentized interval's) as the refit's, at its
+        # polished optimum.
+        state = direct.model.state.fork()
+        state.evaluate(polished.theta)
+        errors = np.sqrt(state.sigma2() * np.diagonal(state.fixed_covariance_unscaled()))
+        got = boot.standard_errors.iloc[replicate][list(direct.bse_fe.index)].to_numpy(float)
+        np.testing.assert_allclose(got, errors, rtol=1e-6)
         theta = row[thetas].to_numpy(dtype=float)
         error = np.abs(theta - polished.theta).max() / np.abs(polished.theta).max()
         # The handed-back replicates are singular or nearly so: next to the bound
@@ -133,6 +140,23 @@ def test_bootstrap_is_reproducible_and_has_the_lme4_columns() -> None:
     assert via_confint.equals(intervals)
 
 
+def test_studentized_interval_is_the_bootstrap_t() -> None:
+    fit = fit_formula(*SLEEP)
+    boot = fit.bootstrap(60, seed=4, progress=False)
+    intervals = boot.confint(level=0.9, method="studentized")
+    assert list(intervals.index) == list(fit.fe_params.index)
+    assert list(intervals.columns) == ["5 %", "95 %"]
+    for name in intervals.index:
+        pivots = (boot.table[name] - fit.fe_params[name]) / boot.standard_errors[name]
+        low, high = np.quantile(pivots, [0.05, 0.95])
+        expected = [
+            fit.fe_params[name] - high * fit.bse_fe[name],
+            fit.fe_params[name] - low * fit.bse_fe[name],
+        ]
+        np.testing.assert_allclose(intervals.loc[name].to_numpy(), expected, rtol=1e-12)
+    assert boot.confint().shape[0] == len(boot.parameters)  # percentile stays the default
+
+
 def test_bootstrap_bad_arguments() -> None:
     fit = fit_formula(*SLEEP)
     with pytest.raises(ArgumentError, match="positive integer"):
@@ -141,6 +165,8 @@ def test_bootstrap_bad_arguments() -> None:
         fit.simulate(2.5)
     with pytest.raises(ArgumentError, match="level"):
         fit.bootstrap(5, seed=1).confint(level=95)
+    with pytest.raises(ArgumentError, match="'percentile' or 'studentized'"):
+        fit.bootstrap(5, seed=1).confint(method="bca")
 
 
 def test_bootstrap_of_a_crossed_model_runs_and_is_centred() -> None:

@@ -50,12 +50,17 @@ ELEMENTS_PER_PASS = 2_000_000
 
 @dataclass
 class BatchedSolution:
-    """The criterion and the estimates at ``N`` points (one row each)."""
+    """The criterion and the estimates at ``N`` points (one row each).
+
+    ``fixed_variance`` is the diagonal of ``(L_X L_X')^{-1}``: times ``sigma2`` the
+    variances of the fixed effects (``PLSState.fixed_covariance_unscaled``).
+    """
 
     objective: np.ndarray
     beta: np.ndarray
     pwrss: np.ndarray
     sigma2: np.ndarray
+    fixed_variance: np.ndarray
 
 
 class BatchedSingleBlock:
@@ -118,7 +123,8 @@ class BatchedSingleBlock:
             for start in range(0, len(thetas), size)
         ]
         if not parts:
-            return BatchedSolution(np.empty(0), np.empty((0, self.k)), np.empty(0), np.empty(0))
+            empty = np.empty((0, self.k))
+            return BatchedSolution(np.empty(0), empty, np.empty(0), np.empty(0), empty)
         if len(parts) == 1:
             return parts[0]
         return BatchedSolution(
@@ -174,15 +180,16 @@ class BatchedSingleBlock:
         objective = criterion_array(logdet, pwrss, self.dof, self.sum_log_weights)
         objective[~good] = np.nan
         beta = np.full((len(thetas), k), np.nan)
+        variance = np.full((len(thetas), k), np.nan)
         if estimates and k:
             # L_X' beta = c_X, batched (LAPACK's triangular solve has no batched form).
-            beta[good] = np.linalg.solve(
-                lower[good, :k, :k].transpose(0, 2, 1), lower[good, k, :k, None]
-            )[..., 0]
-        return BatchedSolution(objective, beta, pwrss, pwrss / self.dof)
+            inverse = np.linalg.inv(lower[good, :k, :k])
+            beta[good] = np.einsum("nji,nj->ni", inverse, lower[good, k, :k])
+            variance[good] = np.einsum("nji,nji->ni", inverse, inverse)
+        return BatchedSolution(objective, beta, pwrss, pwrss / self.dof, variance)
 
 
-_FIELDS = ("objective", "beta", "pwrss", "sigma2")
+_FIELDS = ("objective", "beta", "pwrss", "sigma2", "fixed_variance")
 
 
 def _cholesky(schur: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

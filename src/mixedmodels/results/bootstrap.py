@@ -156,6 +156,11 @@ class ParametricBootstrap:
         one-factor model, or ``"bobyqa"``, the fit's checked optimisation),
         ``converged`` (passed the convergence checks) and ``decrement`` (the
         gradient check's predicted decrease of ``-2 log L`` at the optimum).
+    standard_errors : DataFrame
+        Each replicate's Wald standard errors of the fixed effects (as
+        ``bse_fe`` of its fit), for the studentized intervals.
+    estimate, standard_error : Series
+        The fit's fixed effects and their standard errors.
     """
 
     def __init__(
@@ -164,25 +169,55 @@ class ParametricBootstrap:
         seed: object,
         parameters: list[str],
         convergence: pd.DataFrame | None = None,
+        standard_errors: pd.DataFrame | None = None,
+        estimate: pd.Series | None = None,
+        standard_error: pd.Series | None = None,
     ) -> None:
         self.table = table
         self.convergence = convergence
+        self.standard_errors = standard_errors
+        self.estimate = estimate
+        self.standard_error = standard_error
         self.n = len(table)
         self.seed = seed
         self.parameters = parameters
 
-    def confint(self, level: float = 0.95) -> pd.DataFrame:
-        """Percentile intervals (lme4's ``confint(method = "boot", boot.type = "perc")``)."""
+    def confint(self, level: float = 0.95, method: str = "percentile") -> pd.DataFrame:
+        """Bootstrap confidence intervals.
+
+        Parameters
+        ----------
+        level : float
+        method : {"percentile", "studentized"}
+            ``"percentile"``: the replicates' quantiles, every parameter (lme4's
+            ``confint(method = "boot", boot.type = "perc")``; quantiles by linear
+            interpolation, R's type 7). ``"studentized"`` (bootstrap-t; Davison
+            and Hinkley 1997, section 5.2.1): fixed effects only,
+            ``[b - t_hi se, b - t_lo se]`` with ``t_lo, t_hi`` the quantiles of
+            ``t* = (b* - b) / se*`` over the replicates (``se*`` each replicate's
+            Wald standard error). It carries the variability of the standard
+            error, which the percentile interval (a z-type interval) does not:
+            with few groups it covers closer to the nominal level
+            (``benchmarks/inference/README.md``).
+        """
         if not 0 < level < 1:
             raise ArgumentError(f"level must be between 0 and 1, got {level!r}")
+        if method not in ("percentile", "studentized"):
+            raise ArgumentError(f"method must be 'percentile' or 'studentized', got {method!r}")
         tail = (1 - level) / 2
+        columns = [f"{100 * tail:g} %", f"{100 * (1 - tail):g} %"]
+        if method == "studentized":
+            if self.standard_errors is None:
+                raise ArgumentError("this bootstrap kept no standard errors")
+            names = list(self.standard_errors.columns)
+            pivots = (self.table[names] - self.estimate[names]) / self.standard_errors[names]
+            lower = self.estimate[names] - pivots.quantile(1 - tail) * self.standard_error[names]
+            upper = self.estimate[names] - pivots.quantile(tail) * self.standard_error[names]
+            return pd.DataFrame(dict(zip(columns, (lower, upper), strict=True)), index=names)
         values = self.table[self.parameters]
         lower = values.quantile(tail)
         upper = values.quantile(1 - tail)
-        return pd.DataFrame(
-            {f"{100 * tail:g} %": lower, f"{100 * (1 - tail):g} %": upper},
-            index=self.parameters,
-        )
+        return pd.DataFrame(dict(zip(columns, (lower, upper), strict=True)), index=self.parameters)
 
     def std(self) -> pd.Series:
         """Bootstrap standard deviations of the parameters."""
@@ -231,71 +266,91 @@ def _fit_checked(
     return theta, model.state.evaluate(theta), result.converged, decrement
 
 
+class _Batch:
+    """One batch's table rows, fixed-effect standard errors and convergence record."""
+
+    def __init__(self, count: int, width: int, n_fixed: int) -> None:
+        self.rows = np.empty((count, width))
+        self.errors = np.empty((count, n_fixed))
+        self.method = np.full(count, "bobyqa", dtype=object)
+        self.converged = np.zeros(count, dtype=bool)
+        self.decrement = np.full(count, np.nan)
+
+    def record(self, index, components, beta, theta, sigma2, objective, variance) -> None:
+        sigma = math.sqrt(sigma2)
+        values = components.values(theta, sigma)
+        self.rows[index] = [*beta, *values, sigma, *theta, -0.5 * objective]
+        self.errors[index] = np.sqrt(sigma2 * np.asarray(variance))
+
+    def status(self) -> pd.DataFrame:
+        return pd.DataFrame(
+            {"method": self.method, "converged": self.converged, "decrement": self.decrement}
+        )
+
+
+def _newton_batch(results: LmerResults, products, components, responses, batch: _Batch):
+    """Every replicate of a one-factor model at once; returns those handed back."""
+    model = results.model
+    count = responses.shape[1]
+    z_y, x_y, y_y = products.products(responses)
+    criterion = BatchedSingleBlock(model.blocks[0], model.cross, model.reml, z_y[0].T, x_y.T, y_y)
+    scale = model.theta_scale
+    start = np.tile(results.theta * scale, (count, 1))
+    newton = batched_newton(
+        lambda x, ids: criterion.evaluate(x / scale, ids), start, model.lower_bounds * scale
+    )
+    done = np.flatnonzero(newton.converged)
+    theta = newton.x[done] / scale
+    solution = criterion.solve(theta, done)
+    for position, index in enumerate(done):
+        batch.record(
+            index,
+            components,
+            solution.beta[position],
+            theta[position],
+            solution.sigma2[position],
+            solution.objective[position],
+            solution.fixed_variance[position],
+        )
+    batch.method[done] = "newton"
+    batch.converged[done] = True
+    batch.decrement[done] = newton.decrement[done]
+    return np.flatnonzero(~newton.converged)
+
+
 def _run_batch(
     results: LmerResults,
     products: ResponseProducts,
     components: _Components,
     responses: np.ndarray,
-) -> tuple[np.ndarray, pd.DataFrame]:
-    """Refit every response of a batch; the table rows and the convergence rows.
+) -> _Batch:
+    """Refit every response of a batch.
 
     One grouping factor: all replicates at once by batched Newton
     (:func:`~mixedmodels.optim.newton.batched_newton` on
     :class:`~mixedmodels.objective.batched.BatchedSingleBlock`), from the fitted
-    theta. A replicate it hands back (singular, or not positive definite on the
-    way) and every replicate of other models is refitted one by one by the
-    fit's checked optimisation, also from the fitted theta.
+    theta. A replicate it hands back (singular, or nearly) and every replicate
+    of other models is refitted one by one by the fit's checked optimisation,
+    also from the fitted theta.
     """
     model = results.model
     count = responses.shape[1]
-    n_fixed = model.n_fixed
-    rows = np.empty((count, n_fixed + len(components.names) + 1 + model.n_theta + 1))
-    method = np.full(count, "bobyqa", dtype=object)
-    converged = np.zeros(count, dtype=bool)
-    decrement = np.full(count, np.nan)
+    width = model.n_fixed + len(components.names) + 1 + model.n_theta + 1
+    batch = _Batch(count, width, model.n_fixed)
     others = np.arange(count)
     if len(model.blocks) == 1:
-        z_y, x_y, y_y = products.products(responses)
-        criterion = BatchedSingleBlock(
-            model.blocks[0], model.cross, model.reml, z_y[0].T, x_y.T, y_y
-        )
-        scale = model.theta_scale
-        start = np.tile(results.theta * scale, (count, 1))
-        newton = batched_newton(
-            lambda x, ids: criterion.evaluate(x / scale, ids), start, model.lower_bounds * scale
-        )
-        done = np.flatnonzero(newton.converged)
-        theta = newton.x[done] / scale
-        solution = criterion.solve(theta, done)
-        for position, index in enumerate(done):
-            sigma = math.sqrt(solution.sigma2[position])
-            rows[index] = [
-                *solution.beta[position],
-                *components.values(theta[position], sigma),
-                sigma,
-                *theta[position],
-                -0.5 * solution.objective[position],
-            ]
-        method[done] = "newton"
-        converged[done] = True
-        decrement[done] = newton.decrement[done]
-        others = np.flatnonzero(~newton.converged)
+        others = _newton_batch(results, products, components, responses, batch)
     if others.size:
         for index, refit_model in zip(others, products.models(responses[:, others]), strict=True):
-            theta, objective, converged[index], decrement[index] = _fit_checked(
+            theta, objective, batch.converged[index], batch.decrement[index] = _fit_checked(
                 refit_model, results.theta
             )
             state = refit_model.state
-            sigma = math.sqrt(state.sigma2())
-            rows[index] = [
-                *state.beta(),
-                *components.values(theta, sigma),
-                sigma,
-                *theta,
-                -0.5 * objective,
-            ]
-    status = pd.DataFrame({"method": method, "converged": converged, "decrement": decrement})
-    return rows, status
+            variance = np.diagonal(state.fixed_covariance_unscaled())
+            batch.record(
+                index, components, state.beta(), theta, state.sigma2(), objective, variance
+            )
+    return batch
 
 
 def bootstrap(
@@ -314,6 +369,7 @@ def bootstrap(
     columns = [*fixed_names, *components.names, "sigma", *theta_names, "logLik"]
     records = np.empty((count, len(columns)))
     statuses = []
+    errors = np.empty((count, model.n_fixed))
     # Long runs only, and (progress=None) only in interactive use: mixedmodels.progress.
     show = progress if progress is not None else (None if count >= 100 else False)
     starts = range(0, count, BATCH)
@@ -323,9 +379,10 @@ def bootstrap(
             starts, total=len(starts), desc="bootstrap", show=show, unit="batch"
         ):
             size = min(BATCH, count - first)
-            rows, status = _run_batch(results, products, components, _draw(results, size, rng))
-            records[first : first + size] = rows
-            statuses.append(status)
+            batch = _run_batch(results, products, components, _draw(results, size, rng))
+            records[first : first + size] = batch.rows
+            errors[first : first + size] = batch.errors
+            statuses.append(batch.status())
     table = pd.DataFrame(records, columns=columns)
     convergence = pd.concat(statuses, ignore_index=True)
     failed = int((~convergence["converged"]).sum())
@@ -336,4 +393,12 @@ def bootstrap(
             ConvergenceWarning,
             stacklevel=3,
         )
-    return ParametricBootstrap(table, seed, [*components.names, "sigma", *fixed_names], convergence)
+    return ParametricBootstrap(
+        table,
+        seed,
+        [*components.names, "sigma", *fixed_names],
+        convergence,
+        pd.DataFrame(errors, columns=fixed_names),
+        results.fe_params.copy(),
+        results.bse_fe.copy(),
+    )
