@@ -62,8 +62,12 @@ def main() -> dict:
         "replicates_per_bootstrap": args.replicates,
         "true_slope": truth,
         "fits_agree": {
-            "max_abs_estimate_difference": float((both["estimate"] - both["estimate_lme4"]).abs().max()),
-            "max_rel_se_difference": float(((both["se"] - both["se_lme4"]) / both["se_lme4"]).abs().max()),
+            "max_abs_estimate_difference": float(
+                (both["estimate"] - both["estimate_lme4"]).abs().max()
+            ),
+            "max_rel_se_difference": float(
+                ((both["se"] - both["se_lme4"]) / both["se_lme4"]).abs().max()
+            ),
         },
         "coverage": {
             name: {
