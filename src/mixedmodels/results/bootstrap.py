@@ -15,6 +15,32 @@ uses the model already built: only the response's cross-products change
 (:class:`~mixedmodels.results.refit.ResponseProducts`, one sparse product for
 a batch of responses), and the optimiser starts at the fitted theta.
 
+How a replicate is refitted, and how its convergence is checked:
+
+* **One grouping factor** (sleepstudy's ``(Days | Subject)``): all replicates
+  of a batch at once, by Newton steps from central differences
+  (:func:`~mixedmodels.optim.newton.batched_newton`), each iteration one call
+  of the batched criterion
+  (:class:`~mixedmodels.objective.batched.BatchedSingleBlock`) at every
+  replicate's stencil. A replicate stops only when the fit's gradient and
+  Hessian checks (:mod:`mixedmodels.optim.checks`) pass at a thousandth of
+  their tolerance, so its optimum is tighter than a fit's (theta to about
+  1e-8 where BOBYQA's stop leaves 1e-5).
+* **Handed back**: a replicate whose Newton steps keep running into a bound
+  (its optimum is probably singular, where the boundary check, its mirrored
+  steps and the search of other faces are needed), or whose line search
+  fails, and every replicate of a model with several factors, goes through
+  the fit's own checked optimisation
+  (:func:`~mixedmodels.optim.driver.optimize_theta`: BOBYQA, every
+  convergence check, restarts), then a tight BOBYQA polish with the entries
+  on their bound held there.
+
+Nothing is dropped silently: ``ParametricBootstrap.convergence`` keeps each
+replicate's path, whether it passed the checks and the predicted decrease of
+``-2 log L`` at its optimum (MixedModels.jl likewise keeps every replicate's
+optimum), and a :class:`~mixedmodels.errors.ConvergenceWarning` names the
+number that failed.
+
 Notation
 --------
 ===========  ===============================================================
