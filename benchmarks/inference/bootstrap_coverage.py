@@ -6,8 +6,10 @@
 Truth: the REML fit of ``Reaction ~ Days + (Days | Subject)`` to sleepstudy (18
 subjects). Each of ``--datasets`` responses is simulated from it (``fit.simulate``,
 seed 2026), the model is refitted by REML, and a ``--replicates``-replicate parametric
-bootstrap (seed 2027 + data set index) gives a percentile interval for ``Days`` (and,
-for comparison, the studentized one: ``confint(method="studentized")``).
+bootstrap (seed 2027 + data set index) gives a percentile interval for ``Days``
+(``confint()``: boot.ci's order-statistic quantiles, as lme4's ``confint``), and, for
+comparison, the same replicates' percentile interval by linear interpolation
+(``quantile="linear"``, R's type 7) and the studentized one (``method="studentized"``).
 Coverage is the share of intervals that contain the true slope; its Monte Carlo
 standard error with 400 data sets is about 1.1 to 1.5 points. Writes a JSON summary
 and one CSV row per data set (estimate, Wald SE, interval), which
@@ -46,12 +48,15 @@ def one_dataset(data: pd.DataFrame, response: np.ndarray, replicates: int, seed:
         fit = mm.lmer(FORMULA, copy)
         boot = fit.bootstrap(replicates, seed=seed, progress=False)
     lower, upper = boot.confint().loc["Days"]
+    linear_lower, linear_upper = boot.confint(quantile="linear").loc["Days"]
     t_lower, t_upper = boot.confint(method="studentized").loc["Days"]
     return {
         "estimate": float(fit.fe_params["Days"]),
         "se": float(fit.bse_fe["Days"]),
         "lower": float(lower),
         "upper": float(upper),
+        "linear_lower": float(linear_lower),
+        "linear_upper": float(linear_upper),
         "studentized_lower": float(t_lower),
         "studentized_upper": float(t_upper),
         "boot_sd": float(boot.table["Days"].std()),
@@ -66,12 +71,15 @@ def summary(rows: pd.DataFrame, true_slope: float) -> dict:
     error = (rows["estimate"] - true_slope).abs() / rows["se"]
     lower, upper = rows["studentized_lower"], rows["studentized_upper"]
     studentized = float(((lower <= true_slope) & (true_slope <= upper)).mean())
+    linear = (rows["linear_lower"] <= true_slope) & (true_slope <= rows["linear_upper"])
     return {
         "coverage": coverage,
         "mc_se": float(np.sqrt(coverage * (1 - coverage) / len(rows))),
         "missed_below": float((true_slope < rows["lower"]).mean()),
         "missed_above": float((true_slope > rows["upper"]).mean()),
         "mean_width": float((rows["upper"] - rows["lower"]).mean()),
+        "linear_quantile_coverage": float(linear.mean()),
+        "linear_quantile_mean_width": float((rows["linear_upper"] - rows["linear_lower"]).mean()),
         "wald_z_coverage": float((error < stats.norm.ppf(0.975)).mean()),
         "t17_coverage": float((error < stats.t.ppf(0.975, 17)).mean()),
         "studentized_coverage": studentized,

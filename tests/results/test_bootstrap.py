@@ -14,8 +14,10 @@ from conftest import fit_formula
 import mixedmodels as mm
 from mixedmodels.errors import ArgumentError
 from mixedmodels.optim.optimizer import minimize_bounded
+from mixedmodels.results.bootstrap import order_statistic_quantiles
 
 BOOTMER = Path(__file__).parents[1] / "reference" / "bootstrap" / "sleepstudy_bootmer.json"
+QUANTILES = Path(__file__).parents[1] / "reference" / "bootstrap" / "boot_quantiles.json"
 SLEEP = ("sleepstudy", "Reaction ~ Days + (Days | Subject)")
 
 
@@ -148,13 +150,41 @@ def test_studentized_interval_is_the_bootstrap_t() -> None:
     assert list(intervals.columns) == ["5 %", "95 %"]
     for name in intervals.index:
         pivots = (boot.table[name] - fit.fe_params[name]) / boot.standard_errors[name]
-        low, high = np.quantile(pivots, [0.05, 0.95])
+        low, high = order_statistic_quantiles(pivots.to_numpy(), np.array([0.05, 0.95]))
         expected = [
             fit.fe_params[name] - high * fit.bse_fe[name],
             fit.fe_params[name] - low * fit.bse_fe[name],
         ]
         np.testing.assert_allclose(intervals.loc[name].to_numpy(), expected, rtol=1e-12)
     assert boot.confint().shape[0] == len(boot.parameters)  # percentile stays the default
+
+
+@pytest.mark.parametrize("case", range(4), ids=["B10", "B39", "B200", "B999"])
+def test_order_statistic_quantiles_are_boot_cis(case: int) -> None:
+    """boot's norm.inter (the quantiles of boot.ci, so of lme4's confint(method="boot")),
+    tools/make_boot_quantile_reference.R; extreme probabilities take the extreme values."""
+    reference = json.loads(QUANTILES.read_text())["cases"][case]
+    got = order_statistic_quantiles(
+        np.array(reference["values"]), np.array(reference["probabilities"])
+    )
+    np.testing.assert_allclose(got, reference["quantiles"], rtol=1e-13, atol=1e-15)
+
+
+def test_percentile_interval_uses_boots_rule_unless_asked() -> None:
+    fit = fit_formula(*SLEEP)
+    boot = fit.bootstrap(40, seed=9, progress=False)
+    default = boot.confint()
+    for name in boot.parameters:
+        expected = order_statistic_quantiles(boot.table[name].to_numpy(), np.array([0.025, 0.975]))
+        np.testing.assert_allclose(default.loc[name].to_numpy(), expected, rtol=1e-14)
+    linear = boot.confint(quantile="linear")
+    np.testing.assert_allclose(
+        linear.to_numpy(), boot.table[boot.parameters].quantile([0.025, 0.975]).to_numpy().T
+    )
+    # Fewer replicates than the tail needs: boot's rule takes the extremes.
+    assert (default["2.5 %"] <= linear["2.5 %"]).all()
+    with pytest.raises(ArgumentError, match="'boot' or 'linear'"):
+        boot.confint(quantile="type7")
 
 
 def test_bootstrap_bad_arguments() -> None:

@@ -60,6 +60,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 from threadpoolctl import threadpool_limits
 
 from ..errors import ArgumentError, ConvergenceWarning
@@ -162,6 +163,39 @@ class _Components:
         return out
 
 
+def order_statistic_quantiles(values: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
+    """Bootstrap quantiles as the ``boot`` package's (``boot.ci``, so lme4's ``confint``).
+
+    The ``p`` quantile of ``B`` finite values is the ``(B + 1) p``-th order
+    statistic; between order statistics ``k`` and ``k + 1`` it is interpolated
+    on the normal scale, ``t_k + (z_p - z_{k/(B+1)}) / (z_{(k+1)/(B+1)} -
+    z_{k/(B+1)}) (t_{k+1} - t_k)``; outside ``[1, B]`` it is the extreme value
+    (Davison and Hinkley 1997, eq. 5.8). With 200 replicates the 2.5% quantile
+    is the 5.025-th order statistic, where linear interpolation (R's type 7,
+    ``numpy.quantile``) takes the 5.975-th: intervals about one order statistic
+    narrower in each tail.
+    """
+    ordered = np.sort(np.asarray(values, dtype=float)[np.isfinite(values)])
+    count = len(ordered)
+    if count == 0:
+        return np.full(len(probabilities), np.nan)
+    out = np.empty(len(probabilities))
+    for index, probability in enumerate(probabilities):
+        rank = (count + 1) * probability
+        k = math.floor(rank)
+        if k < 1:
+            out[index] = ordered[0]
+        elif k >= count:
+            out[index] = ordered[-1]
+        elif k == rank:
+            out[index] = ordered[k - 1]
+        else:
+            low, high = stats.norm.ppf([k / (count + 1), (k + 1) / (count + 1)])
+            weight = (stats.norm.ppf(probability) - low) / (high - low)
+            out[index] = ordered[k - 1] + weight * (ordered[k] - ordered[k - 1])
+    return out
+
+
 class ParametricBootstrap:
     """Replicate estimates of a parametric bootstrap.
 
@@ -208,7 +242,9 @@ class ParametricBootstrap:
         self.seed = seed
         self.parameters = parameters
 
-    def confint(self, level: float = 0.95, method: str = "percentile") -> pd.DataFrame:
+    def confint(
+        self, level: float = 0.95, method: str = "percentile", quantile: str = "boot"
+    ) -> pd.DataFrame:
         """Bootstrap confidence intervals.
 
         Parameters
@@ -216,16 +252,22 @@ class ParametricBootstrap:
         level : float
         method : {"percentile", "studentized"}
             ``"percentile"``: the replicates' quantiles, every parameter (lme4's
-            ``confint(method = "boot", boot.type = "perc")``; quantiles by linear
-            interpolation, R's type 7). ``"studentized"`` (bootstrap-t; Davison
-            and Hinkley 1997, section 5.2.1): fixed effects only,
+            ``confint(method = "boot", boot.type = "perc")``). ``"studentized"``
+            (bootstrap-t; Davison and Hinkley 1997, section 5.2.1): fixed effects only,
             ``[b - t_hi se, b - t_lo se]`` with ``t_lo, t_hi`` the quantiles of
             ``t* = (b* - b) / se*`` over the replicates (``se*`` each replicate's
             Wald standard error). It carries the variability of the standard
             error, which the percentile interval (a z-type interval) does not:
             with few groups it covers closer to the nominal level
             (``benchmarks/inference/README.md``).
+        quantile : {"boot", "linear"}
+            ``"boot"``: the ``boot`` package's order-statistic rule, which lme4's
+            ``confint`` uses (:func:`order_statistic_quantiles`); ``"linear"``:
+            linear interpolation (R's type 7, ``numpy.quantile``), slightly
+            narrower with few replicates.
         """
+        if quantile not in ("boot", "linear"):
+            raise ArgumentError(f"quantile must be 'boot' or 'linear', got {quantile!r}")
         if not 0 < level < 1:
             raise ArgumentError(f"level must be between 0 and 1, got {level!r}")
         if method not in ("percentile", "studentized"):
@@ -237,13 +279,22 @@ class ParametricBootstrap:
                 raise ArgumentError("this bootstrap kept no standard errors")
             names = list(self.standard_errors.columns)
             pivots = (self.table[names] - self.estimate[names]) / self.standard_errors[names]
-            lower = self.estimate[names] - pivots.quantile(1 - tail) * self.standard_error[names]
-            upper = self.estimate[names] - pivots.quantile(tail) * self.standard_error[names]
+            quantiles = self._quantiles(pivots, tail, quantile)
+            lower = self.estimate[names] - quantiles[:, 1] * self.standard_error[names]
+            upper = self.estimate[names] - quantiles[:, 0] * self.standard_error[names]
             return pd.DataFrame(dict(zip(columns, (lower, upper), strict=True)), index=names)
-        values = self.table[self.parameters]
-        lower = values.quantile(tail)
-        upper = values.quantile(1 - tail)
-        return pd.DataFrame(dict(zip(columns, (lower, upper), strict=True)), index=self.parameters)
+        quantiles = self._quantiles(self.table[self.parameters], tail, quantile)
+        return pd.DataFrame(quantiles, index=self.parameters, columns=columns)
+
+    @staticmethod
+    def _quantiles(values: pd.DataFrame, tail: float, quantile: str) -> np.ndarray:
+        """``tail`` and ``1 - tail`` quantiles of each column, shape ``(columns, 2)``."""
+        if quantile == "linear":
+            return values.quantile([tail, 1 - tail]).to_numpy().T
+        probabilities = np.array([tail, 1 - tail])
+        return np.array(
+            [order_statistic_quantiles(values[name].to_numpy(), probabilities) for name in values]
+        )
 
     def std(self) -> pd.Series:
         """Bootstrap standard deviations of the parameters."""
