@@ -1,12 +1,20 @@
 """Coverage of 95% parametric-bootstrap percentile intervals for the slope (one run).
 
     PYTHONPATH=src python benchmarks/inference/bootstrap_coverage.py --datasets 400 --replicates 200
+    PYTHONPATH=src python benchmarks/inference/bootstrap_coverage.py --export-responses FILE
 
-Truth: the REML fit of ``Reaction ~ Days + (Days | Subject)`` to sleepstudy. Each of
-``--datasets`` responses is simulated from it (``fit.simulate``), the model is refitted,
-and a ``--replicates``-replicate parametric bootstrap gives a percentile interval for
-``Days``. Coverage is the share of intervals that contain the true slope; its Monte
-Carlo standard error with 400 data sets is about 1.1 points. Writes a JSON summary.
+Truth: the REML fit of ``Reaction ~ Days + (Days | Subject)`` to sleepstudy (18
+subjects). Each of ``--datasets`` responses is simulated from it (``fit.simulate``,
+seed 2026), the model is refitted by REML, and a ``--replicates``-replicate parametric
+bootstrap (seed 2027 + data set index) gives a percentile interval for ``Days``
+(``confint()``: boot.ci's order-statistic quantiles, as lme4's ``confint``), and, for
+comparison, the same replicates' percentile interval by linear interpolation
+(``quantile="linear"``, R's type 7) and the studentized one (``method="studentized"``).
+Coverage is the share of intervals that contain the true slope; its Monte Carlo
+standard error with 400 data sets is about 1.1 to 1.5 points. Writes a JSON summary
+and one CSV row per data set (estimate, Wald SE, interval), which
+``bootstrap_coverage_compare.py`` sets beside lme4's ``bootMer`` intervals on the
+same data sets (``bootstrap_coverage_lme4.R``, fed by ``--export-responses``).
 """
 
 from __future__ import annotations
@@ -17,10 +25,67 @@ import time
 import warnings
 
 import numpy as np
+import pandas as pd
+from scipy import stats
 
 import mixedmodels as mm
 
 FORMULA = "Reaction ~ Days + (Days | Subject)"
+
+
+def simulated(datasets: int, seed: int) -> tuple[pd.DataFrame, float, pd.DataFrame]:
+    """The data, the true slope and the simulated responses (one column per data set)."""
+    data = mm.datasets.load("sleepstudy")
+    truth = mm.lmer(FORMULA, data)
+    return data, float(truth.fe_params["Days"]), truth.simulate(datasets, seed=seed)
+
+
+def one_dataset(data: pd.DataFrame, response: np.ndarray, replicates: int, seed: int) -> dict:
+    copy = data.copy()
+    copy["Reaction"] = response
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = mm.lmer(FORMULA, copy)
+        boot = fit.bootstrap(replicates, seed=seed, progress=False)
+    lower, upper = boot.confint().loc["Days"]
+    linear_lower, linear_upper = boot.confint(quantile="linear").loc["Days"]
+    t_lower, t_upper = boot.confint(method="studentized").loc["Days"]
+    return {
+        "estimate": float(fit.fe_params["Days"]),
+        "se": float(fit.bse_fe["Days"]),
+        "lower": float(lower),
+        "upper": float(upper),
+        "linear_lower": float(linear_lower),
+        "linear_upper": float(linear_upper),
+        "studentized_lower": float(t_lower),
+        "studentized_upper": float(t_upper),
+        "boot_sd": float(boot.table["Days"].std()),
+        "replicates_unconverged": int((~boot.convergence["converged"]).sum()),
+        "replicates_handed_back": int((boot.convergence["method"] != "newton").sum()),
+    }
+
+
+def summary(rows: pd.DataFrame, true_slope: float) -> dict:
+    covered = (rows["lower"] <= true_slope) & (true_slope <= rows["upper"])
+    coverage = float(covered.mean())
+    error = (rows["estimate"] - true_slope).abs() / rows["se"]
+    lower, upper = rows["studentized_lower"], rows["studentized_upper"]
+    studentized = float(((lower <= true_slope) & (true_slope <= upper)).mean())
+    linear = (rows["linear_lower"] <= true_slope) & (true_slope <= rows["linear_upper"])
+    return {
+        "coverage": coverage,
+        "mc_se": float(np.sqrt(coverage * (1 - coverage) / len(rows))),
+        "missed_below": float((true_slope < rows["lower"]).mean()),
+        "missed_above": float((true_slope > rows["upper"]).mean()),
+        "mean_width": float((rows["upper"] - rows["lower"]).mean()),
+        "linear_quantile_coverage": float(linear.mean()),
+        "linear_quantile_mean_width": float((rows["linear_upper"] - rows["linear_lower"]).mean()),
+        "wald_z_coverage": float((error < stats.norm.ppf(0.975)).mean()),
+        "t17_coverage": float((error < stats.t.ppf(0.975, 17)).mean()),
+        "studentized_coverage": studentized,
+        "studentized_mc_se": float(np.sqrt(studentized * (1 - studentized) / len(rows))),
+        "studentized_mean_width": float((upper - lower).mean()),
+    }
 
 
 def main() -> dict:
@@ -28,40 +93,36 @@ def main() -> dict:
     parser.add_argument("--datasets", type=int, default=400)
     parser.add_argument("--replicates", type=int, default=200)
     parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument("--out", default=None)
+    parser.add_argument("--out", default=None, help="JSON summary")
+    parser.add_argument("--rows", default=None, help="CSV, one row per data set")
+    parser.add_argument("--export-responses", default=None, help="CSV for the R script; exits")
     args = parser.parse_args()
-    data = mm.datasets.load("sleepstudy")
-    truth = mm.lmer(FORMULA, data)
-    true_slope = float(truth.fe_params["Days"])
-    responses = truth.simulate(args.datasets, seed=args.seed)
-    covered = []
-    widths = []
-    wald = []  # the same data sets' Wald z intervals, for comparison
+    data, true_slope, responses = simulated(args.datasets, args.seed)
+    if args.export_responses:
+        frame = data[["Subject", "Days"]].reset_index(drop=True)
+        frame = frame.join(responses.reset_index(drop=True))
+        frame.to_csv(args.export_responses, index=False, float_format="%.17g")
+        return {"exported": args.export_responses, "datasets": args.datasets}
     start = time.perf_counter()
+    rows = []
     for index in range(args.datasets):
-        copy = data.copy()
-        copy["Reaction"] = responses.iloc[:, index].to_numpy()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            fit = mm.lmer(FORMULA, copy)
-            boot = fit.bootstrap(args.replicates, seed=args.seed + 1 + index, progress=False)
-        lower, upper = boot.confint().loc["Days"]
-        covered.append(lower <= true_slope <= upper)
-        wald.append(abs(fit.fe_params["Days"] - true_slope) < 1.959964 * fit.bse_fe["Days"])
-        widths.append(upper - lower)
+        response = responses.iloc[:, index].to_numpy()
+        row = one_dataset(data, response, args.replicates, args.seed + 1 + index)
+        rows.append({"dataset": index + 1, **row})
         if (index + 1) % 50 == 0:
-            print(f"{index + 1} data sets: coverage {np.mean(covered):.3f}", flush=True)
-    coverage = float(np.mean(covered))
+            print(f"{index + 1} data sets: {summary(pd.DataFrame(rows), true_slope)}", flush=True)
+    table = pd.DataFrame(rows)
     result = {
         "datasets": args.datasets,
         "replicates": args.replicates,
         "true_slope": true_slope,
-        "coverage": coverage,
-        "mc_se": float(np.sqrt(coverage * (1 - coverage) / args.datasets)),
-        "mean_width": float(np.mean(widths)),
-        "wald_z_coverage": float(np.mean(wald)),
+        **summary(table, true_slope),
+        "replicates_unconverged": int(table["replicates_unconverged"].sum()),
+        "replicates_handed_back": int(table["replicates_handed_back"].sum()),
         "seconds": time.perf_counter() - start,
     }
+    if args.rows:
+        table.to_csv(args.rows, index=False, float_format="%.12g")
     if args.out:
         with open(args.out, "w") as handle:
             json.dump(result, handle, indent=2)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import mixedmodels as mm
-from mixedmodels.objective.criterion import criterion
+from mixedmodels.objective.criterion import criterion, criterion_array
 
 
 def test_fixed_sigma_at_its_estimate_is_the_profiled_criterion() -> None:
@@ -46,3 +46,11 @@ def test_fixed_sigma_matches_the_model_at_lme4s_estimate() -> None:
     assert state.evaluate(fit.theta, sigma=fit.sigma) == pytest.approx(fit.objective, rel=1e-12)
     assert state.evaluate(fit.theta, sigma=1.1 * fit.sigma) > fit.objective
     np.testing.assert_equal(state.evaluate(fit.theta), fit.objective)
+
+
+def test_criterion_array_is_the_criterion_elementwise() -> None:
+    logdet = np.array([3.5, -2.0, 40.0, 1.0])
+    pwrss = np.array([1e3, 2.5, 1e-8, 0.0])
+    values = criterion_array(logdet, pwrss, 162, sum_log_weights=0.75)
+    expected = [criterion(a, b, 162, 0.75) for a, b in zip(logdet, pwrss, strict=True)]
+    np.testing.assert_allclose(values, expected, rtol=1e-15)

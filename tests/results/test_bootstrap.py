@@ -13,8 +13,11 @@ from conftest import fit_formula
 
 import mixedmodels as mm
 from mixedmodels.errors import ArgumentError
+from mixedmodels.optim.optimizer import minimize_bounded
+from mixedmodels.results.bootstrap import order_statistic_quantiles
 
 BOOTMER = Path(__file__).parents[1] / "reference" / "bootstrap" / "sleepstudy_bootmer.json"
+QUANTILES = Path(__file__).parents[1] / "reference" / "bootstrap" / "boot_quantiles.json"
 SLEEP = ("sleepstudy", "Reaction ~ Days + (Days | Subject)")
 
 
@@ -54,6 +57,66 @@ def test_a_replicate_is_a_full_refit_of_its_response() -> None:
         assert row["sigma"] == pytest.approx(direct.sigma, rel=1e-5)
 
 
+def _independent_refit(response: np.ndarray):
+    """lmer on the simulated response (parsed and built again), its optimum polished."""
+    copy = mm.datasets.load("sleepstudy")
+    copy["Reaction"] = response
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        direct = mm.lmer(SLEEP[1], copy)
+    model = direct.model
+    polished = minimize_bounded(
+        model.objective,
+        direct.theta,
+        model.lower_bounds,
+        scale=model.theta_scale,
+        xtol_abs=1e-10,
+        ftol_abs=1e-14,
+        initial_step=0.01,
+    )
+    return direct, polished
+
+
+def test_replicates_reach_the_optimum_of_independent_full_refits() -> None:
+    """A sample of replicates, from both refit paths (batched Newton and, for the
+    replicates it hands back, the fit's checked BOBYQA), against lmer on the same
+    simulated response: logLik to 1e-6 relative of lmer's fit (and never below
+    it), theta to 1e-6 relative (max norm) of lmer's optimum where the optimum is
+    inside the bounds (near a bound, 1e-4: see below). lmer's own stop
+    (BOBYQA, ``xtol_abs = 1e-5`` in the scaled theta) leaves its theta up to about
+    1e-5 relative from the optimum, so for theta its optimum is first polished by
+    a tight BOBYQA run (``xtol_abs = 1e-10``)."""
+    fit = fit_formula(*SLEEP)
+    boot = fit.bootstrap(200, seed=6, progress=False)
+    assert boot.convergence["converged"].all()
+    methods = boot.convergence["method"]
+    sample = [*np.flatnonzero(methods == "newton")[:8], *np.flatnonzero(methods == "bobyqa")[:3]]
+    assert (methods[sample] == "bobyqa").any()  # the sample covers both paths
+    responses = fit.simulate(200, seed=6)
+    thetas = ["theta1", "theta2", "theta3"]
+    for replicate in sample:
+        direct, polished = _independent_refit(responses.iloc[:, replicate].to_numpy())
+        row = boot.table.iloc[replicate]
+        assert row["logLik"] == pytest.approx(direct.llf, rel=1e-6)
+        assert row["logLik"] >= direct.llf - 1e-9 * abs(direct.llf)
+        assert row["logLik"] == pytest.approx(-0.5 * polished.objective, rel=1e-9)
+        # Wald standard errors (the studentized interval's) as the refit's, at its
+        # polished optimum.
+        state = direct.model.state.fork()
+        state.evaluate(polished.theta)
+        errors = np.sqrt(state.sigma2() * np.diagonal(state.fixed_covariance_unscaled()))
+        got = boot.standard_errors.iloc[replicate][list(direct.bse_fe.index)].to_numpy(float)
+        np.testing.assert_allclose(got, errors, rtol=1e-6)
+        theta = row[thetas].to_numpy(dtype=float)
+        error = np.abs(theta - polished.theta).max() / np.abs(polished.theta).max()
+        # The handed-back replicates are singular or nearly so: next to the bound
+        # the criterion changes by about its round-off (1e-12) over the first few
+        # 1e-6 of theta3, so theta is determined only to about that there (their
+        # logLik still agrees to 1e-9).
+        tolerance = 1e-6 if methods[replicate] == "newton" else 1e-4
+        assert error < tolerance, (replicate, methods[replicate], theta, polished.theta)
+
+
 def test_bootstrap_is_reproducible_and_has_the_lme4_columns() -> None:
     fit = fit_formula(*SLEEP)
     a = fit.bootstrap(20, seed=3, progress=False)
@@ -79,6 +142,51 @@ def test_bootstrap_is_reproducible_and_has_the_lme4_columns() -> None:
     assert via_confint.equals(intervals)
 
 
+def test_studentized_interval_is_the_bootstrap_t() -> None:
+    fit = fit_formula(*SLEEP)
+    boot = fit.bootstrap(60, seed=4, progress=False)
+    intervals = boot.confint(level=0.9, method="studentized")
+    assert list(intervals.index) == list(fit.fe_params.index)
+    assert list(intervals.columns) == ["5 %", "95 %"]
+    for name in intervals.index:
+        pivots = (boot.table[name] - fit.fe_params[name]) / boot.standard_errors[name]
+        low, high = order_statistic_quantiles(pivots.to_numpy(), np.array([0.05, 0.95]))
+        expected = [
+            fit.fe_params[name] - high * fit.bse_fe[name],
+            fit.fe_params[name] - low * fit.bse_fe[name],
+        ]
+        np.testing.assert_allclose(intervals.loc[name].to_numpy(), expected, rtol=1e-12)
+    assert boot.confint().shape[0] == len(boot.parameters)  # percentile stays the default
+
+
+@pytest.mark.parametrize("case", range(4), ids=["B10", "B39", "B200", "B999"])
+def test_order_statistic_quantiles_are_boot_cis(case: int) -> None:
+    """boot's norm.inter (the quantiles of boot.ci, so of lme4's confint(method="boot")),
+    tools/make_boot_quantile_reference.R; extreme probabilities take the extreme values."""
+    reference = json.loads(QUANTILES.read_text())["cases"][case]
+    got = order_statistic_quantiles(
+        np.array(reference["values"]), np.array(reference["probabilities"])
+    )
+    np.testing.assert_allclose(got, reference["quantiles"], rtol=1e-13, atol=1e-15)
+
+
+def test_percentile_interval_uses_boots_rule_unless_asked() -> None:
+    fit = fit_formula(*SLEEP)
+    boot = fit.bootstrap(40, seed=9, progress=False)
+    default = boot.confint()
+    for name in boot.parameters:
+        expected = order_statistic_quantiles(boot.table[name].to_numpy(), np.array([0.025, 0.975]))
+        np.testing.assert_allclose(default.loc[name].to_numpy(), expected, rtol=1e-14)
+    linear = boot.confint(quantile="linear")
+    np.testing.assert_allclose(
+        linear.to_numpy(), boot.table[boot.parameters].quantile([0.025, 0.975]).to_numpy().T
+    )
+    # Fewer replicates than the tail needs: boot's rule takes the extremes.
+    assert (default["2.5 %"] <= linear["2.5 %"]).all()
+    with pytest.raises(ArgumentError, match="'boot' or 'linear'"):
+        boot.confint(quantile="type7")
+
+
 def test_bootstrap_bad_arguments() -> None:
     fit = fit_formula(*SLEEP)
     with pytest.raises(ArgumentError, match="positive integer"):
@@ -87,6 +195,8 @@ def test_bootstrap_bad_arguments() -> None:
         fit.simulate(2.5)
     with pytest.raises(ArgumentError, match="level"):
         fit.bootstrap(5, seed=1).confint(level=95)
+    with pytest.raises(ArgumentError, match="'percentile' or 'studentized'"):
+        fit.bootstrap(5, seed=1).confint(method="bca")
 
 
 def test_bootstrap_of_a_crossed_model_runs_and_is_centred() -> None:

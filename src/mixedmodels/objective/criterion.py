@@ -34,7 +34,9 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["criterion"]
+import numpy as np
+
+__all__ = ["criterion", "criterion_array"]
 
 _LOG_2PI = math.log(2.0 * math.pi)
 
@@ -79,3 +81,15 @@ def criterion(
     return float(
         logdet + dof * (_LOG_2PI + math.log(variance)) + pwrss / variance - sum_log_weights
     )
+
+
+def criterion_array(
+    logdet: np.ndarray, pwrss: np.ndarray, dof: int, sum_log_weights: float = 0.0
+) -> np.ndarray:
+    """:func:`criterion` with ``sigma`` profiled, elementwise over arrays of
+    ``logdet`` and ``pwrss`` (the batched bootstrap criterion,
+    :mod:`mixedmodels.objective.batched`). The same expression; the scalar form
+    stays in plain floats because one fit calls it hundreds of times."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_term = np.log(np.asarray(pwrss, dtype=float) / dof)
+    return logdet + dof * (1.0 + _LOG_2PI + log_term) - sum_log_weights

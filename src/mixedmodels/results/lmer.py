@@ -402,7 +402,9 @@ class LmerResults:
         Returns
         -------
         ParametricBootstrap
-            ``.table`` of replicate estimates; ``.confint()`` percentile intervals.
+            ``.table`` of replicate estimates; ``.confint()`` percentile intervals
+            (``.confint(method="studentized")``, bootstrap-t for the fixed
+            effects); ``.convergence``, each replicate's refit path and checks.
         """
         from .bootstrap import bootstrap
 

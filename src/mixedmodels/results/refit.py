@@ -84,13 +84,18 @@ class ResponseProducts:
             )
             self.z_transposed.append(matrix)
 
-    def models(self, responses: np.ndarray) -> list[LinearMixedModel]:
-        """One model per column of ``responses`` (``n x m``), sharing everything but ``y``."""
-        model = self.model
+    def products(self, responses: np.ndarray) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+        """``Z_b' W Y`` per block (``q_b x m``), ``X' W Y`` (``k x m``), ``diag(Y' W Y)``."""
         centred = responses if self.offset is None else responses - self.offset[:, None]
         z_products = [np.asarray(matrix @ centred) for matrix in self.z_transposed]
         x_products = self.weighted_X.T @ centred
         y_products = np.einsum("i,ij,ij->j", self.weights, centred, centred)
+        return z_products, x_products, y_products
+
+    def models(self, responses: np.ndarray) -> list[LinearMixedModel]:
+        """One model per column of ``responses`` (``n x m``), sharing everything but ``y``."""
+        model = self.model
+        z_products, x_products, y_products = self.products(responses)
         cross = model.cross
         k = model.n_fixed
         out = []
