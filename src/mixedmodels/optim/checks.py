@@ -54,6 +54,7 @@ from .optsummary import Check
 
 __all__ = [
     "BOUND_GAP",
+    "LazyThetaLabels",
     "boundary_trials",
     "central_hessian",
     "column_partners",
@@ -98,6 +99,26 @@ def theta_labels(blocks: Sequence[RandomEffectsBlock], n_theta: int) -> list[str
                         else f"{group}.{names[row]}.{names[col]}"
                     )
     return labels
+
+
+class LazyThetaLabels(Sequence[str]):
+    """:func:`theta_labels`, built on first use: a passing fit never reads them."""
+
+    def __init__(self, blocks: Sequence[RandomEffectsBlock], n_theta: int) -> None:
+        self._blocks = blocks
+        self._n_theta = n_theta
+        self._labels: list[str] | None = None
+
+    def _built(self) -> list[str]:
+        if self._labels is None:
+            self._labels = theta_labels(self._blocks, self._n_theta)
+        return self._labels
+
+    def __getitem__(self, index):  # type: ignore[override]
+        return self._built()[index]
+
+    def __len__(self) -> int:
+        return self._n_theta
 
 
 def column_partners(blocks: Sequence[RandomEffectsBlock]) -> dict[int, np.ndarray]:
@@ -294,11 +315,18 @@ def derivative_checks(
     labels: Sequence[str],
 ) -> list[Check]:
     """The Hessian and gradient checks on the free coordinates ``free_index``
-    (see the module notes); ``gradient`` and ``curvature`` are restricted to them."""
+    (see the module notes); ``gradient`` and ``curvature`` are restricted to them.
+
+    The messages and terms are written only when read (:class:`Check`).
+    """
     if free_index.size == 0:
         return []
     tolerance = criterion_tolerance(value)
-    eigenvalues, vectors = np.linalg.eigh(curvature)
+    if free_index.size == 1:
+        # One free entry (most small models): the spectrum is the number itself.
+        eigenvalues, vectors = np.array([float(curvature[0, 0])]), np.ones((1, 1))
+    else:
+        eigenvalues, vectors = np.linalg.eigh(curvature)
     smallest, largest = float(eigenvalues[0]), float(eigenvalues[-1])
     largest = max(abs(smallest), abs(largest), 1.0)
     relative_min = smallest / largest
@@ -311,21 +339,28 @@ def derivative_checks(
         )
         hessian_check = Check("hessian", False, relative_min, -CURVATURE_TOLERANCE, message, worst)
     else:
-        message = "no negative curvature"
-        hessian_check = Check("hessian", True, relative_min, -CURVATURE_TOLERANCE, message)
+        hessian_check = Check(
+            "hessian", True, relative_min, -CURVATURE_TOLERANCE, "no negative curvature"
+        )
     # Newton decrement on the positive part of the spectrum: a flat direction
     # (a redundant parameter at a singular fit) predicts nothing.
     positive = eigenvalues > CURVATURE_TOLERANCE * largest
     scaled = (gradient @ vectors)[positive] / np.sqrt(eigenvalues[positive])
     decrement = 0.5 * float(scaled @ scaled)
     max_scaled = float(np.abs(scaled).max()) if scaled.size else 0.0
-    worst = labels[int(free_index[int(np.argmax(np.abs(gradient)))])]
-    message = (
-        f"max|scaled gradient| = {max_scaled:.3g}, predicted decrease of -2 log L "
-        f"{decrement:.3g} (tol = {tolerance:.3g}), largest gradient at {worst}"
-    )
+    worst_index = int(free_index[int(np.argmax(np.abs(gradient)))])
+
+    def gradient_message() -> str:
+        return (
+            f"max|scaled gradient| = {max_scaled:.3g}, predicted decrease of -2 log L "
+            f"{decrement:.3g} (tol = {tolerance:.3g}), largest gradient at {labels[worst_index]}"
+        )
+
     passed = decrement <= tolerance
-    return [hessian_check, Check("gradient", passed, decrement, tolerance, message, worst)]
+    gradient_check = Check(
+        "gradient", passed, decrement, tolerance, gradient_message, lambda: labels[worst_index]
+    )
+    return [hessian_check, gradient_check]
 
 
 def boundary_trials(
@@ -370,10 +405,11 @@ def boundary_check(
             f"a {kind} off the bound of {labels[index]} lowers -2 log L by {decrease:.3g}",
             labels[index],
         )
+    n_bounds = len({item[0] for item in decreases})
     return Check(
         "boundary",
         True,
         decrease,
         tolerance,
-        f"no step off {len({item[0] for item in decreases})} bound(s) lowers -2 log L",
+        lambda: f"no step off {n_bounds} bound(s) lowers -2 log L",
     )

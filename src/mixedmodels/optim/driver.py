@@ -349,7 +349,7 @@ def optimize_theta(
     lower = np.asarray(lower, dtype=float)
     scale = np.asarray(scale, dtype=float)
     n_theta = len(lower)
-    labels = conv.theta_labels(blocks, n_theta)
+    labels = conv.LazyThetaLabels(blocks, n_theta)
     partners = functools.cache(lambda: conv.column_partners(blocks))
     fit = _Fit(function, lower, scale)
     clock = time.perf_counter()
