@@ -109,9 +109,37 @@ class EliminatedFactor(Factorization):
     ) -> None:
         self.blocks = blocks
         self.cross = cross
-        head = blocks[0]
+        level_class = self._first_block_classes(blocks[0], cross)
+        rest = blocks[1:]
+        sizes = [block.n_random for block in rest]
+        self.offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
+        self.q_rest = int(self.offsets[-1])
+        self.k = cross.xy_xy.shape[0] - 1
+        self.m = self.q_rest + self.k + 1
+        # S and its factor (in place), plus the pair operator's own output.
+        check_dense_block(
+            " and ".join(block.factor.name for block in rest),
+            sum(block.n_levels for block in rest),
+            self.m,
+            copies=2,
+        )
+        groups = self._scale_groups(rest)
+        self.operator = PairOperator(
+            first_block_rows(blocks, cross) if first is None else first,
+            self.p0,
+            groups,
+            self._constant_part(),
+            identity_rows=0 if self.posthoc else self.q_rest,
+            level_class=level_class.ravel(),
+        )
+        self.logdet = 0.0
+        self.info = 0
+        self.factor = np.zeros((self.m, self.m))
+
+    def _first_block_classes(self, head: RandomEffectsBlock, cross: CrossProducts) -> np.ndarray:
+        """The first block's distinct ``A_00,l`` (levels with equal ones share ``M_l`` and
+        ``W_l``: work per distinct block); returns each level's class."""
         self.p0 = head.n_columns
-        # Levels with equal A_00,l share M_l and W_l: work per distinct block.
         unique, level_class, counts = np.unique(
             cross.diagonal[0].reshape(head.n_levels, -1),
             axis=0,
@@ -127,20 +155,11 @@ class EliminatedFactor(Factorization):
             self.a00 = np.ascontiguousarray(gram[:, 0, 0])
             self.a10 = np.ascontiguousarray(gram[:, 1, 0])
             self.a11 = np.ascontiguousarray(gram[:, 1, 1])
-        rest = blocks[1:]
-        sizes = [block.n_random for block in rest]
-        self.offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
-        self.q_rest = int(self.offsets[-1])
-        self.k = cross.xy_xy.shape[0] - 1
-        self.m = self.q_rest + self.k + 1
-        # S and its factor (in place), plus the pair operator's own output.
-        check_dense_block(
-            " and ".join(block.factor.name for block in rest),
-            sum(block.n_levels for block in rest),
-            self.m,
-            copies=2,
-        )
-        # Scale groups: (block, column) for later blocks with diagonal T, then [X y].
+        return level_class
+
+    def _scale_groups(self, rest: list[RandomEffectsBlock]) -> np.ndarray:
+        """Scale group of each row of ``S``: (block, column) for later blocks with
+        diagonal ``T``, then one for ``[X y]``."""
         self.posthoc = not all(_is_diagonal(block) for block in rest)
         groups = np.zeros(self.m, dtype=np.int64)
         self._scale_source: list[tuple[int, int]] = []
@@ -152,17 +171,7 @@ class EliminatedFactor(Factorization):
                 self._scale_source.extend((j + 1, c) for c in range(block.n_columns))
         groups[self.q_rest :] = len(self._scale_source)
         self._scales = np.ones(len(self._scale_source) + 1)
-        self.operator = PairOperator(
-            first_block_rows(blocks, cross) if first is None else first,
-            self.p0,
-            groups,
-            self._constant_part(),
-            identity_rows=0 if self.posthoc else self.q_rest,
-            level_class=level_class.ravel(),
-        )
-        self.logdet = 0.0
-        self.info = 0
-        self.factor = np.zeros((self.m, self.m))
+        return groups
 
     def _constant_part(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Lower triangle of ``A_RR`` as ``(rows, cols, values)``."""

@@ -50,7 +50,7 @@ class Check:
     value: float
     tolerance: float
     _message: str | Callable[[], str] = field(repr=False)
-    _term: str | None | Callable[[], str | None] = field(default=None, repr=False)
+    _term: str | Callable[[], str | None] | None = field(default=None, repr=False)
 
     @property
     def message(self) -> str:
