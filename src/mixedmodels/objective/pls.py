@@ -55,7 +55,7 @@ import scipy.sparse as sp
 from ..design.crossprod import CrossProducts
 from ..design.terms import RandomEffectsBlock
 from ..linalg.blocks import DenseLower, LowerBlock, as_dense
-from ..linalg.memory import memory_budget
+from ..linalg.memory import fits_in_memory
 from .blocked import BlockedFactor, analyse_structure
 from .cost import eliminated_bytes, prefer_eliminated
 from .criterion import criterion
@@ -92,8 +92,7 @@ def select_factor(
     m = sum(block.n_random for block in blocks[1:]) + cross.xy_xy.shape[0]
     first = first_block_rows(blocks, cross)
     pairs = eliminated_pair_count(first, blocks[0].n_columns)
-    budget = memory_budget()
-    if m <= SMALL_DENSE and (budget is None or eliminated_bytes(pairs, m) <= budget):
+    if m <= SMALL_DENSE and fits_in_memory(eliminated_bytes(pairs, m)):
         return EliminatedFactor(blocks, cross, first)
     structure = analyse_structure(blocks, cross)
     if all(kind is DenseLower for kind in structure[0][1:]):
