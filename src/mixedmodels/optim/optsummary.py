@@ -62,6 +62,11 @@ class Check:
         term = self._term
         return term() if callable(term) else term
 
+    def __reduce__(self) -> tuple:
+        # Pickled (saved fits) with the sentence written out, not its closure.
+        args = (self.name, self.passed, self.value, self.tolerance, self.message, self.term)
+        return (Check, args)
+
     def __repr__(self) -> str:
         return (
             f"Check(name={self.name!r}, passed={self.passed}, value={self.value!r}, "
