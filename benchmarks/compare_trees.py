@@ -228,7 +228,10 @@ def main(argv: list[str] | None = None) -> int:
     for case in cases:
         print(f"case {case.id}", file=sys.stderr, flush=True)
         pooled = run_case(case, args.trees, args)
-        doc["cases"].append(summarise(case, pooled, args.trees))
+        entry = summarise(case, pooled, args.trees)
+        doc["cases"].append(entry)
+        cells = " | ".join(_cell(entry["trees"][str(t)]) for t in args.trees)
+        print(f"  {cells}", file=sys.stderr, flush=True)
     doc["load_end"] = load_average()
     md = markdown(doc)
     if args.out is not None:

@@ -74,6 +74,9 @@ BOUNDARY_STEP = 1e-3
 DIFFERENCE_STEP = 1e-4
 #: Forward-difference step for the gradient (in ``x``).
 GRADIENT_STEP = 1e-5
+#: The quadratic model uses no point farther than this times the distance of the
+#: ``n_coef + 2``-th nearest (its smallest determined set).
+LOCAL_RADIUS = 4.0
 #: Negative eigenvalues of ``H`` smaller than this times its largest are noise.
 CURVATURE_TOLERANCE = 1e-3
 
@@ -211,6 +214,12 @@ def quadratic_model(
     nearest = order[first : first + 2 * (n_coef + 1)]
     if nearest.size < n_coef + 2:
         return None
+    # Points much farther out than the nearest n_coef + 2 (the optimiser's first,
+    # wide steps) would set the model's scale where the criterion is no longer
+    # quadratic (Penicillin: three points at 0.05 among points within 0.0012 gave a
+    # cross term of 42 instead of -0.6, a false saddle, and a finite-difference pass).
+    within = squared[nearest] <= LOCAL_RADIUS**2 * squared[nearest[n_coef + 1]]
+    nearest = nearest[within]
     radius = math.sqrt(squared[nearest[-1]])
     unit = offsets[nearest] / radius
     rows, cols, weights = _quadratic_terms(n)
