@@ -195,7 +195,9 @@ def quadratic_model(
     """Gradient and Hessian at ``center`` of a least-squares quadratic through evaluations.
 
     Uses the ``2 (m + 1)`` evaluated points nearest ``center`` (the
-    optimiser's last trust regions), ``m = n + n (n + 1) / 2`` coefficients.
+    optimiser's last trust regions), ``m = n + n (n + 1) / 2`` coefficients,
+    less those farther than :data:`LOCAL_RADIUS` times the ``(m + 2)``-th
+    nearest (the optimiser's first, wide steps).
     ``None`` when there are too few finite points or they do not determine a
     quadratic (a tiny pivot of the normal equations, whose columns are scaled
     to the unit ball). Written with few array calls: it runs after every fit.
