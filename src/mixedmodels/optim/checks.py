@@ -47,6 +47,7 @@ import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
+from scipy.linalg import lapack
 
 from ..design.terms import RandomEffectsBlock
 from .hessian import hessian
@@ -227,14 +228,17 @@ def quadratic_model(
     rows, cols, weights = _quadratic_terms(n)
     design = np.hstack((unit, unit[:, rows] * unit[:, cols] * weights))
     gram = design.T @ design
-    try:
-        factor = np.linalg.cholesky(gram)
-    except np.linalg.LinAlgError:
+    # LAPACK directly: numpy.linalg's cholesky and solve cost 10-40 us each in
+    # call overhead on these tiny systems, more than the fit's check itself.
+    factor, info = lapack.dpotrf(gram, lower=1)
+    if info != 0:
         return None
     pivots = factor.diagonal().tolist()
     if not (all(map(math.isfinite, pivots)) and min(pivots) > 1e-5 * max(pivots)):
         return None
-    coef = np.linalg.solve(gram, design.T @ (values[nearest] - center_value))
+    coef, info = lapack.dpotrs(factor, design.T @ (values[nearest] - center_value), lower=1)
+    if info != 0:
+        return None
     curvature = np.empty((n, n))
     curvature[rows, cols] = curvature[cols, rows] = coef[n:] / (radius * radius)
     return coef[:n] / radius, curvature
@@ -337,7 +341,9 @@ def derivative_checks(
         # One free entry (most small models): the spectrum is the number itself.
         eigenvalues, vectors = np.array([float(curvature[0, 0])]), np.ones((1, 1))
     else:
-        eigenvalues, vectors = np.linalg.eigh(curvature)
+        eigenvalues, vectors, info = lapack.dsyevd(curvature, compute_v=1, lower=1)
+        if info != 0:
+            eigenvalues, vectors = np.linalg.eigh(curvature)  # raises a clear LinAlgError
     smallest, largest = float(eigenvalues[0]), float(eigenvalues[-1])
     largest = max(abs(smallest), abs(largest), 1.0)
     relative_min = smallest / largest
