@@ -140,12 +140,15 @@ class EliminatedFactor(Factorization):
         """The first block's distinct ``A_00,l`` (levels with equal ones share ``M_l`` and
         ``W_l``: work per distinct block); returns each level's class."""
         self.p0 = head.n_columns
-        unique, level_class, counts = np.unique(
-            cross.diagonal[0].reshape(head.n_levels, -1),
-            axis=0,
-            return_inverse=True,
-            return_counts=True,
-        )
+        per_level = cross.diagonal[0].reshape(head.n_levels, -1)
+        if self.p0 == 1:  # the same classes, without numpy's row-wise unique (0.1 ms)
+            unique, level_class, counts = np.unique(
+                per_level[:, 0], return_inverse=True, return_counts=True
+            )
+        else:
+            unique, level_class, counts = np.unique(
+                per_level, axis=0, return_inverse=True, return_counts=True
+            )
         gram = unique.reshape(-1, self.p0, self.p0)
         self.gram0 = gram
         self.multiplicity = counts.astype(float)
