@@ -13,8 +13,9 @@ falls on every tree alike. The first fit of each subprocess is its warm-up and i
 dropped; the others are pooled per tree. The table gives, per case and tree, the
 minimum and the median over the pooled fits and the ratio of each to the first tree.
 
-The cases, the data and the worker always come from this checkout's ``benchmarks/``;
-only the package under test changes between trees.
+The cases, the worker and the data always come from this checkout: each case's data
+is loaded once, with this checkout's package, and handed to every tree's worker as a
+pickled DataFrame; only the package that fits it changes between trees.
 """
 
 from __future__ import annotations
@@ -23,18 +24,21 @@ import argparse
 import datetime as dt
 import json
 import os
+import shutil
 import statistics
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from cases import Case
+from cases import Case, load_case_data
 from peers import run_python_peer
 from run import select_cases
 
 BENCH_DIR = Path(__file__).resolve().parent
+SRC = BENCH_DIR.parent / "src"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -107,7 +111,22 @@ def load_average() -> list[float] | None:
         return None
 
 
-def run_case(case: Case, trees: list[Path], args: argparse.Namespace) -> dict[str, Any]:
+def pickled_data(case: Case, folder: Path) -> str:
+    """The case's data, loaded once with this checkout's package, as a pickle.
+
+    Every tree fits this same frame, whatever its own data loading (an older
+    tree may lack the loader this checkout's ``cases.py`` uses).
+    """
+    if str(SRC) not in sys.path:
+        sys.path.insert(0, str(SRC))
+    data, _ = load_case_data(case)
+    path = folder / f"{case.id}.pkl"
+    data.to_pickle(path)
+    return str(path)
+
+
+def run_case(case: Case, trees: list[Path], args: argparse.Namespace,
+             data_path: str | None = None) -> dict[str, Any]:
     """Interleave the trees' subprocesses on one case.
 
     Parameters
@@ -132,7 +151,8 @@ def run_case(case: Case, trees: list[Path], args: argparse.Namespace) -> dict[st
         for tree in order:
             key = str(tree)
             r = run_python_peer("mixedmodels", case, reps=args.reps, timeout=300.0,
-                                budget=args.budget, env=envs[key], clock=args.clock)
+                                budget=args.budget, env=envs[key], clock=args.clock,
+                                data_path=data_path)
             if r["status"] != "ok":
                 pooled[key]["errors"].append(r.get("error"))
                 continue
@@ -229,13 +249,15 @@ def main(argv: list[str] | None = None) -> int:
         "clock": args.clock,
         "load_start": load_average(), "cases": [],
     }
+    folder = Path(tempfile.mkdtemp(prefix="compare-trees-"))
     for case in cases:
         print(f"case {case.id}", file=sys.stderr, flush=True)
-        pooled = run_case(case, args.trees, args)
+        pooled = run_case(case, args.trees, args, pickled_data(case, folder))
         entry = summarise(case, pooled, args.trees)
         doc["cases"].append(entry)
         cells = " | ".join(_cell(entry["trees"][str(t)]) for t in args.trees)
         print(f"  {cells}", file=sys.stderr, flush=True)
+    shutil.rmtree(folder, ignore_errors=True)
     doc["load_end"] = load_average()
     md = markdown(doc)
     if args.out is not None:

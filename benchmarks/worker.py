@@ -30,6 +30,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from cases import Case, load_case_data
@@ -137,7 +139,7 @@ def probe(module: str) -> int:
 
 
 def run(module: str, case: Case, reps: int, budget: float, loader: str,
-        clock: str = "wall") -> int:
+        clock: str = "wall", data_path: str | None = None) -> int:
     """Load the data, then time up to ``reps`` fits of ``case`` with one peer.
 
     Parameters
@@ -156,6 +158,9 @@ def run(module: str, case: Case, reps: int, budget: float, loader: str,
         ``time.perf_counter`` (the default) or this process's CPU time
         (``time.process_time``: on a busy machine, time spent waiting for a core
         is left out).
+    data_path : str, optional
+        A pickled DataFrame to fit instead of loading the case's data (used by
+        ``compare_trees.py``, so every source tree fits the same frame).
 
     Returns
     -------
@@ -169,7 +174,10 @@ def run(module: str, case: Case, reps: int, budget: float, loader: str,
         emit("error", kind="unavailable", message=_describe(exc))
         return 0
     try:
-        data, source = load_case_data(case, loader)
+        if data_path is not None:
+            data, source = pd.read_pickle(data_path), "pickle"
+        else:
+            data, source = load_case_data(case, loader)
     except Exception as exc:
         emit("error", kind="error", message="data loading failed: " + _describe(exc))
         return 0
@@ -229,11 +237,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--budget", type=float, default=60.0)
     ap.add_argument("--loader", default="auto")
     ap.add_argument("--clock", choices=("wall", "cpu"), default="wall")
+    ap.add_argument("--data", default=None, help="pickled DataFrame to fit")
     args = ap.parse_args(argv)
     if args.probe:
         return probe(args.peer)
     return run(args.peer, Case.from_json(args.case), args.reps, args.budget, args.loader,
-               args.clock)
+               args.clock, args.data)
 
 
 if __name__ == "__main__":
