@@ -30,6 +30,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from cases import Case, load_case_data
@@ -136,7 +138,8 @@ def probe(module: str) -> int:
     return 0
 
 
-def run(module: str, case: Case, reps: int, budget: float, loader: str) -> int:
+def run(module: str, case: Case, reps: int, budget: float, loader: str,
+        clock: str = "wall", data_path: str | None = None) -> int:
     """Load the data, then time up to ``reps`` fits of ``case`` with one peer.
 
     Parameters
@@ -151,6 +154,13 @@ def run(module: str, case: Case, reps: int, budget: float, loader: str) -> int:
         Stop repeating once the cumulative fit time exceeds this (seconds).
     loader : str
         Data set loader for reference cases.
+    clock : {"wall", "cpu"}
+        ``time.perf_counter`` (the default) or this process's CPU time
+        (``time.process_time``: on a busy machine, time spent waiting for a core
+        is left out).
+    data_path : str, optional
+        A pickled DataFrame to fit instead of loading the case's data (used by
+        ``compare_trees.py``, so every source tree fits the same frame).
 
     Returns
     -------
@@ -164,7 +174,10 @@ def run(module: str, case: Case, reps: int, budget: float, loader: str) -> int:
         emit("error", kind="unavailable", message=_describe(exc))
         return 0
     try:
-        data, source = load_case_data(case, loader)
+        if data_path is not None:
+            data, source = pd.read_pickle(data_path), "pickle"
+        else:
+            data, source = load_case_data(case, loader)
     except Exception as exc:
         emit("error", kind="error", message="data loading failed: " + _describe(exc))
         return 0
@@ -176,15 +189,16 @@ def run(module: str, case: Case, reps: int, budget: float, loader: str) -> int:
     except Exception as exc:
         emit("error", kind=_classify(exc), message=_describe(exc))
         return 0
+    timer = time.process_time if clock == "cpu" else time.perf_counter
     total = 0.0
     for _ in range(reps):
         gc.collect()
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                t0 = time.perf_counter()
+                t0 = timer()
                 outcome = fitter()
-                dt = time.perf_counter() - t0
+                dt = timer() - t0
         except MemoryError as exc:
             emit("error", kind="error", message="out of memory: " + _describe(exc))
             return 0
@@ -222,10 +236,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--budget", type=float, default=60.0)
     ap.add_argument("--loader", default="auto")
+    ap.add_argument("--clock", choices=("wall", "cpu"), default="wall")
+    ap.add_argument("--data", default=None, help="pickled DataFrame to fit")
     args = ap.parse_args(argv)
     if args.probe:
         return probe(args.peer)
-    return run(args.peer, Case.from_json(args.case), args.reps, args.budget, args.loader)
+    return run(args.peer, Case.from_json(args.case), args.reps, args.budget, args.loader,
+               args.clock, args.data)
 
 
 if __name__ == "__main__":

@@ -225,7 +225,8 @@ def run_streaming(cmd: list[str], *, timeout: float, load_timeout: float,
 def run_python_peer(module: str, case: Any, *, reps: int, timeout: float,
                     load_timeout: float = 600.0, budget: float = 60.0,
                     loader: str = "auto", env: dict[str, str] | None = None,
-                    mem_limit: int | None = None) -> dict[str, Any]:
+                    mem_limit: int | None = None, clock: str = "wall",
+                    data_path: str | None = None) -> dict[str, Any]:
     """Fit a case with a Python peer in a fresh ``worker.py`` subprocess.
 
     Parameters
@@ -248,6 +249,10 @@ def run_python_peer(module: str, case: Any, *, reps: int, timeout: float,
         Environment of the child (defaults to the current one).
     mem_limit : int or None, optional
         Address-space cap in bytes for the child.
+    clock : {"wall", "cpu"}, optional
+        What the worker times (see ``worker.run``).
+    data_path : str, optional
+        A pickled DataFrame to fit instead of the case's own data loading.
 
     Returns
     -------
@@ -256,6 +261,8 @@ def run_python_peer(module: str, case: Any, *, reps: int, timeout: float,
     """
     cmd = [sys.executable, str(BENCH_DIR / "worker.py"), "--peer", module,
            "--case", case.to_json(), "--reps", str(reps), "--budget", str(budget),
-           "--loader", loader]
+           "--loader", loader, "--clock", clock]
+    if data_path is not None:
+        cmd += ["--data", data_path]
     return run_streaming(cmd, timeout=timeout, load_timeout=load_timeout, env=env,
                          mem_limit=mem_limit)

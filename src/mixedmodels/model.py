@@ -508,23 +508,30 @@ def lmer(
     keep_data = check_flag(keep_data, "keep_data")
     verbose = check_verbose(verbose)
     if correlation is not None or variance is not None:
-        from .structures.model import StructuredModel
-
-        if contrasts:
-            raise ArgumentError("contrasts= is not available with a residual structure yet")
-        if verbose:
-            raise ArgumentError("verbose is not available with a residual structure")
-        structured = StructuredModel.from_formula(
-            formula, data, correlation, variance, REML=REML, weights=weights, offset=offset
+        structure = (correlation, variance, contrasts, verbose)
+        results = _structured_fit(formula, data, REML, weights, offset, start, *structure)
+    else:
+        model = LinearMixedModel.from_formula(
+            formula, data, REML=REML, weights=weights, offset=offset, contrasts=contrasts
         )
-        results = structured.fit(start=start)
-        if keep_data:
-            results.keep_data, results.data = True, data
-        return results
-    model = LinearMixedModel.from_formula(
-        formula, data, REML=REML, weights=weights, offset=offset, contrasts=contrasts
-    )
-    results = model.fit(start=start, verbose=verbose)
+        results = model.fit(start=start, verbose=verbose)
     if keep_data:  # as lme4 keeps its frame; LmerResults defaults to neither
         results.keep_data, results.data = True, data
     return results
+
+
+def _structured_fit(
+    formula, data, REML, weights, offset, start, correlation, variance, contrasts, verbose
+):
+    """:func:`lmer` with a residual structure (:mod:`mixedmodels.structures`)."""
+    from .structures.model import StructuredModel
+
+    if contrasts:
+        raise ArgumentError("contrasts= is not available with a residual structure yet")
+    if verbose:
+        raise ArgumentError("verbose is not available with a residual structure")
+
+    structured = StructuredModel.from_formula(
+        formula, data, correlation, variance, REML=REML, weights=weights, offset=offset
+    )
+    return structured.fit(start=start)

@@ -43,3 +43,13 @@ def test_check_raises_a_clear_error_naming_factor_levels_and_bytes(monkeypatch) 
     assert f"{memory.dense_block_bytes(16_000):,} bytes" in message
     assert "MIXEDMODELS_MEMORY_LIMIT" in message
     assert isinstance(caught.value, MixedModelsError) and isinstance(caught.value, MemoryError)
+
+
+def test_small_blocks_skip_the_os_query_but_not_the_setting(monkeypatch) -> None:
+    monkeypatch.delenv("MIXEDMODELS_MEMORY_LIMIT", raising=False)
+    monkeypatch.setattr(memory, "available_memory", lambda: 0)  # nothing available
+    assert memory.fits_in_memory(memory.UNCHECKED_BYTES)
+    assert not memory.fits_in_memory(memory.UNCHECKED_BYTES + 1)
+    monkeypatch.setenv("MIXEDMODELS_MEMORY_LIMIT", "1MB")
+    assert memory.fits_in_memory(10**6)
+    assert not memory.fits_in_memory(10**6 + 1)

@@ -71,3 +71,23 @@ def test_evaluate_reuses_the_installed_theta() -> None:
     model.state.update_L()
     assert model.state.evaluate(theta) == first
     assert model.state.evaluate(theta.copy()) == first
+
+
+def test_triangular_solve_matches_scipy_and_keeps_its_errors() -> None:
+    import scipy.linalg
+
+    from mixedmodels.objective.pls import _triangular_solve
+
+    rng = np.random.default_rng(5)
+    factor = np.tril(rng.standard_normal((4, 4))) + 4.0 * np.eye(4)
+    factor[0, 3] = 99.0  # the upper triangle is never read
+    rhs = rng.standard_normal(4)
+    for transpose in (False, True):
+        expected = scipy.linalg.solve_triangular(
+            np.tril(factor), rhs, lower=True, trans="T" if transpose else "N"
+        )
+        np.testing.assert_allclose(_triangular_solve(factor, rhs, transpose), expected, rtol=1e-14)
+    singular = np.tril(factor)
+    singular[2, 2] = 0.0
+    with pytest.raises(np.linalg.LinAlgError):
+        _triangular_solve(singular, rhs, transpose=True)

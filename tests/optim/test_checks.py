@@ -30,6 +30,27 @@ def test_quadratic_model_is_exact_on_a_quadratic() -> None:
     )
 
 
+def test_quadratic_model_leaves_out_the_optimisers_first_wide_steps() -> None:
+    # As Penicillin's fit: the last trust regions within 1e-4 of the optimum, and a
+    # few of the first steps 500 times farther out, where a cubic term dominates.
+    rng = np.random.default_rng(3)
+    gradient = np.array([0.2, -0.1])
+    hessian = np.array([[4.0, 1.0], [1.0, 2.0]])
+
+    def criterion(x: np.ndarray) -> float:
+        return float(gradient @ x + 0.5 * x @ hessian @ x + 100.0 * (x**3).sum())
+
+    angles = rng.uniform(0.0, 2.0 * np.pi, size=11)
+    near = 1e-4 * np.column_stack([np.cos(angles), np.sin(angles)])
+    far = 0.05 * np.array([[1.0, 0.0], [0.0, 1.0], [-0.7, 0.7]])
+    points = np.vstack([near, far])
+    values = np.array([criterion(point) for point in points])
+    model = checks.quadratic_model(points, values, np.zeros(2), 0.0)
+    assert model is not None
+    np.testing.assert_allclose(model[0], gradient, atol=1e-4)
+    np.testing.assert_allclose(model[1], hessian, atol=0.1)
+
+
 def test_quadratic_model_refuses_points_on_the_axes_only() -> None:
     # Points on the coordinate axes do not determine the cross terms.
     steps = [scale * unit for scale in (0.1, -0.1, 0.2, 0.05) for unit in np.eye(3)]

@@ -45,3 +45,19 @@ def test_text_lists_runs_checks_and_stages() -> None:
 def test_is_frozen() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         _summary().n_evaluations = 0  # type: ignore[misc]
+
+
+def test_a_lazy_message_is_written_when_read_and_when_pickled() -> None:
+    import pickle
+
+    calls = []
+
+    def message() -> str:
+        calls.append(1)
+        return "fine"
+
+    check = Check("gradient", True, 1e-12, 1e-5, message, lambda: "g.x")
+    assert not calls
+    assert check.message == "fine" and check.term == "g.x"
+    restored = pickle.loads(pickle.dumps(check))
+    assert (restored.message, restored.term, restored.passed) == ("fine", "g.x", True)

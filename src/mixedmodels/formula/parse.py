@@ -197,6 +197,42 @@ def _split_double_bar(lhs: str, group: tuple[str, ...], source: str, name: str) 
     return terms
 
 
+def _split_sides(formula: object) -> tuple[str, str]:
+    """Response and right-hand side of a two-sided formula, checked."""
+    if not isinstance(formula, str):
+        raise ArgumentTypeError(
+            f"formula must be a string such as 'y ~ x + (1 | g)', got {type(formula).__name__}"
+        )
+    if formula.count("~") != 1:
+        raise FormulaError(
+            f"formula {formula!r} must have exactly one '~' separating response and predictors"
+        )
+    response, rhs = (part.strip() for part in formula.split("~"))
+    if not response:
+        raise FormulaError(f"formula {formula!r} has no response on the left of '~'")
+    if not rhs:
+        raise FormulaError(f"formula {formula!r} has no right-hand side")
+    return response, rhs
+
+
+def _bar_terms(piece: str, inner: str, bar_position: int, bar_width: int) -> list[BarTerm]:
+    """The bar terms of one parenthesised ``(lhs | group)`` or ``(lhs || group)`` piece."""
+    lhs = inner[:bar_position].strip()
+    group_text = inner[bar_position + bar_width :].strip()
+    if not lhs:
+        raise FormulaError(
+            f"random-effect term {piece!r} has nothing left of '|'; write (1 | g) for a "
+            "random intercept"
+        )
+    bars: list[BarTerm] = []
+    for group, name in _expand_group(group_text, piece):
+        if bar_width == 2:
+            bars.extend(_split_double_bar(lhs, group, piece, name))
+        else:
+            bars.append(BarTerm(lhs, group, piece, False, name))
+    return bars
+
+
 def parse_formula(formula: str) -> ParsedFormula:
     """Split an lme4 formula into response, fixed part and expanded bar terms.
 
@@ -217,19 +253,7 @@ def parse_formula(formula: str) -> ParsedFormula:
         If the formula is one-sided, has unbalanced parentheses, a dangling
         operator, or a malformed bar term.
     """
-    if not isinstance(formula, str):
-        raise ArgumentTypeError(
-            f"formula must be a string such as 'y ~ x + (1 | g)', got {type(formula).__name__}"
-        )
-    if formula.count("~") != 1:
-        raise FormulaError(
-            f"formula {formula!r} must have exactly one '~' separating response and predictors"
-        )
-    response, rhs = (part.strip() for part in formula.split("~"))
-    if not response:
-        raise FormulaError(f"formula {formula!r} has no response on the left of '~'")
-    if not rhs:
-        raise FormulaError(f"formula {formula!r} has no right-hand side")
+    response, rhs = _split_sides(formula)
     fixed_pieces: list[str] = []
     bars: list[BarTerm] = []
     pieces = split_top_level(rhs)
@@ -254,17 +278,6 @@ def parse_formula(formula: str) -> ParsedFormula:
             continue
         if sign == "-":
             raise FormulaError(f"cannot subtract the random-effect term {piece!r}")
-        lhs = inner[:bar_position].strip()
-        group_text = inner[bar_position + bar_width :].strip()
-        if not lhs:
-            raise FormulaError(
-                f"random-effect term {piece!r} has nothing left of '|'; write (1 | g) for a "
-                "random intercept"
-            )
-        for group, name in _expand_group(group_text, piece):
-            if bar_width == 2:
-                bars.extend(_split_double_bar(lhs, group, piece, name))
-            else:
-                bars.append(BarTerm(lhs, group, piece, False, name))
+        bars.extend(_bar_terms(piece, inner, bar_position, bar_width))
     fixed_rhs = " + ".join(fixed_pieces).replace("+ -", "-") if fixed_pieces else "1"
     return ParsedFormula(response, fixed_rhs, tuple(bars), formula)

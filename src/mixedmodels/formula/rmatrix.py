@@ -301,16 +301,16 @@ class RModelSpec:
             columns.append(np.ones((n_rows, 1)))
             names.append(INTERCEPT)
         for position, term in enumerate(self.terms.terms):
-            matrix = np.ones((n_rows, 1))
-            term_names = [""]
-            for variable in term:
+            if term:
+                matrix, term_names = self._block(position, term[0], values[term[0]])
+            else:
+                matrix, term_names = np.ones((n_rows, 1)), [""]
+            for variable in term[1:]:
+                # Interaction: every column of the block times every column so far,
+                # the earlier variable varying fastest (R's column order).
                 block, block_names = self._block(position, variable, values[variable])
                 matrix = np.einsum("na,nb->nba", matrix, block).reshape(n_rows, -1)
-                term_names = [
-                    f"{prefix}:{name}" if prefix else name
-                    for name in block_names
-                    for prefix in term_names
-                ]
+                term_names = [f"{prefix}:{name}" for name in block_names for prefix in term_names]
             slices[self.terms.term_label(term)] = slice(len(names), len(names) + len(term_names))
             columns.append(matrix)
             names.extend(term_names)

@@ -43,6 +43,7 @@ __all__ = [
     "available_memory",
     "check_dense_block",
     "dense_block_bytes",
+    "fits_in_memory",
     "memory_budget",
 ]
 
@@ -51,6 +52,11 @@ SAFETY_FACTOR = 0.8
 #: ``q x q`` arrays alive at once while a dense block is formed and factored.
 DENSE_COPIES = 3
 _ENV = "MIXEDMODELS_MEMORY_LIMIT"
+#: Blocks up to this many bytes are not checked against the memory the operating
+#: system reports: asking it (psutil reads ``/proc/meminfo``) took 50-150 us, a few
+#: per cent of a small model's fit, and a block this small is not the allocation that
+#: exhausts a machine. A ``MIXEDMODELS_MEMORY_LIMIT`` is applied to every block.
+UNCHECKED_BYTES = 32 * 2**20
 _UNITS = {
     "": 1,
     "B": 1,
@@ -106,6 +112,18 @@ def memory_budget() -> int | None:
     return None if available is None else int(SAFETY_FACTOR * available)
 
 
+def fits_in_memory(n_bytes: int) -> bool:
+    """True when ``n_bytes`` are within :func:`memory_budget` (or it is unknown).
+
+    Below :data:`UNCHECKED_BYTES` the operating system is not asked, unless
+    ``MIXEDMODELS_MEMORY_LIMIT`` is set.
+    """
+    if n_bytes <= UNCHECKED_BYTES and not os.environ.get(_ENV):
+        return True
+    budget = memory_budget()
+    return budget is None or n_bytes <= budget
+
+
 def dense_block_bytes(order: int, copies: int = DENSE_COPIES) -> int:
     """Peak bytes of a dense ``order x order`` float64 block with ``copies`` alive."""
     return int(copies) * int(order) ** 2 * 8
@@ -136,9 +154,9 @@ def check_dense_block(
         ``order x order`` arrays alive at once.
     """
     needed = dense_block_bytes(order, copies)
-    budget = memory_budget()
-    if budget is None or needed <= budget:
+    if fits_in_memory(needed):
         return
+    budget = memory_budget()
     raise MemoryLimitError(
         f"the random effects of {factor_name} ({n_levels:,} levels) fill in to a dense "
         f"{order:,} x {order:,} block: factoring it needs about {_gib(needed)} ({needed:,} "

@@ -109,24 +109,7 @@ class EliminatedFactor(Factorization):
     ) -> None:
         self.blocks = blocks
         self.cross = cross
-        head = blocks[0]
-        self.p0 = head.n_columns
-        # Levels with equal A_00,l share M_l and W_l: work per distinct block.
-        unique, level_class, counts = np.unique(
-            cross.diagonal[0].reshape(head.n_levels, -1),
-            axis=0,
-            return_inverse=True,
-            return_counts=True,
-        )
-        gram = unique.reshape(-1, self.p0, self.p0)
-        self.gram0 = gram
-        self.multiplicity = counts.astype(float)
-        if self.p0 == 1:
-            self.a = np.ascontiguousarray(gram[:, 0, 0])
-        elif self.p0 == 2:
-            self.a00 = np.ascontiguousarray(gram[:, 0, 0])
-            self.a10 = np.ascontiguousarray(gram[:, 1, 0])
-            self.a11 = np.ascontiguousarray(gram[:, 1, 1])
+        level_class = self._first_block_classes(blocks[0], cross)
         rest = blocks[1:]
         sizes = [block.n_random for block in rest]
         self.offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
@@ -140,18 +123,7 @@ class EliminatedFactor(Factorization):
             self.m,
             copies=2,
         )
-        # Scale groups: (block, column) for later blocks with diagonal T, then [X y].
-        self.posthoc = not all(_is_diagonal(block) for block in rest)
-        groups = np.zeros(self.m, dtype=np.int64)
-        self._scale_source: list[tuple[int, int]] = []
-        if not self.posthoc:
-            for j, block in enumerate(rest):
-                start, stop = self.offsets[j], self.offsets[j + 1]
-                base = len(self._scale_source)
-                groups[start:stop] = base + np.arange(stop - start) % block.n_columns
-                self._scale_source.extend((j + 1, c) for c in range(block.n_columns))
-        groups[self.q_rest :] = len(self._scale_source)
-        self._scales = np.ones(len(self._scale_source) + 1)
+        groups = self._scale_groups(rest)
         self.operator = PairOperator(
             first_block_rows(blocks, cross) if first is None else first,
             self.p0,
@@ -163,6 +135,46 @@ class EliminatedFactor(Factorization):
         self.logdet = 0.0
         self.info = 0
         self.factor = np.zeros((self.m, self.m))
+
+    def _first_block_classes(self, head: RandomEffectsBlock, cross: CrossProducts) -> np.ndarray:
+        """The first block's distinct ``A_00,l`` (levels with equal ones share ``M_l`` and
+        ``W_l``: work per distinct block); returns each level's class."""
+        self.p0 = head.n_columns
+        per_level = cross.diagonal[0].reshape(head.n_levels, -1)
+        if self.p0 == 1:  # the same classes, without numpy's row-wise unique (0.1 ms)
+            unique, level_class, counts = np.unique(
+                per_level[:, 0], return_inverse=True, return_counts=True
+            )
+        else:
+            unique, level_class, counts = np.unique(
+                per_level, axis=0, return_inverse=True, return_counts=True
+            )
+        gram = unique.reshape(-1, self.p0, self.p0)
+        self.gram0 = gram
+        self.multiplicity = counts.astype(float)
+        if self.p0 == 1:
+            self.a = np.ascontiguousarray(gram[:, 0, 0])
+        elif self.p0 == 2:
+            self.a00 = np.ascontiguousarray(gram[:, 0, 0])
+            self.a10 = np.ascontiguousarray(gram[:, 1, 0])
+            self.a11 = np.ascontiguousarray(gram[:, 1, 1])
+        return level_class
+
+    def _scale_groups(self, rest: list[RandomEffectsBlock]) -> np.ndarray:
+        """Scale group of each row of ``S``: (block, column) for later blocks with
+        diagonal ``T``, then one for ``[X y]``."""
+        self.posthoc = not all(_is_diagonal(block) for block in rest)
+        groups = np.zeros(self.m, dtype=np.int64)
+        self._scale_source: list[tuple[int, int]] = []
+        if not self.posthoc:
+            for j, block in enumerate(rest):
+                start, stop = self.offsets[j], self.offsets[j + 1]
+                base = len(self._scale_source)
+                groups[start:stop] = base + np.arange(stop - start) % block.n_columns
+                self._scale_source.extend((j + 1, c) for c in range(block.n_columns))
+        groups[self.q_rest :] = len(self._scale_source)
+        self._scales = np.ones(len(self._scale_source) + 1)
+        return groups
 
     def _constant_part(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Lower triangle of ``A_RR`` as ``(rows, cols, values)``."""

@@ -349,7 +349,7 @@ def optimize_theta(
     lower = np.asarray(lower, dtype=float)
     scale = np.asarray(scale, dtype=float)
     n_theta = len(lower)
-    labels = conv.theta_labels(blocks, n_theta)
+    labels = conv.LazyThetaLabels(blocks, n_theta)
     partners = functools.cache(lambda: conv.column_partners(blocks))
     fit = _Fit(function, lower, scale)
     clock = time.perf_counter()
@@ -359,6 +359,16 @@ def optimize_theta(
     found, extras = _run_checks(fit, labels, partners)
     stages["check"] = time.perf_counter() - clock - stages["optimize"]
     found, extras = _act_on_checks(fit, found, extras, start, stages, (labels, partners))
+    result = _checked_result(fit, start, found, extras, stages, keep_log)
+    # Leave a stateful criterion (the model's factor) at the result.
+    function(result.theta)
+    return result
+
+
+def _checked_result(
+    fit: _Fit, start: np.ndarray, found: list[Check], extras: dict, stages: dict, keep_log: bool
+) -> OptimizerResult:
+    """The best point over all runs, with its fit log; not converged when a check fails."""
     best = fit.best
     failed = [check for check in found if not check.passed]
     summary = OptSummary(
@@ -377,8 +387,6 @@ def optimize_theta(
     if failed:
         message = "; ".join(f"{check.name} check failed: {check.message}" for check in failed)
     log = list(zip(fit.thetas, fit.values, strict=True)) if keep_log else []
-    # Leave a stateful criterion (the model's factor) at the result.
-    function(best.theta)
     return OptimizerResult(
         best.theta.copy(),
         best.objective,

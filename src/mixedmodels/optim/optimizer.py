@@ -223,7 +223,6 @@ def minimize_theta(
         max_evaluations = 1000 * max(n_theta, 2) ** 2
     counter = _Counter(function, scale, keep_log)
     lower_x = lower * scale
-    bounded = np.isfinite(lower_x)
     x0 = np.maximum(theta0 * scale, lower_x)
     if n_theta == 0:
         value = counter(x0)
@@ -234,6 +233,21 @@ def minimize_theta(
         "max_evaluations": max_evaluations,
         "initial_step": initial_step,
     }
+    return _bobyqa_restart_snap(function, counter, theta0, x0, lower_x, settings, leave_state)
+
+
+def _bobyqa_restart_snap(
+    function: Callable[[np.ndarray], float],
+    counter: _Counter,
+    theta0: np.ndarray,
+    x0: np.ndarray,
+    lower_x: np.ndarray,
+    settings: dict,
+    leave_state: bool,
+) -> OptimizerResult:
+    """:func:`minimize_theta`'s run: BOBYQA, restarts off the bounds, snapping to them."""
+    bounded = np.isfinite(lower_x)
+    scale = counter.scale
     converged, message = _run_bobyqa(counter, x0, lower_x, **settings)
     if counter.best_x is None:
         # Every evaluation was infinite or NaN: nothing to restart from.

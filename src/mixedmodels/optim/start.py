@@ -34,6 +34,7 @@ symbol       meaning
 from __future__ import annotations
 
 import numpy as np
+from scipy.linalg import lapack
 
 from ..design.crossprod import CrossProducts
 from ..design.terms import RandomEffectsBlock
@@ -97,10 +98,13 @@ def pure_error_dof(blocks: list[RandomEffectsBlock], cross: CrossProducts) -> fl
 def _fixed_residual(cross: CrossProducts) -> tuple[np.ndarray, float] | None:
     k = cross.xy_xy.shape[0] - 1
     gram = cross.xy_xy
-    try:
-        beta = np.linalg.solve(gram[:k, :k], gram[:k, k]) if k else np.zeros(0)
-    except np.linalg.LinAlgError:
-        return None
+    if k:
+        # LAPACK's gesv directly, as numpy.linalg.solve calls it, without its overhead.
+        _, _, beta, info = lapack.dgesv(gram[:k, :k], gram[:k, k])
+        if info != 0:
+            return None
+    else:
+        beta = np.zeros(0)
     return beta, float(gram[k, k] - gram[:k, k] @ beta)
 
 
@@ -186,13 +190,17 @@ def slope_start(block: RandomEffectsBlock, cross: CrossProducts) -> np.ndarray |
     sd = np.sqrt(variances)
     correlation = relative / np.outer(sd, sd)
     np.fill_diagonal(correlation, 1.0)
-    values, vectors = np.linalg.eigh(correlation)
+    values, vectors, info = lapack.dsyevd(correlation, compute_v=1, lower=1)
+    if info != 0:
+        return None
     correlation = (vectors * np.maximum(values, 1e-2)) @ vectors.T
     correlation /= np.sqrt(np.outer(np.diag(correlation), np.diag(correlation)))
     relative = correlation * np.outer(sd, sd)
     pattern = block.theta_index >= 0
     if np.any(pattern[~np.eye(p, dtype=bool)]):
-        factor = np.linalg.cholesky(relative)
+        factor, info = lapack.dpotrf(relative, lower=1)
+        if info != 0:
+            return None
     else:
         factor = np.diag(np.sqrt(np.diag(relative)))
     return np.where(pattern, factor, 0.0)

@@ -32,6 +32,10 @@ if TYPE_CHECKING:
     from ..optim.optimizer import OptimizerResult
     from ..optim.optsummary import OptSummary
 
+
+#: The dtype pandas infers for a list of strings (``str`` in pandas 3, object before).
+_STRING_DTYPE = pd.Index([""]).dtype
+
 __all__ = ["LmerResults"]
 
 
@@ -107,16 +111,31 @@ class LmerResults:
             errors = np.full(len(all_names), np.nan)
             estimates[kept] = beta
             errors[kept] = np.sqrt(np.diag(covariance))
-        # One Index for both Series: inferring a string index costs about 50 us each time.
-        index = pd.Index(all_names)
-        self.fe_params = pd.Series(estimates, index=index, name="fe_params")
-        self.bse_fe = pd.Series(errors, index=index, name="bse_fe")
+        # The Series are built on first use (below): three pandas objects were 0.1-0.3 ms,
+        # several per cent of a small model's fit.
+        self._fe_table = (list(all_names), estimates, errors)
         self._beta = beta
 
     # ------------------------------------------------------------------ lazy parts
     # Built on first use, from the private snapshot ``_state`` (always at ``theta``):
     # a small model's whole fit takes a few milliseconds, and the DataFrame, the modes
     # and the factors were a fifth of it for callers that only read the estimates.
+    @cached_property
+    def _fe_index(self) -> pd.Index:
+        # One Index for both Series, of the dtype pandas infers for strings but given:
+        # inferring it (pyarrow strings in pandas 3) took 0.1-0.2 ms.
+        return pd.Index(self._fe_table[0], dtype=_STRING_DTYPE)
+
+    @cached_property
+    def fe_params(self) -> pd.Series:
+        """Fixed-effects estimates by lme4 name (NaN for a column dropped as collinear)."""
+        return pd.Series(self._fe_table[1], index=self._fe_index, name="fe_params")
+
+    @cached_property
+    def bse_fe(self) -> pd.Series:
+        """Standard errors of :attr:`fe_params`."""
+        return pd.Series(self._fe_table[2], index=self._fe_index, name="bse_fe")
+
     @cached_property
     def cov_fe(self) -> pd.DataFrame:
         """Covariance matrix of the fixed effects (lme4's ``vcov``)."""
