@@ -116,6 +116,9 @@ class EliminatedFactor(Factorization):
         self.q_rest = int(self.offsets[-1])
         self.k = cross.xy_xy.shape[0] - 1
         self.m = self.q_rest + self.k + 1
+        # np.tril builds its mask on every call (~10 us, as much as a small
+        # model's whole evaluation spends elsewhere); this one is built once.
+        self._lower_mask = np.tri(self.k, dtype=bool)
         # S and its factor (in place), plus the pair operator's own output.
         check_dense_block(
             " and ".join(block.factor.name for block in rest),
@@ -254,7 +257,7 @@ class EliminatedFactor(Factorization):
         if info == 0 or info == m:
             if q:
                 self.logdet += 2.0 * float(np.log(diagonal[:q]).sum())
-            self.L_X = np.tril(dense[q : q + k, q : q + k])
+            self.L_X = np.where(self._lower_mask, dense[q : q + k, q : q + k], 0.0)
             self.c_X = dense[m - 1, q : q + k].copy()
             self.pwrss = float(diagonal[m - 1] ** 2) if info == 0 else 0.0
         else:
