@@ -145,7 +145,7 @@ class LikelihoodMixin:
         **fit_kwargs
             Passed to :meth:`fit` for the unpenalised fit.
         """
-        from ._results import Estimate, MixedLMResults
+        from ._results import MixedLMResults
 
         base: MixedLMResults = self.fit(start_params=start_params, **fit_kwargs)
         beta_hat = np.asarray(base.fe_params, dtype=float)
@@ -161,11 +161,8 @@ class LikelihoodMixin:
         keep = np.abs(beta) > ceps
         cov_fe = np.full((self.k_fe, self.k_fe), np.nan)
         cov_fe[np.ix_(keep, keep)] = np.linalg.inv(precision[np.ix_(keep, keep)])
-        estimate = Estimate(
-            base.theta, beta, cov_fe, base.scale, base.llf, True, base.singular, base.df_modelwc
-        )
         results = MixedLMResults(
-            self, base.engine, base.layout, estimate, base.freepat, None, lmer=base.lmer
+            self, base.lmer, base.layout, base.freepat, fixed_effects=(beta, cov_fe)
         )
         return MixedLMResultsWrapper(results)
 

@@ -61,7 +61,7 @@ from ._design import (
     take_rows,
 )
 from ._likelihood import LikelihoodMixin
-from ._results import Estimate, MixedLMResults
+from ._results import MixedLMResults
 
 __all__ = ["MixedLM", "MixedLMParams", "MixedLMResults", "SingularCovarianceWarning", "VCSpec"]
 
@@ -503,9 +503,8 @@ class MixedLM(LikelihoodMixin, LikelihoodModel):
                 SingularCovarianceWarning,
                 stacklevel=2,
             )
-        estimate = Estimate.from_lmer(lmer)
         hist = lmer.optimizer.log if full_output else None
-        results = MixedLMResults(self, engine, layout, estimate, free, hist, lmer=lmer)
+        results = MixedLMResults(self, lmer, layout, free, hist)
         return MixedLMResultsWrapper(results)
 
     def _fit_structured(self, engine: LinearMixedModel, theta0: np.ndarray | None) -> object:
