@@ -232,6 +232,7 @@ class MixedLMDistribution:
             effects = effects @ np.linalg.cholesky(self.cov_re).T
             y += (effects[structure.codes] * model.exog_re).sum(axis=1)
         for k, component in enumerate(model.components):
-            for rows, matrix in zip(structure.rows, component.mats, strict=True):
+            for code, rows in enumerate(structure.rows):
+                matrix = component.matrix[rows][:, component.group_columns(code)]
                 y[rows] += np.sqrt(self.vcomp[k]) * (matrix @ rng.normal(size=matrix.shape[1]))
         return y + np.sqrt(self.scale) * rng.normal(size=len(y))

@@ -21,7 +21,7 @@ from statsmodels.iolib import summary2
 from statsmodels.regression.mixed_linear_model import MixedLMParams
 
 from ..errors import DataError, MixedModelsWarning
-from ._design import ThetaLayout, dense
+from ._design import ThetaLayout
 from ._inference import variance_covariances
 
 if TYPE_CHECKING:
@@ -192,10 +192,10 @@ class MixedLMResults(LikelihoodModelResults):
             blocks_z.append(model.exog_re[rows])
             blocks_lambda.append(self.layout.re_factor(self.theta))
         for component, index in zip(model.components, self.layout.vc_indices, strict=True):
-            matrix = dense(component.mats[code])
-            blocks_z.append(matrix)
-            blocks_lambda.append(self.theta[index] * np.eye(matrix.shape[1]))
-            names.extend(f"{component.name}[{name}]" for name in component.colnames[code])
+            columns = component.group_columns(code)
+            blocks_z.append(component.matrix[rows][:, columns].toarray())
+            blocks_lambda.append(self.theta[index] * np.eye(len(columns)))
+            names.extend(f"{component.name}[{component.column_names[j]}]" for j in columns)
         z = np.column_stack(blocks_z) if blocks_z else np.zeros((len(rows), 0))
         return z, scipy.linalg.block_diag(*blocks_lambda), names
 

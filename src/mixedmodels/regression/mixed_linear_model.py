@@ -52,13 +52,10 @@ from ._design import (
     build_groups,
     build_terms,
     group_values,
-    make_components,
     missing_report,
     raise_missing,
     re_pattern_from_free,
-    row_missing,
-    split_vc,
-    take_rows,
+    stack_components,
 )
 from ._likelihood import LikelihoodMixin
 from ._results import MixedLMResults
@@ -142,17 +139,7 @@ class MixedLM(LikelihoodMixin, LikelihoodModel):
         missing: str = "none",
         **kwargs: object,
     ) -> None:
-        unknown = sorted(set(kwargs) - _INIT_OPTIONS)
-        if unknown:
-            raise MixedModelsTypeError(f"MixedLM got unexpected argument(s) {unknown}")
-        if missing not in ("none", "drop", "raise"):
-            raise DataError(f"missing must be 'none', 'drop' or 'raise', got {missing!r}")
-        if isinstance(exog_vc, Mapping):
-            warnings.warn(
-                "Using deprecated variance components definition.  Please see documentation",
-                FutureWarning,
-                stacklevel=2,
-            )
+        _check_options(kwargs, missing, exog_vc)
         self.use_sqrt = bool(use_sqrt)
         # Extension of statsmodels: residual structures (mixedmodels.structures).
         self.correlation = kwargs.get("correlation")
@@ -160,88 +147,46 @@ class MixedLM(LikelihoodMixin, LikelihoodModel):
         self.structure_frame: pd.DataFrame | None = None
         self.fixed_design = None
         self.reml = True
-        y, _ = as_matrix(endog, "endog", "y")
-        if y.shape[1] != 1:
-            raise DataError(f"endog must be one-dimensional, got shape {y.shape}")
-        y = y[:, 0]
-        n = len(y)
-        if n == 0:
-            raise DataError("endog has no observations")
-        X, _ = as_matrix(exog, "exog", "x")
-        if X.shape[0] != n:
-            raise DataError(f"exog has {X.shape[0]} rows; endog has {n}")
-        labels = group_values(groups, n)
-        Z = re_names = None
-        if exog_re is not None:
-            Z, re_names = as_matrix(exog_re, "exog_re", "x_re")
-            if Z.shape[0] != n:
-                raise DataError(f"exog_re has {Z.shape[0]} rows; endog has {n}")
-        keep, raw_vc = self._complete_rows(y, X, labels, Z, exog_vc, missing)
+        y, X, labels, Z, re_names = _read_arrays(endog, exog, groups, exog_re)
+        keep, components = _complete_rows(y, X, labels, Z, exog_vc, missing)
         y, X, labels = y[keep], X[keep], labels[keep]
         Z = None if Z is None else Z[keep]
-        for name, matrix in (("endog", y[:, None]), ("exog", X), ("exog_re", Z)):
-            if matrix is not None and not np.all(np.isfinite(matrix)):
-                raise DataError(f"{name} holds infinite values; remove or replace them")
-        kept = set(independent_columns(X).tolist())
-        if len(kept) < X.shape[1]:
-            dropped = [j for j in range(X.shape[1]) if j not in kept]
-            raise DataError(
-                f"exog is rank deficient: column(s) {dropped} are constant zero or collinear "
-                "with earlier columns; remove them"
-            )
+        _check_values(y, X, Z)
         super().__init__(_subset(endog, keep), _subset(exog, keep), missing="none")
         self.formula = kwargs.get("formula")
         self.group_structure: GroupStructure = build_groups(labels, "Group")
-        self.components: list[VarianceComponent] = make_components(raw_vc)
-        self.endog, self.exog = y, X
-        self.groups = labels
+        self.components: list[VarianceComponent] = [
+            component.restricted(keep, self.group_structure) for component in components
+        ]
+        self.endog, self.exog, self.groups = y, X, labels
         self.nobs = self.n_totobs = len(y)
-        self.k_fe = X.shape[1]
-        self.k_vc = len(self.components)
+        self.k_fe, self.k_vc = X.shape[1], len(self.components)
         default_re = Z is None and self.k_vc == 0
         if default_re:
             Z, re_names = np.ones((self.nobs, 1)), ["Group"]
         self.exog_re = Z
         self.k_re = 0 if Z is None else Z.shape[1]
         self.k_re2 = self.k_re * (self.k_re + 1) // 2
-        self.exog_vc = VCSpec(
-            [c.name for c in self.components],
-            [c.colnames for c in self.components],
-            [c.mats for c in self.components],
-        )
         self.set_re_names(list(re_names or []))
         if default_re:
             # statsmodels names the default random intercept "Group Var" in random_effects too.
             self.exog_re_names = self.data.exog_re_names = ["Group Var"]
         self._engines: dict[tuple, tuple[LinearMixedModel, ThetaLayout]] = {}
 
-    def _complete_rows(
-        self, y: np.ndarray, X: np.ndarray, labels: np.ndarray, Z: object, exog_vc: object,
-        missing: str,
-    ) -> tuple[np.ndarray, list]:
-        """Rows without missing values (raising unless ``missing='drop'``) and the vc parts."""
-        n = len(y)
-        group_missing = pd.isna(pd.Series(labels, dtype=object)).to_numpy()
-        known = build_groups(labels[~group_missing], "Group")
-        rows_known = np.flatnonzero(~group_missing)
-        raw_vc = split_vc(exog_vc, known.labels, [len(rows) for rows in known.rows])
-        parts = {"endog": np.isnan(y), "groups": group_missing}
-        parts.update({f"exog column {j}": np.isnan(X[:, j]) for j in range(X.shape[1])})
-        if Z is not None:
-            parts.update({f"exog_re column {j}": np.isnan(Z[:, j]) for j in range(Z.shape[1])})
-        for vc_name, _, mats in raw_vc:
-            mask = np.zeros(n, dtype=bool)
-            for rows, matrix in zip(known.rows, mats, strict=True):
-                mask[rows_known[rows]] = row_missing(matrix)
-            parts[f"exog_vc[{vc_name!r}]"] = mask
-        bad, culprits = missing_report(parts)
-        if bad.any():
-            if missing != "drop":
-                raise_missing(culprits, missing)
-            if bad.all():
-                raise DataError("no complete rows: every row has a missing value")
-            raw_vc = _drop_vc_rows(raw_vc, known, ~bad[rows_known])
-        return ~bad, raw_vc
+    @property
+    def exog_vc(self) -> VCSpec:
+        """The variance components in statsmodels' layout (per group, dense)."""
+        names, colnames, mats = [], [], []
+        structure = self.group_structure
+        for component in self.components:
+            per_group = [component.group_columns(code) for code in range(structure.n_groups)]
+            names.append(component.name)
+            colnames.append([[component.column_names[j] for j in cols] for cols in per_group])
+            mats.append([
+                component.matrix[rows][:, cols].toarray()
+                for rows, cols in zip(structure.rows, per_group, strict=True)
+            ])
+        return VCSpec(names, colnames, mats)
 
     # ------------------------------------------------------------------ names
     def set_re_names(self, names: list[str]) -> None:
@@ -251,12 +196,12 @@ class MixedLM(LikelihoodMixin, LikelihoodModel):
         for i in range(self.k_re):
             for j in range(i + 1):
                 cov_names.append(f"{names[i]} Var" if i == j else f"{names[j]} x {names[i]} Cov")
-        self.vc_names = [f"{name} Var" for name in self.exog_vc.names]
+        self.vc_names = [f"{component.name} Var" for component in self.components]
         self.param_names = list(self.data.xnames) + cov_names + self.vc_names
         self.data.param_names = self.param_names
         self.data.exog_re_names = names
         self.data.exog_re_names_full = cov_names
-        self.data.vcomp_names = list(self.exog_vc.names)
+        self.data.vcomp_names = [component.name for component in self.components]
 
     @property
     def group_labels(self) -> list:
@@ -365,8 +310,7 @@ class MixedLM(LikelihoodMixin, LikelihoodModel):
         z = self.exog_re if exog_re is None else exog_re
         names = list(self.exog_re_names) if self.k_re else []
         terms = build_terms(
-            self.group_structure, self.nobs, z if self.k_re else None, names, pattern,
-            self.components,
+            self.group_structure, z if self.k_re else None, names, pattern, self.components
         )
         engine = LinearMixedModel(self.endog, self.exog, terms, list(self.exog_names), reml=reml)
         layout = ThetaLayout.from_terms(
@@ -550,20 +494,74 @@ def _subset(values: object, keep: np.ndarray) -> object:
     return array[keep]
 
 
-def _drop_vc_rows(
-    raw_vc: list[tuple[str, list[list[str]], list[np.ndarray]]],
-    known: GroupStructure,
-    keep_known: np.ndarray,
-) -> list[tuple[str, list[list[str]], list[np.ndarray]]]:
-    """Drop incomplete rows from the per-group matrices, and groups left empty."""
-    present = [bool(keep_known[rows].any()) for rows in known.rows]
-    out = []
-    for vc_name, colnames, mats in raw_vc:
-        new_names, new_mats = [], []
-        for rows, names, matrix, alive in zip(known.rows, colnames, mats, present, strict=True):
-            if alive:
-                new_names.append(names)
-                new_mats.append(take_rows(matrix, keep_known[rows]))
-        out.append((vc_name, new_names, new_mats))
-    return out
+def _check_options(kwargs: dict, missing: str, exog_vc: object) -> None:
+    """statsmodels' checks of ``MixedLM``'s options (and its warning for the dict form)."""
+    unknown = sorted(set(kwargs) - _INIT_OPTIONS)
+    if unknown:
+        raise MixedModelsTypeError(f"MixedLM got unexpected argument(s) {unknown}")
+    if missing not in ("none", "drop", "raise"):
+        raise DataError(f"missing must be 'none', 'drop' or 'raise', got {missing!r}")
+    if isinstance(exog_vc, Mapping):
+        warnings.warn(
+            "Using deprecated variance components definition.  Please see documentation",
+            FutureWarning,
+            stacklevel=3,
+        )
 
+
+def _read_arrays(
+    endog: object, exog: object, groups: object, exog_re: object
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, list[str] | None]:
+    """``y``, ``X``, the group labels, ``Z`` and its names, checked for shape."""
+    y, _ = as_matrix(endog, "endog", "y")
+    if y.shape[1] != 1:
+        raise DataError(f"endog must be one-dimensional, got shape {y.shape}")
+    y = y[:, 0]
+    n = len(y)
+    if n == 0:
+        raise DataError("endog has no observations")
+    X, _ = as_matrix(exog, "exog", "x")
+    if X.shape[0] != n:
+        raise DataError(f"exog has {X.shape[0]} rows; endog has {n}")
+    labels = group_values(groups, n)
+    Z = re_names = None
+    if exog_re is not None:
+        Z, re_names = as_matrix(exog_re, "exog_re", "x_re")
+        if Z.shape[0] != n:
+            raise DataError(f"exog_re has {Z.shape[0]} rows; endog has {n}")
+    return y, X, labels, Z, re_names
+
+
+def _complete_rows(
+    y: np.ndarray, X: np.ndarray, labels: np.ndarray, Z: np.ndarray | None, exog_vc: object,
+    missing: str,
+) -> tuple[np.ndarray, list[VarianceComponent]]:
+    """Rows without missing values (raising unless ``missing='drop'``) and the components."""
+    group_missing = pd.isna(pd.Series(labels, dtype=object)).to_numpy()
+    known = build_groups(labels[~group_missing], "Group")
+    components = stack_components(exog_vc, known, np.flatnonzero(~group_missing), len(y))
+    parts = {"endog": np.isnan(y), "groups": group_missing}
+    parts.update({f"exog column {j}": np.isnan(X[:, j]) for j in range(X.shape[1])})
+    if Z is not None:
+        parts.update({f"exog_re column {j}": np.isnan(Z[:, j]) for j in range(Z.shape[1])})
+    parts.update({f"exog_vc[{c.name!r}]": c.missing_rows() for c in components})
+    bad, culprits = missing_report(parts)
+    if bad.any() and missing != "drop":
+        raise_missing(culprits, missing)
+    if bad.all():
+        raise DataError("no complete rows: every row has a missing value")
+    return ~bad, components
+
+
+def _check_values(y: np.ndarray, X: np.ndarray, Z: np.ndarray | None) -> None:
+    """Finite values and an ``exog`` of full column rank (see ``docs/statsmodels.md``, 13)."""
+    for name, matrix in (("endog", y[:, None]), ("exog", X), ("exog_re", Z)):
+        if matrix is not None and not np.all(np.isfinite(matrix)):
+            raise DataError(f"{name} holds infinite values; remove or replace them")
+    kept = set(independent_columns(X).tolist())
+    if len(kept) < X.shape[1]:
+        dropped = [j for j in range(X.shape[1]) if j not in kept]
+        raise DataError(
+            f"exog is rank deficient: column(s) {dropped} are constant zero or collinear "
+            "with earlier columns; remove them"
+        )
