@@ -314,7 +314,7 @@ def stack_components(
             shape=(n, len(names)),
         )
         matrix.eliminate_zeros()
-        column_labels = np.array(labels + [None], dtype=object)[:-1]
+        column_labels = np.array([*labels, None], dtype=object)[:-1]  # 1-D for tuple labels too
         components.append(VarianceComponent(name, matrix, column_labels, names))
     return components
 

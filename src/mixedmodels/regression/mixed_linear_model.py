@@ -264,12 +264,7 @@ class MixedLM(LikelihoodMixin, LikelihoodModel):
         """
         if args:
             raise MixedModelsTypeError("from_formula takes no extra positional arguments")
-        depth = kwargs.pop("eval_env", 0)
-        depth = depth if isinstance(depth, int) else 0
-        frame = inspect.currentframe().f_back  # the caller: formula names not in data
-        for _ in range(depth):
-            frame = frame.f_back
-        namespace = {**frame.f_globals, **frame.f_locals}
+        namespace = _caller_namespace(kwargs.pop("eval_env", 0))
         structures = {key: kwargs.pop(key, None) for key in ("correlation", "variance")}
         spec = _formula.translate(
             formula, data, re_formula, vc_formula, subset, missing, namespace, kwargs
@@ -278,17 +273,22 @@ class MixedLM(LikelihoodMixin, LikelihoodModel):
             spec.endog, spec.exog, spec.groups, exog_re=spec.exog_re, exog_vc=spec.exog_vc,
             formula=formula, **structures,
         )
-        model.structure_frame = spec.frame
-        model.group_structure.name = spec.group_name
-        model.fixed_design = spec.fixed
-        if model.k_re and spec.exog_re is None:
-            model.set_re_names([spec.group_name])
-        model.data.frame = spec.frame
-        # Code that rebuilds the design from new data (marginaleffects) calls this.
-        model.data.design_info = _DesignBuilder(spec.fixed)
-        model.re_formula = re_formula
-        model.vc_formula = dict(vc_formula) if vc_formula is not None else None
+        model._attach_formulas(spec, re_formula, vc_formula)
         return model
+
+    def _attach_formulas(
+        self, spec: _formula.FormulaSpec, re_formula: str | None, vc_formula: Mapping | None
+    ) -> None:
+        """Names, frame and design builder of a model made by :meth:`from_formula`."""
+        self.structure_frame = self.data.frame = spec.frame
+        self.group_structure.name = spec.group_name
+        self.fixed_design = spec.fixed
+        if self.k_re and spec.exog_re is None:
+            self.set_re_names([spec.group_name])
+        # Code that rebuilds the design from new data (marginaleffects) calls this.
+        self.data.design_info = _DesignBuilder(spec.fixed)
+        self.re_formula = re_formula
+        self.vc_formula = dict(vc_formula) if vc_formula is not None else None
 
     # ------------------------------------------------------------------ engine
     def engine(
@@ -400,22 +400,7 @@ class MixedLM(LikelihoodMixin, LikelihoodModel):
         MixedLMResults
             Wrapped by statsmodels' results wrapper.
         """
-        unknown = sorted(set(fit_kwargs) - _SCIPY_FIT_OPTIONS - _GENERIC_FIT_OPTIONS)
-        if unknown:
-            raise MixedModelsTypeError(f"MixedLM.fit got unexpected argument(s) {unknown}")
-        disallowed = sorted(set(fit_kwargs) - _SCIPY_FIT_OPTIONS)
-        if disallowed:
-            ending = "s" if len(disallowed) > 1 else ""
-            warnings.warn(
-                f"Argument{ending} {', '.join(disallowed)} not used by MixedLM.fit. Future "
-                "versions will raise on these arguments.",
-                FutureWarning,
-                stacklevel=2,
-            )
-        if fe_pen is not None or cov_pen is not None:
-            raise NotImplementedError(
-                "fe_pen/cov_pen: penalised fits go through fit_regularized (fixed effects only)"
-            )
+        _check_fit_options(fit_kwargs, fe_pen, cov_pen)
         pattern = self.free_pattern(free)
         engine, layout = self.engine(reml, pattern)
         start = self._start_params(start_params)
@@ -424,34 +409,17 @@ class MixedLM(LikelihoodMixin, LikelihoodModel):
             if not do_cg:
                 raise NotImplementedError("do_cg=False is not supported with a residual structure")
             lmer = self._fit_structured(engine, theta0)
-            engine = lmer.model
         elif do_cg:
             lmer = engine.fit(start=theta0, keep_log=full_output, warn=False)
         else:
-            with engine.thread_policy():  # as in engine.fit: every BLAS call under the policy
-                theta0 = engine.initial_theta() if theta0 is None else theta0
-                lmer = LmerResults(
-                    engine, engine.optimizer_result_at(theta0), engine.is_singular(theta0)
-                )
+            lmer = _results_at(engine, theta0)
         self.reml = bool(reml)
-        if not lmer.converged:
-            warnings.warn(
-                f"MixedLM optimisation did not converge: {lmer.optimizer.message}",
-                ConvergenceWarning,
-                stacklevel=2,
-            )
-        if lmer.singular:
-            warnings.warn(
-                "boundary (singular) fit: the random effects covariance matrix is singular "
-                "(a variance is estimated as zero)",
-                SingularCovarianceWarning,
-                stacklevel=2,
-            )
+        _warn_fit(lmer)
         hist = lmer.optimizer.log if full_output else None
         results = MixedLMResults(self, lmer, layout, free, hist)
         return MixedLMResultsWrapper(results)
 
-    def _fit_structured(self, engine: LinearMixedModel, theta0: np.ndarray | None) -> object:
+    def _fit_structured(self, engine: LinearMixedModel, theta0: np.ndarray | None) -> LmerResults:
         """The fit with a residual structure (extension of statsmodels; nlme's ``lme``)."""
         from ..structures.model import StructuredModel
 
@@ -484,6 +452,14 @@ class _DesignBuilder:
     def __call__(self, data: object) -> tuple[None, np.ndarray]:
         frame = data if isinstance(data, pd.DataFrame) else data.to_pandas()
         return None, self.fixed.new_matrix(frame)
+
+
+def _caller_namespace(depth: object) -> dict[str, object]:
+    """Names visible to the caller of ``from_formula`` (``eval_env`` frames further up)."""
+    frame = inspect.currentframe().f_back.f_back
+    for _ in range(depth if isinstance(depth, int) else 0):
+        frame = frame.f_back
+    return {**frame.f_globals, **frame.f_locals}
 
 
 def _subset(values: object, keep: np.ndarray) -> object:
@@ -564,4 +540,48 @@ def _check_values(y: np.ndarray, X: np.ndarray, Z: np.ndarray | None) -> None:
         raise DataError(
             f"exog is rank deficient: column(s) {dropped} are constant zero or collinear "
             "with earlier columns; remove them"
+        )
+
+
+def _check_fit_options(fit_kwargs: dict, fe_pen: object, cov_pen: object) -> None:
+    """statsmodels' handling of ``fit`` options (see ``docs/statsmodels.md``, 6 and 7)."""
+    unknown = sorted(set(fit_kwargs) - _SCIPY_FIT_OPTIONS - _GENERIC_FIT_OPTIONS)
+    if unknown:
+        raise MixedModelsTypeError(f"MixedLM.fit got unexpected argument(s) {unknown}")
+    disallowed = sorted(set(fit_kwargs) - _SCIPY_FIT_OPTIONS)
+    if disallowed:
+        ending = "s" if len(disallowed) > 1 else ""
+        warnings.warn(
+            f"Argument{ending} {', '.join(disallowed)} not used by MixedLM.fit. Future "
+            "versions will raise on these arguments.",
+            FutureWarning,
+            stacklevel=3,
+        )
+    if fe_pen is not None or cov_pen is not None:
+        raise NotImplementedError(
+            "fe_pen/cov_pen: penalised fits go through fit_regularized (fixed effects only)"
+        )
+
+
+def _results_at(engine: LinearMixedModel, theta: np.ndarray | None) -> LmerResults:
+    """The engine's results at ``theta`` (default: its start) without optimising."""
+    with engine.thread_policy():  # as in engine.fit: every BLAS call under the policy
+        theta = engine.initial_theta() if theta is None else theta
+        return LmerResults(engine, engine.optimizer_result_at(theta), engine.is_singular(theta))
+
+
+def _warn_fit(lmer: LmerResults) -> None:
+    """statsmodels' warnings: no convergence, and a boundary (singular) fit."""
+    if not lmer.converged:
+        warnings.warn(
+            f"MixedLM optimisation did not converge: {lmer.optimizer.message}",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
+    if lmer.singular:
+        warnings.warn(
+            "boundary (singular) fit: the random effects covariance matrix is singular "
+            "(a variance is estimated as zero)",
+            SingularCovarianceWarning,
+            stacklevel=3,
         )
