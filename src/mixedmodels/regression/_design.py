@@ -408,58 +408,51 @@ def raise_missing(culprits: list[str], missing: str) -> None:
 
 
 # ---------------------------------------------------------------------- theta layout
-@dataclass
+@dataclass(frozen=True)
 class ThetaLayout:
     """Where the statsmodels variance parameters sit in the engine's ``theta``.
 
     Attributes
     ----------
     n_theta : int
-    re_offset : int or None
-        Global theta index of local index 0 of the ``exog_re`` term.
-    re_pattern : ndarray or None
-        Local theta index of each entry of the term's ``T`` (``-1``: zero).
+    re_index : ndarray of int, shape (k_re, k_re)
+        Global theta index of each entry of the ``exog_re`` term's ``T``
+        (``-1``: a structural zero).
     vc_indices : list of int
         Theta index of each variance component (in sorted name order).
     """
 
     n_theta: int
-    re_offset: int | None
-    re_pattern: np.ndarray | None
+    re_index: np.ndarray
     vc_indices: list[int]
 
     @classmethod
-    def from_terms(
-        cls, term_infos: list, n_theta: int, re_pattern: np.ndarray | None, n_vc: int
-    ) -> ThetaLayout:
-        """Read the layout from the engine's term infos (``exog_re`` term first)."""
-        start = 0
-        re_offset = None
-        if re_pattern is not None:
-            re_offset = term_infos[0].theta_indices[0]
-            start = 1
-        vc_indices = [term_infos[start + k].theta_indices[0] for k in range(n_vc)]
-        return cls(n_theta, re_offset, re_pattern, vc_indices)
+    def from_engine(cls, engine: object, has_re: bool, n_vc: int) -> ThetaLayout:
+        """Read the layout from the engine's terms (the ``exog_re`` term first)."""
+        infos = engine.term_infos
+        re_index = np.zeros((0, 0), dtype=np.int64)
+        if has_re:
+            columns = np.asarray(infos[0].columns)
+            re_index = engine.blocks[infos[0].block].theta_index[np.ix_(columns, columns)]
+        vc_indices = [infos[int(has_re) + k].theta_indices[0] for k in range(n_vc)]
+        return cls(engine.n_theta, re_index, vc_indices)
 
     @property
     def k_re(self) -> int:
         """Number of correlated random coefficients."""
-        return 0 if self.re_pattern is None else self.re_pattern.shape[0]
+        return self.re_index.shape[0]
 
     def re_factor(self, theta: np.ndarray) -> np.ndarray:
         """The ``T`` of the ``exog_re`` term (profile ``cov_re = T T'``)."""
-        if self.re_pattern is None:
-            return np.zeros((0, 0))
-        factor = np.zeros(self.re_pattern.shape)
-        rows, cols = np.nonzero(self.re_pattern >= 0)
-        factor[rows, cols] = theta[self.re_offset + self.re_pattern[rows, cols]]
+        factor = np.zeros(self.re_index.shape)
+        free = self.re_index >= 0
+        factor[free] = theta[self.re_index[free]]
         return factor
 
     def profile(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Profile-scale ``cov_re`` and ``vcomp`` at ``theta``."""
         factor = self.re_factor(theta)
-        vcomp = np.array([theta[index] ** 2 for index in self.vc_indices])
-        return factor @ factor.T, vcomp
+        return factor @ factor.T, np.asarray(theta)[self.vc_indices] ** 2
 
     def packed(self, theta: np.ndarray) -> np.ndarray:
         """``[lower triangle of cov_re (row-major), vcomp]`` on the profile scale."""
@@ -475,14 +468,11 @@ class ThetaLayout:
             When ``cov_re`` is non-zero where the pattern fixes a zero.
         """
         theta = np.zeros(self.n_theta)
-        if self.re_pattern is not None:
-            cov = np.asarray(cov_re, dtype=float)
-            if cov.shape != self.re_pattern.shape:
-                raise DataError(
-                    f"start cov_re must have shape {self.re_pattern.shape}, got {cov.shape}"
-                )
-            lower = np.tril(np.ones(cov.shape, dtype=bool))
-            fixed = lower & (self.re_pattern < 0)
+        cov = np.asarray(cov_re, dtype=float) if self.k_re else None
+        if cov is not None and cov.shape != self.re_index.shape:
+            raise DataError(f"start cov_re must have shape {self.re_index.shape}, got {cov.shape}")
+        if cov is not None:
+            fixed = np.tril(self.re_index < 0)
             if np.any(np.abs(cov[fixed]) > 1e-12 * max(1.0, float(np.abs(cov).max()))):
                 raise NotImplementedError(
                     "start cov_re is non-zero where free.cov_re fixes a covariance; only "
@@ -492,14 +482,13 @@ class ThetaLayout:
                 factor = np.linalg.cholesky(cov)
             except np.linalg.LinAlgError:
                 factor = np.diag(np.sqrt(np.clip(np.diag(cov), 0.0, None)))
-            rows, cols = np.nonzero(self.re_pattern >= 0)
-            theta[self.re_offset + self.re_pattern[rows, cols]] = factor[rows, cols]
+            free = self.re_index >= 0
+            theta[self.re_index[free]] = factor[free]
         vcomp = np.asarray(vcomp, dtype=float).ravel()
         if len(vcomp) != len(self.vc_indices):
             raise DataError(
                 f"start vcomp has {len(vcomp)} entries; the model has {len(self.vc_indices)} "
                 "variance components"
             )
-        for index, value in zip(self.vc_indices, vcomp, strict=True):
-            theta[index] = np.sqrt(max(float(value), 0.0))
+        theta[self.vc_indices] = np.sqrt(np.clip(vcomp, 0.0, None))
         return theta

@@ -313,9 +313,7 @@ class MixedLM(LikelihoodMixin, LikelihoodModel):
             self.group_structure, z if self.k_re else None, names, pattern, self.components
         )
         engine = LinearMixedModel(self.endog, self.exog, terms, list(self.exog_names), reml=reml)
-        layout = ThetaLayout.from_terms(
-            engine.term_infos, engine.n_theta, pattern if self.k_re else None, self.k_vc
-        )
+        layout = ThetaLayout.from_engine(engine, bool(self.k_re), self.k_vc)
         if exog_re is None:
             self._engines[key] = (engine, layout)
         return engine, layout
