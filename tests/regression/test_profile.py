@@ -43,7 +43,7 @@ def test_profile_points_are_constrained_maxima() -> None:
     low = profile[0, 1]
     # Moving only the fixed variance (other theta at the estimate) is no better.
     cov = np.asarray(fit.cov_re_unscaled).copy()
-    cov[0, 0] *= 1 - 0.5 * variance / variance
+    cov[0, 0] *= 0.5  # the grid's low point: (estimate - dist_low) on the profile scale
     cov[0, 1] = cov[1, 0] = 0.0
     theta = fit.layout.theta_from_profile(cov, np.zeros(0))
     assert -0.5 * fit.engine.objective(theta) <= low + 1e-8
