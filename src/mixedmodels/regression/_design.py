@@ -30,7 +30,7 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
-from ..design.grouping import GroupingFactor
+from ..design.grouping import GroupingFactor, make_grouping_factor
 from ..design.terms import TermSpec, full_pattern
 from ..errors import DataError, MissingDataError, MixedModelsTypeError
 
@@ -120,24 +120,19 @@ class GroupStructure:
         )
 
 
-def sorted_labels(values: np.ndarray) -> list:
-    """Distinct labels in statsmodels' order (sorted; by text when not comparable)."""
-    unique = pd.unique(pd.Series(values, dtype=object))
-    labels = [item.item() if isinstance(item, np.generic) else item for item in unique]
-    try:
-        return sorted(labels)
-    except TypeError:
-        return sorted(labels, key=lambda item: (type(item).__name__, str(item)))
-
-
 def build_groups(values: np.ndarray, name: str) -> GroupStructure:
-    """Codes and row lists of the groups of ``values`` (no missing labels)."""
-    labels = sorted_labels(values)
-    codes = pd.Index(labels, dtype=object).get_indexer(pd.Series(values, dtype=object))
+    """Codes and row lists of the groups of ``values`` (no missing labels).
+
+    The codes are the engine's grouping factor's (labels sorted, by type name
+    and text when they cannot be compared), which is statsmodels' order too.
+    """
+    factor = make_grouping_factor({name: pd.Series(values, dtype=object)}, (name,))
+    codes = factor.codes.astype(np.int64)
     order = np.argsort(codes, kind="stable")
-    bounds = np.searchsorted(codes[order], np.arange(len(labels) + 1))
-    rows = [order[bounds[i] : bounds[i + 1]] for i in range(len(labels))]
-    return GroupStructure(name, labels, codes.astype(np.int64), rows)
+    bounds = np.searchsorted(codes[order], np.arange(factor.n_levels + 1))
+    rows = [order[bounds[i] : bounds[i + 1]] for i in range(factor.n_levels)]
+    labels = [item.item() if isinstance(item, np.generic) else item for item in factor.levels]
+    return GroupStructure(name, labels, codes, rows)
 
 
 def group_values(groups: object, n: int) -> np.ndarray:

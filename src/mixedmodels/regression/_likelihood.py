@@ -44,10 +44,23 @@ __all__ = ["LikelihoodMixin", "MixedLMDistribution"]
 class LikelihoodMixin:
     """The likelihood methods of :class:`MixedLM` (see the module notes)."""
 
-    def _as_params(self, params: object, has_fe: bool) -> MixedLMParams:
+    def _as_params(self, params: object, has_fe: bool | None = None) -> MixedLMParams:
+        """``params`` as a ``MixedLMParams``; an array is packed as statsmodels packs it.
+
+        ``has_fe=None`` (start values) tells from the length whether the array
+        holds the fixed effects.
+        """
         if isinstance(params, MixedLMParams):
             return params
         packed = np.asarray(params, dtype=float).ravel()
+        n_variance = self.k_re2 + self.k_vc
+        if has_fe is None:
+            has_fe = len(packed) == self.k_fe + n_variance
+        if len(packed) != n_variance + (self.k_fe if has_fe else 0):
+            raise DataError(
+                f"params has {len(packed)} entries; expected {self.k_fe + n_variance} (with "
+                f"fixed effects) or {n_variance} (variance parameters only)"
+            )
         return MixedLMParams.from_packed(packed, self.k_fe, self.k_re, self.use_sqrt, has_fe)
 
     def loglike(self, params: MixedLMParams | np.ndarray, profile_fe: bool = True) -> float:

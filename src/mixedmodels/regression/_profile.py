@@ -29,13 +29,9 @@ __all__ = ["profile_variance"]
 
 
 def _permuted_pattern(results: MixedLMResults, order: np.ndarray) -> np.ndarray:
-    free = results.freepat
-    if free is None or np.asarray(free.cov_re).size == 0:
-        return re_pattern_from_free(None, results.k_re)
-    mask = np.asarray(free.cov_re, dtype=float)
-    lower = np.tril(mask != 0)
-    symmetric = (lower | lower.T).astype(float)
-    return re_pattern_from_free(symmetric[np.ix_(order, order)], results.k_re)
+    """The fit's ``T`` pattern for ``exog_re`` with its columns in ``order``."""
+    free = results.model.free_pattern(results.freepat) >= 0
+    return re_pattern_from_free((free | free.T)[np.ix_(order, order)], results.k_re)
 
 
 def _target(results: MixedLMResults, re_ix: int | str, vtype: str):

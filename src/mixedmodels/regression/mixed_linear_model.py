@@ -340,18 +340,6 @@ class MixedLM(LikelihoodMixin, LikelihoodModel):
         cov = np.asarray(free.cov_re, dtype=float)
         return re_pattern_from_free(cov if cov.size else None, self.k_re)
 
-    def _start_params(self, start_params: object) -> MixedLMParams | None:
-        if start_params is None or isinstance(start_params, MixedLMParams):
-            return start_params
-        packed = np.asarray(start_params, dtype=float).ravel()
-        if len(packed) in (self.k_fe + self.k_re2 + self.k_vc, self.k_re2 + self.k_vc):
-            has_fe = len(packed) == self.k_fe + self.k_re2 + self.k_vc
-            return MixedLMParams.from_packed(packed, self.k_fe, self.k_re, self.use_sqrt, has_fe)
-        raise DataError(
-            f"start_params has {len(packed)} entries; expected {self.k_fe + self.k_re2 + self.k_vc}"
-            f" (with fixed effects) or {self.k_re2 + self.k_vc} (variance parameters only)"
-        )
-
     # ------------------------------------------------------------------ fit
     def fit(
         self,
@@ -401,7 +389,7 @@ class MixedLM(LikelihoodMixin, LikelihoodModel):
         _check_fit_options(fit_kwargs, fe_pen, cov_pen)
         pattern = self.free_pattern(free)
         engine, layout = self.engine(reml, pattern)
-        start = self._start_params(start_params)
+        start = None if start_params is None else self._as_params(start_params)
         theta0 = None if start is None else layout.theta_from_profile(start.cov_re, start.vcomp)
         if self.correlation is not None or self.variance is not None:
             if not do_cg:
