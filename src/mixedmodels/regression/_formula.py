@@ -18,7 +18,7 @@ import scipy.sparse as sp
 from formulaic import Formula, model_matrix
 from statsmodels.regression.mixed_linear_model import VCSpec
 
-from ..design.fixed import FixedDesign, build_fixed
+from ..design.fixed import FixedDesign, build_fixed, evaluate_matrix
 from ..errors import DataError, FormulaError, MixedModelsTypeError
 from ..formula.parse import parse_formula
 from ..frames import to_pandas
@@ -141,9 +141,9 @@ def _exog_re(
     """``exog_re`` of ``re_formula``; its intercept is named after the groups, as statsmodels."""
     if re_text == "1":
         return pd.DataFrame({group_name: np.ones(len(data))}, index=data.index)
-    frame = _matrix(re_text, data, "re_formula", context)
-    names = [str(name).replace("Intercept", group_name) for name in frame.columns]
-    return pd.DataFrame(np.asarray(frame, dtype=float), columns=names, index=data.index)
+    names, matrix, _ = evaluate_matrix(re_text, data, "re_formula", context)
+    names = [name.replace("Intercept", group_name) for name in names]
+    return pd.DataFrame(matrix, columns=names, index=data.index)
 
 
 def _vc_spec(
