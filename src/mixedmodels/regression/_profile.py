@@ -54,7 +54,7 @@ def _target(results: MixedLMResults, re_ix: int | str, vtype: str):
         theta_start = layout.theta_from_profile(cov, vcomp)
         fixed = int(layout.re_index[0, 0])
         return engine, theta_start, fixed, float(np.asarray(results.cov_re)[index, index])
-    names = list(model.exog_vc.names)
+    names = [component.name for component in model.components]
     if re_ix not in names:
         raise DataError(f"re_ix must name a variance component for vtype='vc': one of {names}")
     k = names.index(re_ix)

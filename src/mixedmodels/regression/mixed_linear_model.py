@@ -28,6 +28,7 @@ from __future__ import annotations
 import inspect
 import warnings
 from collections.abc import Mapping
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -173,7 +174,7 @@ class MixedLM(LikelihoodMixin, LikelihoodModel):
             self.exog_re_names = self.data.exog_re_names = ["Group Var"]
         self._engines: dict[tuple, tuple[LinearMixedModel, ThetaLayout]] = {}
 
-    @property
+    @cached_property
     def exog_vc(self) -> VCSpec:
         """The variance components in statsmodels' layout (per group, dense)."""
         names, colnames, mats = [], [], []
