@@ -28,11 +28,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from scipy.sparse.csgraph import connected_components
 
 from ..design.grouping import GroupingFactor, make_grouping_factor
-from ..design.terms import TermSpec, full_pattern
-from ..errors import DataError, MissingDataError, MixedModelsTypeError
+from ..design.terms import TermSpec, block_pattern, full_pattern
+from ..errors import DataError, MissingDataError, MixedModelsTypeError, StructureError
 
 __all__ = [
     "GroupStructure",
@@ -363,20 +362,14 @@ def re_pattern_from_free(free_cov: np.ndarray | None, k_re: int) -> np.ndarray:
             f"{fixed}); only zero covariances can be fixed. Drop the column from exog_re "
             "instead, or use profile_re to fix a variance."
         )
-    _, block = connected_components(sp.csr_matrix(free), directed=False)
-    same = block[:, None] == block[None, :]
-    if not np.array_equal(same, free):
+    try:
+        return block_pattern(free)
+    except StructureError as error:
         raise NotImplementedError(
-            "free.cov_re pattern "
-            f"{free.astype(int).tolist()} fixes covariances to zero in a way that is not "
-            "block diagonal after a permutation of the random effects; only such patterns "
-            "(e.g. numpy.eye(k) for independent random effects) are supported"
-        )
-    # Number the free lower-triangle entries column by column, as full_pattern does.
-    pattern_transposed = -np.ones((k_re, k_re), dtype=np.int64)
-    entries = np.tril(same).T
-    pattern_transposed[entries] = np.arange(int(entries.sum()))
-    return pattern_transposed.T.copy()
+            f"free.cov_re fixes covariances to zero in a way that is not block diagonal after "
+            f"a permutation of the random effects ({error}); only such patterns (e.g. "
+            "numpy.eye(k) for independent random effects) are supported"
+        ) from error
 
 
 def missing_report(parts: dict[str, np.ndarray]) -> tuple[np.ndarray, list[str]]:
