@@ -362,8 +362,8 @@ class MixedLM(LikelihoodMixin, LikelihoodModel):
         start_params : MixedLMParams or array_like, optional
             Starting values (packed as statsmodels packs them).
         reml : bool, default True
-        niter_sa : int
-            Ignored (statsmodels ignores it too).
+        niter_sa, method : optional
+            Ignored (the engine's optimiser, BOBYQA, is always used).
         do_cg : bool, default True
             If False, no optimisation: results at the starting values.
         fe_pen, cov_pen : None
@@ -374,8 +374,6 @@ class MixedLM(LikelihoodMixin, LikelihoodModel):
             are block diagonal after a permutation, e.g. ``numpy.eye(k_re)``).
         full_output : bool
             Keep every evaluation of the criterion in ``results.hist``.
-        method : str or list, optional
-            Ignored: the engine's optimiser (BOBYQA) is always used.
         **fit_kwargs
             scipy options (``gtol``, ``maxiter``, ...) are ignored; statsmodels'
             generic options (``cov_type``, ``use_t``, ...) are ignored with a
