@@ -9,18 +9,11 @@ statsmodels' own data handler and results come back as statsmodels returns
 them: numpy for numpy input, pandas for pandas input. ``MixedLMParams`` and
 ``VCSpec`` are statsmodels' own parameter containers.
 
-Why statsmodels' base classes
------------------------------
-statsmodels' ``LikelihoodModel``/``LikelihoodModelResults``, its results
-wrapper, ``Summary`` and ``ContrastResults`` define the behaviour this API
-promises (array-in/array-out, ``t_test``/``wald_test``/``f_test`` with string
-constraints, ``summary_col``, ``remove_data``, ``save``/``load``). Re-writing
-them would be a copy that drifts; so ``mixedmodels.api`` needs the optional
-``statsmodels`` extra, while ``import mixedmodels`` does not. Every number
-(estimates, likelihoods, standard errors, random effects) comes from the engine.
-
-The deliberate differences from statsmodels are listed, with their reasons,
-in ``docs/statsmodels.md``.
+statsmodels' base classes give the drop-in its behaviour (array-in/array-out,
+``t_test``/``wald_test``/``f_test``, ``summary_col``, ``remove_data``,
+``save``/``load``); every number comes from the engine. The reasons for that
+choice and the deliberate differences from statsmodels are in
+``docs/statsmodels.md``.
 """
 
 from __future__ import annotations
