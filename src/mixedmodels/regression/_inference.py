@@ -60,13 +60,13 @@ def variance_covariances(
         None when the Hessian is not positive definite at the estimate.
     """
     cov_varpar, _ = varpar_covariance(lmer)
-    if not np.all(np.isfinite(cov_varpar)):
-        return None
-    if np.linalg.matrix_rank(cov_varpar) < cov_varpar.shape[0]:
-        return None
     m = len(lmer.theta)
     scale_jacobian = np.ones(m + 1)
     scale_jacobian[m] = 2.0 * lmer.sigma
+    # Rank in sigma's units of its estimate (its variance scales as sigma^2).
+    unit_free = cov_varpar / np.outer(scale_jacobian, scale_jacobian)
+    if not np.all(np.isfinite(cov_varpar)) or np.linalg.matrix_rank(unit_free) < m + 1:
+        return None
     cov_omega = scale_jacobian[:, None] * cov_varpar * scale_jacobian[None, :]
     psi_jacobian = profile_jacobian(layout, lmer.theta)
     cov_profile = psi_jacobian @ cov_omega[:m, :m] @ psi_jacobian.T
