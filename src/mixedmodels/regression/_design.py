@@ -215,7 +215,7 @@ class VarianceComponent:
     matrix: sp.csr_matrix
     column_labels: np.ndarray
     column_names: list[str]
-    column_codes: np.ndarray = field(default=None, repr=False)
+    column_codes: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def tied(self) -> bool:
