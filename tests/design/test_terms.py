@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from mixedmodels.design.grouping import make_grouping_factor
-from mixedmodels.design.terms import TermSpec, assemble_blocks, full_pattern
+from mixedmodels.design.terms import TermSpec, assemble_blocks, block_pattern, full_pattern
+from mixedmodels.errors import StructureError
 
 
 def _term(levels: int, z: np.ndarray, names: tuple[str, ...], name: str) -> TermSpec:
@@ -48,3 +50,21 @@ def test_terms_on_one_factor_merge_without_fill_in() -> None:
     np.testing.assert_array_equal(block.theta_index, [[0, -1], [-1, 1]])
     np.testing.assert_array_equal(block.lambda_factor(np.array([2.0, 3.0])), np.diag([2.0, 3.0]))
     assert infos[1].columns == (1,)
+
+
+def test_block_pattern_numbers_the_free_entries_by_column() -> None:
+    np.testing.assert_array_equal(block_pattern(np.ones((3, 3), dtype=bool)), full_pattern(3))
+    np.testing.assert_array_equal(block_pattern(np.eye(2, dtype=bool)), [[0, -1], [-1, 1]])
+    # Columns 0 and 2 share a block, column 1 is alone.
+    free = np.array([[1, 0, 1], [0, 1, 0], [1, 0, 1]], dtype=bool)
+    pattern = block_pattern(free)
+    np.testing.assert_array_equal(pattern, [[0, -1, -1], [-1, 2, -1], [1, -1, 3]])
+    # T T' has exactly the mask's zeros for any values of the free entries.
+    factor = np.where(pattern >= 0, 1.0 + pattern, 0.0)
+    np.testing.assert_array_equal((factor @ factor.T) != 0, free)
+
+
+def test_block_pattern_refuses_masks_no_factor_gives() -> None:
+    path = np.array([[1, 1, 0], [1, 1, 1], [0, 1, 1]], dtype=bool)  # 0-1 and 1-2 but not 0-2
+    with pytest.raises(StructureError, match="not block diagonal"):
+        block_pattern(path)

@@ -11,7 +11,7 @@ import pytest
 import mixedmodels.api as sm
 import mixedmodels.formula.api as smf
 from mixedmodels.errors import MixedModelsError
-from mixedmodels.regression._inference import criterion_hessian, criterion_parts
+from mixedmodels.results.inference import varpar_covariance
 
 
 def dietox_ri():
@@ -23,6 +23,13 @@ def dietox_ri():
 def _dietox_ri():
     data = sm.datasets.get_rdataset("dietox", "geepack").data
     return smf.mixedlm("Weight ~ Time", data, groups=data["Pig"]).fit()
+
+
+def criterion_parts(engine, theta: np.ndarray) -> tuple[float, float]:
+    """The criterion's parts at ``theta``: ``log|L|^2 - sum log w`` and ``r^2`` (on a fork)."""
+    state = engine.state.fork()
+    state.evaluate(np.asarray(theta, dtype=float))
+    return float(state.logdet() - engine.cross.sum_log_weights), float(state.pwrss)
 
 
 def _second_derivative(function, x: float, step: float) -> float:
@@ -84,10 +91,17 @@ def test_natural_scale_se_from_full_likelihood() -> None:
 
 
 def test_hessian_scale_block_is_analytic() -> None:
-    """The analytic scale entries of the Hessian agree with finite differences."""
+    """The analytic scale entries of the Hessian agree with finite differences.
+
+    The Hessian is the one behind the variance covariances: lmerTest's in
+    ``(theta, sigma)`` (:func:`mixedmodels.results.inference.varpar_covariance`),
+    here carried to ``(x, s2)``, ``x = theta * theta_scale``.
+    """
     fit = dietox_ri()
     engine = fit.engine
-    hessian = criterion_hessian(engine, fit.theta, fit.scale)
+    cov_theta_sigma, _ = varpar_covariance(fit.lmer)
+    to_x_s2 = np.array([engine.theta_scale[0], 2 * np.sqrt(fit.scale)])
+    hessian = 2 * np.linalg.inv(to_x_s2[:, None] * cov_theta_sigma * to_x_s2[None, :])
     d = engine.n_obs - engine.n_fixed
     x0 = fit.theta * engine.theta_scale
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import CASE_NAMES, load_case
+from conftest import CASE_NAMES, load_case, load_reference_data
 from conftest import fit_reference as _fit
+
+import mixedmodels as mm
 
 SMALL_CASES = [name for name in CASE_NAMES if load_case(name)["nobs"] < 20000]
 
@@ -29,3 +31,19 @@ def test_wald_intervals_match_lme4(name: str) -> None:
     for term, lower, upper in zip(*columns, strict=True):
         assert intervals.loc[term].iloc[0] == pytest.approx(lower, rel=1e-4, abs=1e-6)
         assert intervals.loc[term].iloc[1] == pytest.approx(upper, rel=1e-4, abs=1e-6)
+
+
+def test_satterthwaite_df_do_not_depend_on_the_units_of_the_response() -> None:
+    """A response in large units (sigma ~ 2e7) gives the same df and standard errors.
+
+    Time's df rests on the uncertainty of sigma, whose Hessian entry is ~1e-12 in
+    these units: an absolute eigenvalue cut-off would drop it (df ~ 1e11).
+    """
+    data = load_reference_data("dietox").copy()
+    base = mm.lmer("Weight ~ Time + (1 | Pig)", data)
+    data["Weight"] = 1e7 * data["Weight"]
+    scaled = mm.lmer("Weight ~ Time + (1 | Pig)", data)
+    np.testing.assert_allclose(scaled.coef_table["df"], base.coef_table["df"], rtol=1e-4)
+    np.testing.assert_allclose(
+        scaled.coef_table["Std. Error"], 1e7 * base.coef_table["Std. Error"], rtol=1e-6
+    )

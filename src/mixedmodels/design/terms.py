@@ -30,10 +30,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
 
+from ..errors import StructureError
 from .grouping import GroupingFactor
 
-__all__ = ["RandomEffectsBlock", "TermInfo", "TermSpec", "assemble_blocks", "full_pattern"]
+__all__ = [
+    "RandomEffectsBlock",
+    "TermInfo",
+    "TermSpec",
+    "assemble_blocks",
+    "block_pattern",
+    "full_pattern",
+]
 
 
 def full_pattern(n_columns: int) -> np.ndarray:
@@ -45,6 +55,35 @@ def full_pattern(n_columns: int) -> np.ndarray:
             pattern[row, column] = counter
             counter += 1
     return pattern
+
+
+def block_pattern(free: np.ndarray) -> np.ndarray:
+    """Local theta map of a term whose covariance has structural zeros.
+
+    ``free`` is a symmetric boolean ``p x p`` mask of the covariances that are
+    estimated (diagonal all True). When it is block diagonal after a permutation
+    of the columns, ``T`` with zeros between the blocks spans exactly the
+    covariance matrices ``T T'`` with those zeros; the free entries of ``T``'s
+    lower triangle are numbered column by column, as in :func:`full_pattern`.
+
+    Raises
+    ------
+    StructureError
+        When the mask is not block diagonal after any permutation (no ``T``
+        pattern gives exactly those zeros).
+    """
+    free = np.asarray(free, dtype=bool)
+    _, block = connected_components(sp.csr_matrix(free), directed=False)
+    same = block[:, None] == block[None, :]
+    if not np.array_equal(same, free):
+        raise StructureError(
+            f"covariance mask {free.astype(int).tolist()} is not block diagonal after a "
+            "permutation of the columns"
+        )
+    transposed = -np.ones(free.shape, dtype=np.int64)
+    entries = np.tril(same).T  # row-major over the transpose: column by column
+    transposed[entries] = np.arange(int(entries.sum()))
+    return transposed.T.copy()
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
 """Central finite differences of the criterion: the one Hessian (and Jacobian) module.
 
 The observed information of the variance parameters is half the Hessian of
-``-2 log L`` in ``(theta, sigma)`` (lmerTest's Satterthwaite df) or in
-``(x, sigma^2)`` (statsmodels' standard errors); both take it here, of the
+``-2 log L`` in ``(theta, sigma)`` (lmerTest's Satterthwaite df; statsmodels'
+standard errors are its delta-method translation), taken here, of the
 criterion with ``sigma`` fixed (:meth:`~mixedmodels.objective.pls.PLSState.evaluate`
 with ``sigma=``), evaluated on a private fork of the model's state.
 

@@ -29,9 +29,9 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from ..design.grouping import GroupingFactor
-from ..design.terms import TermSpec, full_pattern
-from ..errors import DataError, MissingDataError, MixedModelsTypeError
+from ..design.grouping import GroupingFactor, make_grouping_factor
+from ..design.terms import TermSpec, block_pattern, full_pattern
+from ..errors import DataError, MissingDataError, MixedModelsTypeError, StructureError
 
 __all__ = [
     "GroupStructure",
@@ -40,15 +40,11 @@ __all__ = [
     "as_matrix",
     "build_groups",
     "build_terms",
-    "dense",
     "group_values",
-    "make_components",
     "missing_report",
     "raise_missing",
     "re_pattern_from_free",
-    "row_missing",
-    "split_vc",
-    "take_rows",
+    "stack_components",
 ]
 
 
@@ -123,24 +119,19 @@ class GroupStructure:
         )
 
 
-def sorted_labels(values: np.ndarray) -> list:
-    """Distinct labels in statsmodels' order (sorted; by text when not comparable)."""
-    unique = pd.unique(pd.Series(values, dtype=object))
-    labels = [item.item() if isinstance(item, np.generic) else item for item in unique]
-    try:
-        return sorted(labels)
-    except TypeError:
-        return sorted(labels, key=lambda item: (type(item).__name__, str(item)))
-
-
 def build_groups(values: np.ndarray, name: str) -> GroupStructure:
-    """Codes and row lists of the groups of ``values`` (no missing labels)."""
-    labels = sorted_labels(values)
-    codes = pd.Index(labels, dtype=object).get_indexer(pd.Series(values, dtype=object))
+    """Codes and row lists of the groups of ``values`` (no missing labels).
+
+    The codes are the engine's grouping factor's (labels sorted, by type name
+    and text when they cannot be compared), which is statsmodels' order too.
+    """
+    factor = make_grouping_factor({name: pd.Series(values, dtype=object)}, (name,))
+    codes = factor.codes.astype(np.int64)
     order = np.argsort(codes, kind="stable")
-    bounds = np.searchsorted(codes[order], np.arange(len(labels) + 1))
-    rows = [order[bounds[i] : bounds[i + 1]] for i in range(len(labels))]
-    return GroupStructure(name, labels, codes.astype(np.int64), rows)
+    bounds = np.searchsorted(codes[order], np.arange(factor.n_levels + 1))
+    rows = [order[bounds[i] : bounds[i + 1]] for i in range(factor.n_levels)]
+    labels = [item.item() if isinstance(item, np.generic) else item for item in factor.levels]
+    return GroupStructure(name, labels, codes, rows)
 
 
 def group_values(groups: object, n: int) -> np.ndarray:
@@ -159,211 +150,171 @@ def group_values(groups: object, n: int) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------- variance components
-GroupMatrix = np.ndarray | sp.csr_matrix
-
-
-def _group_matrix(matrix: object, argument: str) -> tuple[GroupMatrix, list[str] | None]:
-    """A group's component matrix: dense float array, or CSR when given sparse."""
+def _group_matrix(matrix: object, argument: str) -> tuple[sp.coo_matrix, list[str] | None]:
+    """One group's component matrix (dense, sparse or pandas) as COO, and its column names."""
     names = None
     if isinstance(matrix, pd.DataFrame):
         names = [str(name) for name in matrix.columns]
-    elif isinstance(matrix, pd.Series):
-        names = [str(matrix.name)] if matrix.name is not None else None
-    if sp.issparse(matrix):
-        array = sp.csr_matrix(matrix, dtype=float)
-        array.eliminate_zeros()
-        return array, names
-    array = _numeric(matrix, argument)
-    if array.ndim == 1:
-        array = array[:, None]
-    if array.ndim != 2:
-        raise DataError(f"{argument} must be a 2-D matrix, got shape {array.shape}")
-    return array, names
+    elif isinstance(matrix, pd.Series) and matrix.name is not None:
+        names = [str(matrix.name)]
+    if not sp.issparse(matrix):
+        matrix = _numeric(matrix, argument)
+        matrix = matrix[:, None] if matrix.ndim == 1 else matrix
+        if matrix.ndim != 2:
+            raise DataError(f"{argument} must be a 2-D matrix, got shape {matrix.shape}")
+    return sp.coo_matrix(matrix, dtype=float), names
 
 
-def dense(matrix: GroupMatrix) -> np.ndarray:
-    """A group matrix as a dense array."""
-    return matrix.toarray() if sp.issparse(matrix) else matrix
+def _per_group_inputs(exog_vc: object) -> list[tuple[str, object, list | None]]:
+    """``(name, matrices, column names)`` per component, sorted by name.
 
-
-def row_missing(matrix: GroupMatrix) -> np.ndarray:
-    """Rows of a group matrix that hold a NaN."""
-    if sp.issparse(matrix):
-        bad = np.zeros(matrix.shape[0], dtype=bool)
-        rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
-        bad[rows[np.isnan(matrix.data)]] = True
-        return bad
-    return np.isnan(matrix).any(axis=1)
-
-
-def take_rows(matrix: GroupMatrix, keep: np.ndarray) -> GroupMatrix:
-    """The rows of a group matrix where ``keep`` is True."""
-    return matrix[np.flatnonzero(keep)]
-
-
-def _nonzeros_per_row(matrix: GroupMatrix) -> np.ndarray:
-    if sp.issparse(matrix):
-        return np.diff(matrix.indptr)
-    return (matrix != 0).sum(axis=1)
-
-
-def _single_entries(matrix: GroupMatrix) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """For rows with exactly one non-zero: a mask, the column and the value."""
-    if sp.issparse(matrix):
-        counts = np.diff(matrix.indptr)
-        hit = counts == 1
-        first = np.minimum(matrix.indptr[:-1], max(matrix.nnz - 1, 0))
-        column = np.where(hit, matrix.indices[first] if matrix.nnz else 0, 0)
-        value = np.where(hit, matrix.data[first] if matrix.nnz else 0.0, 0.0)
-        return hit, column, value
-    nonzero = matrix != 0
-    column = np.argmax(nonzero, axis=1)
-    rows = np.arange(matrix.shape[0])
-    hit = nonzero[rows, column]
-    return hit, column, np.where(hit, matrix[rows, column], 0.0)
-
-
-def split_vc(
-    exog_vc: object, labels: list, group_sizes: list[int]
-) -> list[tuple[str, list[list[str]], list[np.ndarray]]]:
-    """Normalise ``exog_vc`` (dict of dicts or VCSpec) to per-group dense matrices.
-
-    Returns
-    -------
-    list of (name, colnames, mats)
-        Sorted by name; ``colnames[i]`` and ``mats[i]`` belong to ``labels[i]``.
+    ``matrices`` is a dict keyed by group label (dict form) or a list in group
+    order (``VCSpec``).
     """
-    if exog_vc is None:
-        return []
-    out = []
     if isinstance(exog_vc, Mapping):
-        for vc_name in sorted(exog_vc, key=str):
-            per_group = exog_vc[vc_name]
+        for name, per_group in exog_vc.items():
             if not isinstance(per_group, Mapping):
                 raise MixedModelsTypeError(
-                    f"exog_vc[{vc_name!r}] must be a dict mapping group labels to matrices, got "
+                    f"exog_vc[{name!r}] must be a dict mapping group labels to matrices, got "
                     f"{type(per_group).__name__}"
                 )
-            colnames, mats = [], []
-            for label in labels:
-                if label not in per_group:
-                    raise DataError(
-                        f"exog_vc[{vc_name!r}] has no matrix for group {label!r}; give one for "
-                        "every group"
-                    )
-                argument = f"exog_vc[{vc_name!r}][{label!r}]"
-                matrix, names = _group_matrix(per_group[label], argument)
-                colnames.append(names or [str(j) for j in range(matrix.shape[1])])
-                mats.append(matrix)
-            out.append((str(vc_name), colnames, mats))
+        items = [(str(name), exog_vc[name], None) for name in exog_vc]
     elif hasattr(exog_vc, "names") and hasattr(exog_vc, "mats"):
-        given_colnames = getattr(exog_vc, "colnames", None)
-        order = np.argsort([str(name) for name in exog_vc.names], kind="stable")
-        for k in order:
-            vc_name = str(exog_vc.names[k])
-            matrices = list(exog_vc.mats[k])
-            if len(matrices) != len(labels):
-                raise DataError(
-                    f"exog_vc component {vc_name!r} has {len(matrices)} group matrices for "
-                    f"{len(labels)} groups"
-                )
-            colnames, mats = [], []
-            for i, item in enumerate(matrices):
-                matrix, names = _group_matrix(item, f"exog_vc component {vc_name!r}, group {i}")
-                if given_colnames is not None:
-                    names = [str(name) for name in given_colnames[k][i]]
-                colnames.append(names or [str(j) for j in range(matrix.shape[1])])
-                mats.append(matrix)
-            out.append((vc_name, colnames, mats))
+        colnames = getattr(exog_vc, "colnames", None) or [None] * len(exog_vc.names)
+        items = [
+            (str(name), list(mats), names)
+            for name, mats, names in zip(exog_vc.names, exog_vc.mats, colnames, strict=True)
+        ]
     else:
         raise MixedModelsTypeError(
             f"exog_vc must be a dict of dicts or a VCSpec, got {type(exog_vc).__name__}"
         )
-    for vc_name, _, mats in out:
-        for label, size, matrix in zip(labels, group_sizes, mats, strict=True):
-            if matrix.shape[0] != size:
-                raise DataError(
-                    f"exog_vc[{vc_name!r}][{label!r}] has {matrix.shape[0]} rows; group "
-                    f"{label!r} has {size} observations"
-                )
-    return out
+    return sorted(items, key=lambda item: item[0])
 
 
 @dataclass
 class VarianceComponent:
-    """One variance component and its engine translation.
+    """One variance component: every group's columns side by side in one matrix.
 
     Attributes
     ----------
     name : str
-    colnames : list of list of str
-        Column names per group.
-    mats : list of ndarray or scipy.sparse.csr_matrix
-        Design matrix per group (rows in data order).
-    tied : bool
-        True: a tied diagonal term on the group factor; False: a scalar term
-        on the factor ``(group, column)``.
-    level_group, level_column : ndarray
-        For the scalar translation, the group and column of each factor level.
+    matrix : scipy.sparse.csr_matrix, shape (n, m)
+        Row ``i`` holds ``exog_vc[name][g]``'s row for observation ``i`` of
+        group ``g`` in that group's columns (zero elsewhere); the columns of a
+        group are contiguous.
+    column_labels : ndarray of object, shape (m,)
+        Group label of each column.
+    column_names : list of str
+        Name of each column within its group.
+    column_codes : ndarray of int, shape (m,)
+        Group code of each column in the model's groups (-1: group dropped).
     """
 
     name: str
-    colnames: list[list[str]]
-    mats: list[np.ndarray]
-    tied: bool = False
-    level_group: np.ndarray | None = None
-    level_column: np.ndarray | None = None
+    matrix: sp.csr_matrix
+    column_labels: np.ndarray
+    column_names: list[str]
+    column_codes: np.ndarray | None = field(default=None, repr=False)
 
-    def term(self, groups: GroupStructure, n: int, factor_name: str) -> TermSpec:
+    @property
+    def tied(self) -> bool:
+        """True when a row has several non-zeros: a tied diagonal term on the group factor."""
+        counts = np.diff(self.matrix.indptr)
+        return bool(counts.size and counts.max() > 1)
+
+    def missing_rows(self) -> np.ndarray:
+        """Rows that hold a NaN."""
+        rows = np.repeat(np.arange(self.matrix.shape[0]), np.diff(self.matrix.indptr))
+        bad = np.zeros(self.matrix.shape[0], dtype=bool)
+        bad[rows[np.isnan(self.matrix.data)]] = True
+        return bad
+
+    def restricted(self, keep: np.ndarray, groups: GroupStructure) -> VarianceComponent:
+        """The component on the rows ``keep``, its columns coded by ``groups``."""
+        codes = pd.Index(groups.labels, dtype=object).get_indexer(self.column_labels)
+        matrix = self.matrix[np.flatnonzero(keep)]
+        return VarianceComponent(self.name, matrix, self.column_labels, self.column_names, codes)
+
+    def group_columns(self, code: int) -> np.ndarray:
+        """Column positions of group ``code``."""
+        return np.flatnonzero(self.column_codes == code)
+
+    def term(self, groups: GroupStructure, factor_name: str) -> TermSpec:
         """The engine term (see the module notes)."""
+        coo = self.matrix.tocoo()
         if self.tied:
-            width = max(matrix.shape[1] for matrix in self.mats)
-            z = np.zeros((n, width))
-            for rows, matrix in zip(groups.rows, self.mats, strict=True):
-                z[rows, : matrix.shape[1]] = dense(matrix)
-            pattern = -np.ones((width, width), dtype=np.int64)
-            np.fill_diagonal(pattern, 0)
+            labels = self.column_labels
+            starts = np.r_[True, labels[1:] != labels[:-1]]  # a group's columns are contiguous
+            positions = np.arange(len(labels))
+            local = positions - np.maximum.accumulate(np.where(starts, positions, 0))
+            width = int(local.max()) + 1
+            z = np.zeros((self.matrix.shape[0], width))
+            z[coo.row, local[coo.col]] = coo.data
+            pattern = np.where(np.eye(width, dtype=bool), 0, -1)
             names = tuple(f"{self.name}[{j}]" for j in range(width))
             return TermSpec(groups.factor(), z, names, pattern, self.name)
-        keys = np.full(n, -1, dtype=np.int64)
-        values = np.zeros(n)
-        offsets = np.concatenate([[0], np.cumsum([m.shape[1] for m in self.mats])])
-        for code, (rows, matrix) in enumerate(zip(groups.rows, self.mats, strict=True)):
-            if matrix.shape[1] == 0:
-                continue
-            hit, column, value = _single_entries(matrix)
-            keys[rows[hit]] = offsets[code] + column[hit]
-            values[rows[hit]] = value[hit]
-        used = np.unique(keys[keys >= 0])
+        used, codes = np.unique(coo.col, return_inverse=True)
+        level_codes = np.zeros(self.matrix.shape[0], dtype=np.int32)
+        values = np.zeros(self.matrix.shape[0])
+        level_codes[coo.row], values[coo.row] = codes, coo.data
         if used.size == 0:
             raise DataError(f"variance component {self.name!r} is zero for every observation")
-        codes = np.searchsorted(used, np.where(keys >= 0, keys, used[0]))
-        self.level_group = np.searchsorted(offsets, used, side="right") - 1
-        self.level_column = used - offsets[self.level_group]
-        labels = [
-            f"{groups.labels[g]}[{self.colnames[g][j]}]"
-            for g, j in zip(self.level_group, self.level_column, strict=True)
-        ]
-        factor = GroupingFactor(factor_name, codes.astype(np.int32), pd.Index(labels, dtype=object))
+        labels = [f"{self.column_labels[j]}[{self.column_names[j]}]" for j in used]
+        factor = GroupingFactor(factor_name, level_codes, pd.Index(labels, dtype=object))
         return TermSpec(factor, values[:, None], (self.name,), full_pattern(1), self.name)
 
 
-def make_components(
-    raw: list[tuple[str, list[list[str]], list[np.ndarray]]],
+def stack_components(
+    exog_vc: object, groups: GroupStructure, positions: np.ndarray, n: int
 ) -> list[VarianceComponent]:
-    """Decide the translation of each component (see the module notes)."""
+    """``exog_vc`` (dict of dicts or VCSpec) as stacked components (see the class).
+
+    ``groups`` are the groups of the rows ``positions`` (of ``n``); rows
+    outside them (a missing group label) are left empty.
+    """
+    if exog_vc is None:
+        return []
     components = []
-    for name, colnames, mats in raw:
-        tied = any(
-            matrix.shape[0] > 0 and int(_nonzeros_per_row(matrix).max()) > 1 for matrix in mats
+    for name, matrices, given_names in _per_group_inputs(exog_vc):
+        if not isinstance(matrices, Mapping) and len(matrices) != groups.n_groups:
+            raise DataError(
+                f"exog_vc component {name!r} has {len(matrices)} group matrices for "
+                f"{groups.n_groups} groups"
+            )
+        rows, cols, values, labels, names = [], [], [], [], []
+        for code, (label, group_rows) in enumerate(zip(groups.labels, groups.rows, strict=True)):
+            if isinstance(matrices, Mapping) and label not in matrices:
+                raise DataError(
+                    f"exog_vc[{name!r}] has no matrix for group {label!r}; give one for every group"
+                )
+            argument = f"exog_vc[{name!r}][{label!r}]"
+            item = matrices[label] if isinstance(matrices, Mapping) else matrices[code]
+            coo, found = _group_matrix(item, argument)
+            if coo.shape[0] != len(group_rows):
+                raise DataError(
+                    f"{argument} has {coo.shape[0]} rows; group {label!r} has "
+                    f"{len(group_rows)} observations"
+                )
+            if given_names is not None:
+                found = [str(column) for column in given_names[code]]
+            rows.append(positions[group_rows[coo.row]])
+            cols.append(coo.col + len(names))
+            values.append(coo.data)
+            labels += [label] * coo.shape[1]
+            names += found or [str(j) for j in range(coo.shape[1])]
+        matrix = sp.csr_matrix(
+            (np.concatenate(values), (np.concatenate(rows), np.concatenate(cols))),
+            shape=(n, len(names)),
         )
-        components.append(VarianceComponent(name, colnames, mats, tied=tied))
+        matrix.eliminate_zeros()
+        column_labels = np.array([*labels, None], dtype=object)[:-1]  # 1-D for tuple labels too
+        components.append(VarianceComponent(name, matrix, column_labels, names))
     return components
 
 
 def build_terms(
     groups: GroupStructure,
-    n: int,
     exog_re: np.ndarray | None,
     re_names: list[str],
     re_pattern: np.ndarray | None,
@@ -379,7 +330,7 @@ def build_terms(
         while name in taken:
             name += "'"
         taken.add(name)
-        terms.append(component.term(groups, n, name))
+        terms.append(component.term(groups, name))
     return terms
 
 
@@ -411,34 +362,14 @@ def re_pattern_from_free(free_cov: np.ndarray | None, k_re: int) -> np.ndarray:
             f"{fixed}); only zero covariances can be fixed. Drop the column from exog_re "
             "instead, or use profile_re to fix a variance."
         )
-    component = -np.ones(k_re, dtype=np.int64)
-    for start in range(k_re):
-        if component[start] >= 0:
-            continue
-        stack = [start]
-        component[start] = start
-        while stack:
-            node = stack.pop()
-            for other in np.flatnonzero(free[node]):
-                if component[other] < 0:
-                    component[other] = start
-                    stack.append(int(other))
-    same = component[:, None] == component[None, :]
-    if not np.array_equal(same, free):
+    try:
+        return block_pattern(free)
+    except StructureError as error:
         raise NotImplementedError(
-            "free.cov_re pattern "
-            f"{free.astype(int).tolist()} fixes covariances to zero in a way that is not "
-            "block diagonal after a permutation of the random effects; only such patterns "
-            "(e.g. numpy.eye(k) for independent random effects) are supported"
-        )
-    pattern = -np.ones((k_re, k_re), dtype=np.int64)
-    counter = 0
-    for column in range(k_re):
-        for row in range(column, k_re):
-            if same[row, column]:
-                pattern[row, column] = counter
-                counter += 1
-    return pattern
+            f"free.cov_re fixes covariances to zero in a way that is not block diagonal after "
+            f"a permutation of the random effects ({error}); only such patterns (e.g. "
+            "numpy.eye(k) for independent random effects) are supported"
+        ) from error
 
 
 def missing_report(parts: dict[str, np.ndarray]) -> tuple[np.ndarray, list[str]]:
@@ -465,58 +396,51 @@ def raise_missing(culprits: list[str], missing: str) -> None:
 
 
 # ---------------------------------------------------------------------- theta layout
-@dataclass
+@dataclass(frozen=True)
 class ThetaLayout:
     """Where the statsmodels variance parameters sit in the engine's ``theta``.
 
     Attributes
     ----------
     n_theta : int
-    re_offset : int or None
-        Global theta index of local index 0 of the ``exog_re`` term.
-    re_pattern : ndarray or None
-        Local theta index of each entry of the term's ``T`` (``-1``: zero).
+    re_index : ndarray of int, shape (k_re, k_re)
+        Global theta index of each entry of the ``exog_re`` term's ``T``
+        (``-1``: a structural zero).
     vc_indices : list of int
         Theta index of each variance component (in sorted name order).
     """
 
     n_theta: int
-    re_offset: int | None
-    re_pattern: np.ndarray | None
+    re_index: np.ndarray
     vc_indices: list[int]
 
     @classmethod
-    def from_terms(
-        cls, term_infos: list, n_theta: int, re_pattern: np.ndarray | None, n_vc: int
-    ) -> ThetaLayout:
-        """Read the layout from the engine's term infos (``exog_re`` term first)."""
-        start = 0
-        re_offset = None
-        if re_pattern is not None:
-            re_offset = term_infos[0].theta_indices[0]
-            start = 1
-        vc_indices = [term_infos[start + k].theta_indices[0] for k in range(n_vc)]
-        return cls(n_theta, re_offset, re_pattern, vc_indices)
+    def from_engine(cls, engine: object, has_re: bool, n_vc: int) -> ThetaLayout:
+        """Read the layout from the engine's terms (the ``exog_re`` term first)."""
+        infos = engine.term_infos
+        re_index = np.zeros((0, 0), dtype=np.int64)
+        if has_re:
+            columns = np.asarray(infos[0].columns)
+            re_index = engine.blocks[infos[0].block].theta_index[np.ix_(columns, columns)]
+        vc_indices = [infos[int(has_re) + k].theta_indices[0] for k in range(n_vc)]
+        return cls(engine.n_theta, re_index, vc_indices)
 
     @property
     def k_re(self) -> int:
         """Number of correlated random coefficients."""
-        return 0 if self.re_pattern is None else self.re_pattern.shape[0]
+        return self.re_index.shape[0]
 
     def re_factor(self, theta: np.ndarray) -> np.ndarray:
         """The ``T`` of the ``exog_re`` term (profile ``cov_re = T T'``)."""
-        if self.re_pattern is None:
-            return np.zeros((0, 0))
-        factor = np.zeros(self.re_pattern.shape)
-        rows, cols = np.nonzero(self.re_pattern >= 0)
-        factor[rows, cols] = theta[self.re_offset + self.re_pattern[rows, cols]]
+        factor = np.zeros(self.re_index.shape)
+        free = self.re_index >= 0
+        factor[free] = theta[self.re_index[free]]
         return factor
 
     def profile(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Profile-scale ``cov_re`` and ``vcomp`` at ``theta``."""
         factor = self.re_factor(theta)
-        vcomp = np.array([theta[index] ** 2 for index in self.vc_indices])
-        return factor @ factor.T, vcomp
+        return factor @ factor.T, np.asarray(theta)[self.vc_indices] ** 2
 
     def packed(self, theta: np.ndarray) -> np.ndarray:
         """``[lower triangle of cov_re (row-major), vcomp]`` on the profile scale."""
@@ -532,14 +456,11 @@ class ThetaLayout:
             When ``cov_re`` is non-zero where the pattern fixes a zero.
         """
         theta = np.zeros(self.n_theta)
-        if self.re_pattern is not None:
-            cov = np.asarray(cov_re, dtype=float)
-            if cov.shape != self.re_pattern.shape:
-                raise DataError(
-                    f"start cov_re must have shape {self.re_pattern.shape}, got {cov.shape}"
-                )
-            lower = np.tril(np.ones(cov.shape, dtype=bool))
-            fixed = lower & (self.re_pattern < 0)
+        cov = np.asarray(cov_re, dtype=float) if self.k_re else None
+        if cov is not None and cov.shape != self.re_index.shape:
+            raise DataError(f"start cov_re must have shape {self.re_index.shape}, got {cov.shape}")
+        if cov is not None:
+            fixed = np.tril(self.re_index < 0)
             if np.any(np.abs(cov[fixed]) > 1e-12 * max(1.0, float(np.abs(cov).max()))):
                 raise NotImplementedError(
                     "start cov_re is non-zero where free.cov_re fixes a covariance; only "
@@ -549,14 +470,13 @@ class ThetaLayout:
                 factor = np.linalg.cholesky(cov)
             except np.linalg.LinAlgError:
                 factor = np.diag(np.sqrt(np.clip(np.diag(cov), 0.0, None)))
-            rows, cols = np.nonzero(self.re_pattern >= 0)
-            theta[self.re_offset + self.re_pattern[rows, cols]] = factor[rows, cols]
+            free = self.re_index >= 0
+            theta[self.re_index[free]] = factor[free]
         vcomp = np.asarray(vcomp, dtype=float).ravel()
         if len(vcomp) != len(self.vc_indices):
             raise DataError(
                 f"start vcomp has {len(vcomp)} entries; the model has {len(self.vc_indices)} "
                 "variance components"
             )
-        for index, value in zip(self.vc_indices, vcomp, strict=True):
-            theta[index] = np.sqrt(max(float(value), 0.0))
+        theta[self.vc_indices] = np.sqrt(np.clip(vcomp, 0.0, None))
         return theta

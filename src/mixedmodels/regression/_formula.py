@@ -18,9 +18,10 @@ import scipy.sparse as sp
 from formulaic import Formula, model_matrix
 from statsmodels.regression.mixed_linear_model import VCSpec
 
-from ..design.fixed import FixedDesign, build_fixed
+from ..design.fixed import FixedDesign, build_fixed, evaluate_matrix
 from ..errors import DataError, FormulaError, MixedModelsTypeError
 from ..formula.parse import parse_formula
+from ..frames import to_pandas
 from ._design import build_groups, group_values, missing_report, raise_missing
 
 __all__ = ["FormulaSpec", "translate"]
@@ -58,12 +59,34 @@ def translate(
         raise MixedModelsTypeError(f"from_formula got unexpected argument(s) {sorted(kwargs)}")
     if missing not in ("none", "drop", "raise"):
         raise DataError(f"missing must be 'none', 'drop' or 'raise', got {missing!r}")
+    data, labels, group_name = _rows(data, groups, subset)
+    parsed = parse_formula(formula)
+    if parsed.bars:
+        raise FormulaError(
+            f"formula {formula!r} has lme4 random-effect terms; give them with re_formula/"
+            "vc_formula, or use mixedmodels.lmer for lme4 formulas"
+        )
+    re_text, vc_text, used = _formula_variables(formula, re_formula, vc_formula)
+    absent = sorted(name for name in used if name not in data.columns and name not in namespace)
+    if absent:
+        raise FormulaError(f"the formulas use {absent}, which are not columns of the data")
+    data, labels = _complete(data, labels, used, missing)
+    context = {key: value for key, value in namespace.items() if key in used}
+    fixed = build_fixed(parsed.fixed_rhs, data, variables=context)
+    endog = pd.Series(_response(parsed.response, data, context), index=data.index)
+    endog.name = parsed.response
+    exog = pd.DataFrame(fixed.matrix, columns=fixed.names, index=data.index)
+    exog_re = None if re_text is None else _exog_re(re_text, data, group_name, context)
+    exog_vc = _vc_spec(vc_text, data, labels, group_name, context) if vc_text else None
+    return FormulaSpec(endog, exog, labels, exog_re, exog_vc, group_name, fixed, data)
+
+
+def _rows(data: object, groups: object, subset: object) -> tuple[pd.DataFrame, np.ndarray, str]:
+    """The data as pandas, the group labels and the grouping name, restricted to ``subset``."""
     if isinstance(data, Mapping) and not isinstance(data, pd.DataFrame):
         data = pd.DataFrame(data)
     if not isinstance(data, pd.DataFrame):
         # polars, pyarrow, ...: the whole frame (statsmodels' formulas may use any column)
-        from ..frames import to_pandas
-
         data = to_pandas(data, "data")
     group_name = "Group"
     if isinstance(groups, str):
@@ -77,12 +100,13 @@ def translate(
         positions = pd.Series(np.arange(len(data)), index=data.index).loc[subset]
         positions = np.asarray(positions, dtype=np.int64).ravel()
         data, labels = data.iloc[positions], labels[positions]
-    parsed = parse_formula(formula)
-    if parsed.bars:
-        raise FormulaError(
-            f"formula {formula!r} has lme4 random-effect terms; give them with re_formula/"
-            "vc_formula, or use mixedmodels.lmer for lme4 formulas"
-        )
+    return data, labels, group_name
+
+
+def _formula_variables(
+    formula: str, re_formula: str | None, vc_formula: Mapping[str, str] | None
+) -> tuple[str | None, dict[str, str], set[str]]:
+    """The one-sided ``re_formula`` and ``vc_formula`` texts and every variable used."""
     re_text = None if re_formula is None else _one_sided(re_formula, "re_formula")
     if vc_formula is not None and not isinstance(vc_formula, Mapping):
         raise MixedModelsTypeError("vc_formula must be a dict of name -> formula")
@@ -92,9 +116,13 @@ def translate(
         used |= _required(re_text, "re_formula")
     for name, text in vc_text.items():
         used |= _required(text, f"vc_formula[{name!r}]")
-    absent = sorted(name for name in used if name not in data.columns and name not in namespace)
-    if absent:
-        raise FormulaError(f"the formulas use {absent}, which are not columns of the data")
+    return re_text, vc_text, used
+
+
+def _complete(
+    data: pd.DataFrame, labels: np.ndarray, used: set[str], missing: str
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """The rows without a missing value in a used column or the groups (``missing='drop'``)."""
     parts = {f"column {c!r}": data[c].isna().to_numpy() for c in data.columns if c in used}
     parts["groups"] = pd.isna(pd.Series(labels, dtype=object)).to_numpy()
     bad, culprits = missing_report(parts)
@@ -104,20 +132,18 @@ def translate(
         data, labels = data.iloc[np.flatnonzero(~bad)], labels[~bad]
     if len(data) == 0:
         raise DataError("no rows left to fit")
-    context = {key: value for key, value in namespace.items() if key in used}
-    y = _response(parsed.response, data, context)
-    fixed = build_fixed(parsed.fixed_rhs, data, variables=context)
-    exog = pd.DataFrame(fixed.matrix, columns=fixed.names, index=data.index)
-    exog_re = None
+    return data, labels
+
+
+def _exog_re(
+    re_text: str, data: pd.DataFrame, group_name: str, context: Mapping[str, object]
+) -> pd.DataFrame:
+    """``exog_re`` of ``re_formula``; its intercept is named after the groups, as statsmodels."""
     if re_text == "1":
-        exog_re = pd.DataFrame({group_name: np.ones(len(data))}, index=data.index)
-    elif re_text is not None:
-        frame = _matrix(re_text, data, "re_formula", context)
-        names = [str(name).replace("Intercept", group_name) for name in frame.columns]
-        exog_re = pd.DataFrame(np.asarray(frame, dtype=float), columns=names, index=data.index)
-    exog_vc = _vc_spec(vc_text, data, labels, group_name, context) if vc_text else None
-    endog = pd.Series(y, index=data.index, name=parsed.response)
-    return FormulaSpec(endog, exog, labels, exog_re, exog_vc, group_name, fixed, data)
+        return pd.DataFrame({group_name: np.ones(len(data))}, index=data.index)
+    names, matrix, _ = evaluate_matrix(re_text, data, "re_formula", context)
+    names = [name.replace("Intercept", group_name) for name in names]
+    return pd.DataFrame(matrix, columns=names, index=data.index)
 
 
 def _vc_spec(

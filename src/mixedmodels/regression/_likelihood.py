@@ -44,10 +44,23 @@ __all__ = ["LikelihoodMixin", "MixedLMDistribution"]
 class LikelihoodMixin:
     """The likelihood methods of :class:`MixedLM` (see the module notes)."""
 
-    def _as_params(self, params: object, has_fe: bool) -> MixedLMParams:
+    def _as_params(self, params: object, has_fe: bool | None = None) -> MixedLMParams:
+        """``params`` as a ``MixedLMParams``; an array is packed as statsmodels packs it.
+
+        ``has_fe=None`` (start values) tells from the length whether the array
+        holds the fixed effects.
+        """
         if isinstance(params, MixedLMParams):
             return params
         packed = np.asarray(params, dtype=float).ravel()
+        n_variance = self.k_re2 + self.k_vc
+        if has_fe is None:
+            has_fe = len(packed) == self.k_fe + n_variance
+        if len(packed) != n_variance + (self.k_fe if has_fe else 0):
+            raise DataError(
+                f"params has {len(packed)} entries; expected {self.k_fe + n_variance} (with "
+                f"fixed effects) or {n_variance} (variance parameters only)"
+            )
         return MixedLMParams.from_packed(packed, self.k_fe, self.k_re, self.use_sqrt, has_fe)
 
     def loglike(self, params: MixedLMParams | np.ndarray, profile_fe: bool = True) -> float:
@@ -145,7 +158,7 @@ class LikelihoodMixin:
         **fit_kwargs
             Passed to :meth:`fit` for the unpenalised fit.
         """
-        from ._results import Estimate, MixedLMResults
+        from ._results import MixedLMResults
 
         base: MixedLMResults = self.fit(start_params=start_params, **fit_kwargs)
         beta_hat = np.asarray(base.fe_params, dtype=float)
@@ -161,11 +174,8 @@ class LikelihoodMixin:
         keep = np.abs(beta) > ceps
         cov_fe = np.full((self.k_fe, self.k_fe), np.nan)
         cov_fe[np.ix_(keep, keep)] = np.linalg.inv(precision[np.ix_(keep, keep)])
-        estimate = Estimate(
-            base.theta, beta, cov_fe, base.scale, base.llf, True, base.singular, base.df_modelwc
-        )
         results = MixedLMResults(
-            self, base.engine, base.layout, estimate, base.freepat, None, lmer=base.lmer
+            self, base.lmer, base.layout, base.freepat, fixed_effects=(beta, cov_fe)
         )
         return MixedLMResultsWrapper(results)
 
@@ -235,6 +245,7 @@ class MixedLMDistribution:
             effects = effects @ np.linalg.cholesky(self.cov_re).T
             y += (effects[structure.codes] * model.exog_re).sum(axis=1)
         for k, component in enumerate(model.components):
-            for rows, matrix in zip(structure.rows, component.mats, strict=True):
+            for code, rows in enumerate(structure.rows):
+                matrix = component.matrix[rows][:, component.group_columns(code)]
                 y[rows] += np.sqrt(self.vcomp[k]) * (matrix @ rng.normal(size=matrix.shape[1]))
         return y + np.sqrt(self.scale) * rng.normal(size=len(y))

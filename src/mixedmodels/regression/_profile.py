@@ -29,13 +29,9 @@ __all__ = ["profile_variance"]
 
 
 def _permuted_pattern(results: MixedLMResults, order: np.ndarray) -> np.ndarray:
-    free = results.freepat
-    if free is None or np.asarray(free.cov_re).size == 0:
-        return re_pattern_from_free(None, results.k_re)
-    mask = np.asarray(free.cov_re, dtype=float)
-    lower = np.tril(mask != 0)
-    symmetric = (lower | lower.T).astype(float)
-    return re_pattern_from_free(symmetric[np.ix_(order, order)], results.k_re)
+    """The fit's ``T`` pattern for ``exog_re`` with its columns in ``order``."""
+    free = results.model.free_pattern(results.freepat) >= 0
+    return re_pattern_from_free((free | free.T)[np.ix_(order, order)], results.k_re)
 
 
 def _target(results: MixedLMResults, re_ix: int | str, vtype: str):
@@ -56,14 +52,14 @@ def _target(results: MixedLMResults, re_ix: int | str, vtype: str):
         cov = np.asarray(results.cov_re_unscaled)[np.ix_(order, order)]
         vcomp = results.vcomp / results.scale
         theta_start = layout.theta_from_profile(cov, vcomp)
-        fixed = layout.re_offset + int(pattern[0, 0])
+        fixed = int(layout.re_index[0, 0])
         return engine, theta_start, fixed, float(np.asarray(results.cov_re)[index, index])
-    names = list(model.exog_vc.names)
+    names = [component.name for component in model.components]
     if re_ix not in names:
         raise DataError(f"re_ix must name a variance component for vtype='vc': one of {names}")
     k = names.index(re_ix)
-    engine, layout = model.engine(results.reml, results.layout.re_pattern)
-    return engine, results.theta.copy(), layout.vc_indices[k], float(results.vcomp[k])
+    fixed = results.layout.vc_indices[k]
+    return results.engine, results.theta.copy(), fixed, float(results.vcomp[k])
 
 
 def profile_variance(

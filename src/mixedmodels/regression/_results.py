@@ -9,7 +9,6 @@ array-in/array-out. The numbers are the engine's.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -22,38 +21,14 @@ from statsmodels.iolib import summary2
 from statsmodels.regression.mixed_linear_model import MixedLMParams
 
 from ..errors import DataError, MixedModelsWarning
-from ._design import ThetaLayout, dense
-from ._inference import VarianceInference, variance_inference
+from ._design import ThetaLayout
+from ._inference import variance_covariances
 
 if TYPE_CHECKING:
-    from ..model import LinearMixedModel
     from ..results.lmer import LmerResults
     from .mixed_linear_model import MixedLM
 
-__all__ = ["Estimate", "MixedLMResults"]
-
-
-@dataclass(frozen=True)
-class Estimate:
-    """A fit's outcome: ``theta``, fixed effects and their covariance, ``scale``, ``llf``."""
-
-    theta: np.ndarray
-    fe_params: np.ndarray
-    cov_fe: np.ndarray
-    scale: float
-    llf: float
-    converged: bool
-    singular: bool
-    df_modelwc: int
-
-    @classmethod
-    def from_lmer(cls, lmer: LmerResults) -> Estimate:
-        """The estimate of an engine fit."""
-        return cls(
-            lmer.theta.copy(), lmer.fe_params.to_numpy(), lmer.cov_fe.to_numpy(),
-            float(lmer.scale), float(lmer.llf), bool(lmer.converged), bool(lmer.singular),
-            int(lmer.df_modelwc),
-        )
+__all__ = ["MixedLMResults"]
 
 
 class MixedLMResults(LikelihoodModelResults):
@@ -87,22 +62,23 @@ class MixedLMResults(LikelihoodModelResults):
     def __init__(
         self,
         model: MixedLM,
-        engine: LinearMixedModel,
+        lmer: LmerResults,
         layout: ThetaLayout,
-        estimate: Estimate,
         free: MixedLMParams | None = None,
         hist: list | None = None,
-        lmer: LmerResults | None = None,
+        fixed_effects: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> None:
-        self.engine, self.layout, self.estimate = engine, layout, estimate
-        self.lmer = lmer
-        self.theta = estimate.theta.copy()
+        self.lmer, self.engine, self.layout = lmer, lmer.model, layout
+        if fixed_effects is None:  # else the penalised estimate of fit_regularized
+            fixed_effects = (lmer.fe_params.to_numpy(), lmer.cov_fe.to_numpy())
+        self.fe_params, self.cov_fe = fixed_effects
+        self.theta = lmer.theta.copy()
         cov_unscaled, vcomp_unscaled = layout.profile(self.theta)
-        params = np.concatenate([estimate.fe_params, layout.packed(self.theta)])
-        super().__init__(model, params, normalized_cov_params=None, scale=estimate.scale)
-        self.reml = engine.reml
+        params = np.concatenate([self.fe_params, layout.packed(self.theta)])
+        super().__init__(model, params, normalized_cov_params=None, scale=lmer.scale)
+        self.reml = self.engine.reml
         self.method = "REML" if self.reml else "ML"
-        self.converged, self.singular = estimate.converged, estimate.singular
+        self.converged, self.singular = lmer.converged, lmer.singular
         self.freepat, self.hist = free, hist
         self.use_sqrt = model.use_sqrt
         self.k_fe, self.k_re, self.k_re2 = model.k_fe, model.k_re, model.k_re2
@@ -111,7 +87,6 @@ class MixedLMResults(LikelihoodModelResults):
         self.df_resid = self.nobs - self.k_fe
         self.n_groups = model.n_groups
         self.group_sizes = np.array([len(rows) for rows in model.group_structure.rows])
-        self.fe_params = np.asarray(estimate.fe_params, dtype=float)
         self.cov_re_unscaled = cov_unscaled
         self.cov_re = self.scale * cov_unscaled
         self.vcomp = self.scale * vcomp_unscaled
@@ -126,8 +101,8 @@ class MixedLMResults(LikelihoodModelResults):
         the inverse observed information of the profile parameters; cross block zero."""
         k = len(self.params)
         matrix = np.zeros((k, k))
-        matrix[: self.k_fe, : self.k_fe] = self.estimate.cov_fe
-        matrix[self.k_fe :, self.k_fe :] = self._variance_covariances()[0]
+        matrix[: self.k_fe, : self.k_fe] = self.cov_fe
+        matrix[self.k_fe :, self.k_fe :] = self._variance_covariances[0]
         return matrix / self.scale
 
     @normalized_cov_params.setter
@@ -136,33 +111,38 @@ class MixedLMResults(LikelihoodModelResults):
             raise AttributeError("normalized_cov_params is computed from the fit")
 
     @cached_property
-    def _inference(self) -> VarianceInference:
-        inference = variance_inference(self.engine, self.layout, self.theta, self.scale)
-        if not inference.positive_definite:
+    def _variance_covariances(self) -> tuple[np.ndarray, np.ndarray]:
+        """Covariances of the profile and natural variance parameters (``_inference``)."""
+        k = len(self.params) - self.k_fe
+        nan = np.full((k, k), np.nan)
+        if self.singular:
+            # Wald standard errors of a variance estimated on its boundary are meaningless.
+            return nan, nan
+        covariances = variance_covariances(self.lmer, self.layout)
+        if covariances is None:
             warnings.warn(
                 "the Hessian of the log-likelihood is not positive definite at the estimate; "
                 "standard errors of the variance parameters are NaN",
                 MixedModelsWarning,
                 stacklevel=3,
             )
-        return inference
-
-    def _variance_covariances(self) -> tuple[np.ndarray, np.ndarray]:
-        k = len(self.params) - self.k_fe
-        if self.singular:
-            # Wald standard errors of a variance estimated on its boundary are meaningless.
-            return np.full((k, k), np.nan), np.full((k, k), np.nan)
-        return self._inference.cov_profile, self._inference.cov_natural
+            return nan, nan
+        return covariances
 
     @property
     def llf(self) -> float:
         """Log-likelihood at the estimate (the REML log-likelihood for REML fits)."""
-        return self.estimate.llf
+        return self.lmer.llf
+
+    @property
+    def df_modelwc(self) -> int:
+        """Number of estimated parameters, including the scale (and any residual structure)."""
+        return self.lmer.df_modelwc
 
     @property
     def bse_fe(self) -> np.ndarray:
         """Standard errors of the fixed effects."""
-        return np.sqrt(np.diag(self.estimate.cov_fe))
+        return np.sqrt(np.diag(self.cov_fe))
 
     @cached_property
     def bse_re(self) -> np.ndarray:
@@ -174,7 +154,7 @@ class MixedLMResults(LikelihoodModelResults):
         ``sqrt(scale) * bse`` here, which has the units of a standard deviation
         (see ``docs/statsmodels.md``). NaN for singular fits.
         """
-        return np.sqrt(np.clip(np.diag(self._variance_covariances()[1]), 0.0, None))
+        return np.sqrt(np.clip(np.diag(self._variance_covariances[1]), 0.0, None))
 
     @property
     def aic(self) -> float:
@@ -185,11 +165,6 @@ class MixedLMResults(LikelihoodModelResults):
     def bic(self) -> float:
         """Bayesian information criterion; NaN for REML fits, as in statsmodels."""
         return np.nan if self.reml else -2.0 * self.llf + np.log(self.nobs) * self.df_modelwc
-
-    @property
-    def df_modelwc(self) -> int:
-        """Number of estimated parameters, including the scale (and any residual structure)."""
-        return self.estimate.df_modelwc
 
     def t_test(self, r_matrix: object, use_t: bool | None = None, **kwargs: object) -> object:
         """t tests of linear hypotheses on the fixed effects (or all parameters).
@@ -217,10 +192,10 @@ class MixedLMResults(LikelihoodModelResults):
             blocks_z.append(model.exog_re[rows])
             blocks_lambda.append(self.layout.re_factor(self.theta))
         for component, index in zip(model.components, self.layout.vc_indices, strict=True):
-            matrix = dense(component.mats[code])
-            blocks_z.append(matrix)
-            blocks_lambda.append(self.theta[index] * np.eye(matrix.shape[1]))
-            names.extend(f"{component.name}[{name}]" for name in component.colnames[code])
+            columns = component.group_columns(code)
+            blocks_z.append(component.matrix[rows][:, columns].toarray())
+            blocks_lambda.append(self.theta[index] * np.eye(len(columns)))
+            names.extend(f"{component.name}[{component.column_names[j]}]" for j in columns)
         z = np.column_stack(blocks_z) if blocks_z else np.zeros((len(rows), 0))
         return z, scipy.linalg.block_diag(*blocks_lambda), names
 

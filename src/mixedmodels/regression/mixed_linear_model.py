@@ -9,18 +9,11 @@ statsmodels' own data handler and results come back as statsmodels returns
 them: numpy for numpy input, pandas for pandas input. ``MixedLMParams`` and
 ``VCSpec`` are statsmodels' own parameter containers.
 
-Why statsmodels' base classes
------------------------------
-statsmodels' ``LikelihoodModel``/``LikelihoodModelResults``, its results
-wrapper, ``Summary`` and ``ContrastResults`` define the behaviour this API
-promises (array-in/array-out, ``t_test``/``wald_test``/``f_test`` with string
-constraints, ``summary_col``, ``remove_data``, ``save``/``load``). Re-writing
-them would be a copy that drifts; so ``mixedmodels.api`` needs the optional
-``statsmodels`` extra, while ``import mixedmodels`` does not. Every number
-(estimates, likelihoods, standard errors, random effects) comes from the engine.
-
-The deliberate differences from statsmodels are listed, with their reasons,
-in ``docs/statsmodels.md``.
+statsmodels' base classes give the drop-in its behaviour (array-in/array-out,
+``t_test``/``wald_test``/``f_test``, ``summary_col``, ``remove_data``,
+``save``/``load``); every number comes from the engine. The reasons for that
+choice and the deliberate differences from statsmodels are in
+``docs/statsmodels.md``.
 """
 
 from __future__ import annotations
@@ -28,6 +21,7 @@ from __future__ import annotations
 import inspect
 import warnings
 from collections.abc import Mapping
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -52,16 +46,13 @@ from ._design import (
     build_groups,
     build_terms,
     group_values,
-    make_components,
     missing_report,
     raise_missing,
     re_pattern_from_free,
-    row_missing,
-    split_vc,
-    take_rows,
+    stack_components,
 )
 from ._likelihood import LikelihoodMixin
-from ._results import Estimate, MixedLMResults
+from ._results import MixedLMResults
 
 __all__ = ["MixedLM", "MixedLMParams", "MixedLMResults", "SingularCovarianceWarning", "VCSpec"]
 
@@ -142,17 +133,7 @@ class MixedLM(LikelihoodMixin, LikelihoodModel):
         missing: str = "none",
         **kwargs: object,
     ) -> None:
-        unknown = sorted(set(kwargs) - _INIT_OPTIONS)
-        if unknown:
-            raise MixedModelsTypeError(f"MixedLM got unexpected argument(s) {unknown}")
-        if missing not in ("none", "drop", "raise"):
-            raise DataError(f"missing must be 'none', 'drop' or 'raise', got {missing!r}")
-        if isinstance(exog_vc, Mapping):
-            warnings.warn(
-                "Using deprecated variance components definition.  Please see documentation",
-                FutureWarning,
-                stacklevel=2,
-            )
+        _check_options(kwargs, missing, exog_vc)
         self.use_sqrt = bool(use_sqrt)
         # Extension of statsmodels: residual structures (mixedmodels.structures).
         self.correlation = kwargs.get("correlation")
@@ -160,88 +141,46 @@ class MixedLM(LikelihoodMixin, LikelihoodModel):
         self.structure_frame: pd.DataFrame | None = None
         self.fixed_design = None
         self.reml = True
-        y, _ = as_matrix(endog, "endog", "y")
-        if y.shape[1] != 1:
-            raise DataError(f"endog must be one-dimensional, got shape {y.shape}")
-        y = y[:, 0]
-        n = len(y)
-        if n == 0:
-            raise DataError("endog has no observations")
-        X, _ = as_matrix(exog, "exog", "x")
-        if X.shape[0] != n:
-            raise DataError(f"exog has {X.shape[0]} rows; endog has {n}")
-        labels = group_values(groups, n)
-        Z = re_names = None
-        if exog_re is not None:
-            Z, re_names = as_matrix(exog_re, "exog_re", "x_re")
-            if Z.shape[0] != n:
-                raise DataError(f"exog_re has {Z.shape[0]} rows; endog has {n}")
-        keep, raw_vc = self._complete_rows(y, X, labels, Z, exog_vc, missing)
+        y, X, labels, Z, re_names = _read_arrays(endog, exog, groups, exog_re)
+        keep, components = _complete_rows(y, X, labels, Z, exog_vc, missing)
         y, X, labels = y[keep], X[keep], labels[keep]
         Z = None if Z is None else Z[keep]
-        for name, matrix in (("endog", y[:, None]), ("exog", X), ("exog_re", Z)):
-            if matrix is not None and not np.all(np.isfinite(matrix)):
-                raise DataError(f"{name} holds infinite values; remove or replace them")
-        kept = set(independent_columns(X).tolist())
-        if len(kept) < X.shape[1]:
-            dropped = [j for j in range(X.shape[1]) if j not in kept]
-            raise DataError(
-                f"exog is rank deficient: column(s) {dropped} are constant zero or collinear "
-                "with earlier columns; remove them"
-            )
+        _check_values(y, X, Z)
         super().__init__(_subset(endog, keep), _subset(exog, keep), missing="none")
         self.formula = kwargs.get("formula")
         self.group_structure: GroupStructure = build_groups(labels, "Group")
-        self.components: list[VarianceComponent] = make_components(raw_vc)
-        self.endog, self.exog = y, X
-        self.groups = labels
+        self.components: list[VarianceComponent] = [
+            component.restricted(keep, self.group_structure) for component in components
+        ]
+        self.endog, self.exog, self.groups = y, X, labels
         self.nobs = self.n_totobs = len(y)
-        self.k_fe = X.shape[1]
-        self.k_vc = len(self.components)
+        self.k_fe, self.k_vc = X.shape[1], len(self.components)
         default_re = Z is None and self.k_vc == 0
         if default_re:
             Z, re_names = np.ones((self.nobs, 1)), ["Group"]
         self.exog_re = Z
         self.k_re = 0 if Z is None else Z.shape[1]
         self.k_re2 = self.k_re * (self.k_re + 1) // 2
-        self.exog_vc = VCSpec(
-            [c.name for c in self.components],
-            [c.colnames for c in self.components],
-            [c.mats for c in self.components],
-        )
         self.set_re_names(list(re_names or []))
         if default_re:
             # statsmodels names the default random intercept "Group Var" in random_effects too.
             self.exog_re_names = self.data.exog_re_names = ["Group Var"]
         self._engines: dict[tuple, tuple[LinearMixedModel, ThetaLayout]] = {}
 
-    def _complete_rows(
-        self, y: np.ndarray, X: np.ndarray, labels: np.ndarray, Z: object, exog_vc: object,
-        missing: str,
-    ) -> tuple[np.ndarray, list]:
-        """Rows without missing values (raising unless ``missing='drop'``) and the vc parts."""
-        n = len(y)
-        group_missing = pd.isna(pd.Series(labels, dtype=object)).to_numpy()
-        known = build_groups(labels[~group_missing], "Group")
-        rows_known = np.flatnonzero(~group_missing)
-        raw_vc = split_vc(exog_vc, known.labels, [len(rows) for rows in known.rows])
-        parts = {"endog": np.isnan(y), "groups": group_missing}
-        parts.update({f"exog column {j}": np.isnan(X[:, j]) for j in range(X.shape[1])})
-        if Z is not None:
-            parts.update({f"exog_re column {j}": np.isnan(Z[:, j]) for j in range(Z.shape[1])})
-        for vc_name, _, mats in raw_vc:
-            mask = np.zeros(n, dtype=bool)
-            for rows, matrix in zip(known.rows, mats, strict=True):
-                mask[rows_known[rows]] = row_missing(matrix)
-            parts[f"exog_vc[{vc_name!r}]"] = mask
-        bad, culprits = missing_report(parts)
-        if bad.any():
-            if missing != "drop":
-                raise_missing(culprits, missing)
-            if bad.all():
-                raise DataError("no complete rows: every row has a missing value")
-            raw_vc = _drop_vc_rows(raw_vc, known, ~bad[rows_known])
-        return ~bad, raw_vc
+    @cached_property
+    def exog_vc(self) -> VCSpec:
+        """The variance components in statsmodels' layout (per group, dense)."""
+        names, colnames, mats = [], [], []
+        structure = self.group_structure
+        for component in self.components:
+            per_group = [component.group_columns(code) for code in range(structure.n_groups)]
+            names.append(component.name)
+            colnames.append([[component.column_names[j] for j in cols] for cols in per_group])
+            mats.append([
+                component.matrix[rows][:, cols].toarray()
+                for rows, cols in zip(structure.rows, per_group, strict=True)
+            ])
+        return VCSpec(names, colnames, mats)
 
     # ------------------------------------------------------------------ names
     def set_re_names(self, names: list[str]) -> None:
@@ -251,12 +190,12 @@ class MixedLM(LikelihoodMixin, LikelihoodModel):
         for i in range(self.k_re):
             for j in range(i + 1):
                 cov_names.append(f"{names[i]} Var" if i == j else f"{names[j]} x {names[i]} Cov")
-        self.vc_names = [f"{name} Var" for name in self.exog_vc.names]
+        self.vc_names = [f"{component.name} Var" for component in self.components]
         self.param_names = list(self.data.xnames) + cov_names + self.vc_names
         self.data.param_names = self.param_names
         self.data.exog_re_names = names
         self.data.exog_re_names_full = cov_names
-        self.data.vcomp_names = list(self.exog_vc.names)
+        self.data.vcomp_names = [component.name for component in self.components]
 
     @property
     def group_labels(self) -> list:
@@ -319,12 +258,7 @@ class MixedLM(LikelihoodMixin, LikelihoodModel):
         """
         if args:
             raise MixedModelsTypeError("from_formula takes no extra positional arguments")
-        depth = kwargs.pop("eval_env", 0)
-        depth = depth if isinstance(depth, int) else 0
-        frame = inspect.currentframe().f_back  # the caller: formula names not in data
-        for _ in range(depth):
-            frame = frame.f_back
-        namespace = {**frame.f_globals, **frame.f_locals}
+        namespace = _caller_namespace(kwargs.pop("eval_env", 0))
         structures = {key: kwargs.pop(key, None) for key in ("correlation", "variance")}
         spec = _formula.translate(
             formula, data, re_formula, vc_formula, subset, missing, namespace, kwargs
@@ -333,17 +267,22 @@ class MixedLM(LikelihoodMixin, LikelihoodModel):
             spec.endog, spec.exog, spec.groups, exog_re=spec.exog_re, exog_vc=spec.exog_vc,
             formula=formula, **structures,
         )
-        model.structure_frame = spec.frame
-        model.group_structure.name = spec.group_name
-        model.fixed_design = spec.fixed
-        if model.k_re and spec.exog_re is None:
-            model.set_re_names([spec.group_name])
-        model.data.frame = spec.frame
-        # Code that rebuilds the design from new data (marginaleffects) calls this.
-        model.data.design_info = _DesignBuilder(spec.fixed)
-        model.re_formula = re_formula
-        model.vc_formula = dict(vc_formula) if vc_formula is not None else None
+        model._attach_formulas(spec, re_formula, vc_formula)
         return model
+
+    def _attach_formulas(
+        self, spec: _formula.FormulaSpec, re_formula: str | None, vc_formula: Mapping | None
+    ) -> None:
+        """Names, frame and design builder of a model made by :meth:`from_formula`."""
+        self.structure_frame = self.data.frame = spec.frame
+        self.group_structure.name = spec.group_name
+        self.fixed_design = spec.fixed
+        if self.k_re and spec.exog_re is None:
+            self.set_re_names([spec.group_name])
+        # Code that rebuilds the design from new data (marginaleffects) calls this.
+        self.data.design_info = _DesignBuilder(spec.fixed)
+        self.re_formula = re_formula
+        self.vc_formula = dict(vc_formula) if vc_formula is not None else None
 
     # ------------------------------------------------------------------ engine
     def engine(
@@ -365,13 +304,10 @@ class MixedLM(LikelihoodMixin, LikelihoodModel):
         z = self.exog_re if exog_re is None else exog_re
         names = list(self.exog_re_names) if self.k_re else []
         terms = build_terms(
-            self.group_structure, self.nobs, z if self.k_re else None, names, pattern,
-            self.components,
+            self.group_structure, z if self.k_re else None, names, pattern, self.components
         )
         engine = LinearMixedModel(self.endog, self.exog, terms, list(self.exog_names), reml=reml)
-        layout = ThetaLayout.from_terms(
-            engine.term_infos, engine.n_theta, pattern if self.k_re else None, self.k_vc
-        )
+        layout = ThetaLayout.from_engine(engine, bool(self.k_re), self.k_vc)
         if exog_re is None:
             self._engines[key] = (engine, layout)
         return engine, layout
@@ -398,18 +334,6 @@ class MixedLM(LikelihoodMixin, LikelihoodModel):
         cov = np.asarray(free.cov_re, dtype=float)
         return re_pattern_from_free(cov if cov.size else None, self.k_re)
 
-    def _start_params(self, start_params: object) -> MixedLMParams | None:
-        if start_params is None or isinstance(start_params, MixedLMParams):
-            return start_params
-        packed = np.asarray(start_params, dtype=float).ravel()
-        if len(packed) in (self.k_fe + self.k_re2 + self.k_vc, self.k_re2 + self.k_vc):
-            has_fe = len(packed) == self.k_fe + self.k_re2 + self.k_vc
-            return MixedLMParams.from_packed(packed, self.k_fe, self.k_re, self.use_sqrt, has_fe)
-        raise DataError(
-            f"start_params has {len(packed)} entries; expected {self.k_fe + self.k_re2 + self.k_vc}"
-            f" (with fixed effects) or {self.k_re2 + self.k_vc} (variance parameters only)"
-        )
-
     # ------------------------------------------------------------------ fit
     def fit(
         self,
@@ -431,8 +355,8 @@ class MixedLM(LikelihoodMixin, LikelihoodModel):
         start_params : MixedLMParams or array_like, optional
             Starting values (packed as statsmodels packs them).
         reml : bool, default True
-        niter_sa : int
-            Ignored (statsmodels ignores it too).
+        niter_sa, method : optional
+            Ignored (the engine's optimiser, BOBYQA, is always used).
         do_cg : bool, default True
             If False, no optimisation: results at the starting values.
         fe_pen, cov_pen : None
@@ -443,8 +367,6 @@ class MixedLM(LikelihoodMixin, LikelihoodModel):
             are block diagonal after a permutation, e.g. ``numpy.eye(k_re)``).
         full_output : bool
             Keep every evaluation of the criterion in ``results.hist``.
-        method : str or list, optional
-            Ignored: the engine's optimiser (BOBYQA) is always used.
         **fit_kwargs
             scipy options (``gtol``, ``maxiter``, ...) are ignored; statsmodels'
             generic options (``cov_type``, ``use_t``, ...) are ignored with a
@@ -456,59 +378,26 @@ class MixedLM(LikelihoodMixin, LikelihoodModel):
         MixedLMResults
             Wrapped by statsmodels' results wrapper.
         """
-        unknown = sorted(set(fit_kwargs) - _SCIPY_FIT_OPTIONS - _GENERIC_FIT_OPTIONS)
-        if unknown:
-            raise MixedModelsTypeError(f"MixedLM.fit got unexpected argument(s) {unknown}")
-        disallowed = sorted(set(fit_kwargs) - _SCIPY_FIT_OPTIONS)
-        if disallowed:
-            ending = "s" if len(disallowed) > 1 else ""
-            warnings.warn(
-                f"Argument{ending} {', '.join(disallowed)} not used by MixedLM.fit. Future "
-                "versions will raise on these arguments.",
-                FutureWarning,
-                stacklevel=2,
-            )
-        if fe_pen is not None or cov_pen is not None:
-            raise NotImplementedError(
-                "fe_pen/cov_pen: penalised fits go through fit_regularized (fixed effects only)"
-            )
+        _check_fit_options(fit_kwargs, fe_pen, cov_pen)
         pattern = self.free_pattern(free)
         engine, layout = self.engine(reml, pattern)
-        start = self._start_params(start_params)
+        start = None if start_params is None else self._as_params(start_params)
         theta0 = None if start is None else layout.theta_from_profile(start.cov_re, start.vcomp)
         if self.correlation is not None or self.variance is not None:
             if not do_cg:
                 raise NotImplementedError("do_cg=False is not supported with a residual structure")
             lmer = self._fit_structured(engine, theta0)
-            engine = lmer.model
         elif do_cg:
             lmer = engine.fit(start=theta0, keep_log=full_output, warn=False)
         else:
-            with engine.thread_policy():  # as in engine.fit: every BLAS call under the policy
-                theta0 = engine.initial_theta() if theta0 is None else theta0
-                lmer = LmerResults(
-                    engine, engine.optimizer_result_at(theta0), engine.is_singular(theta0)
-                )
+            lmer = _results_at(engine, theta0)
         self.reml = bool(reml)
-        if not lmer.converged:
-            warnings.warn(
-                f"MixedLM optimisation did not converge: {lmer.optimizer.message}",
-                ConvergenceWarning,
-                stacklevel=2,
-            )
-        if lmer.singular:
-            warnings.warn(
-                "boundary (singular) fit: the random effects covariance matrix is singular "
-                "(a variance is estimated as zero)",
-                SingularCovarianceWarning,
-                stacklevel=2,
-            )
-        estimate = Estimate.from_lmer(lmer)
+        _warn_fit(lmer)
         hist = lmer.optimizer.log if full_output else None
-        results = MixedLMResults(self, engine, layout, estimate, free, hist, lmer=lmer)
+        results = MixedLMResults(self, lmer, layout, free, hist)
         return MixedLMResultsWrapper(results)
 
-    def _fit_structured(self, engine: LinearMixedModel, theta0: np.ndarray | None) -> object:
+    def _fit_structured(self, engine: LinearMixedModel, theta0: np.ndarray | None) -> LmerResults:
         """The fit with a residual structure (extension of statsmodels; nlme's ``lme``)."""
         from ..structures.model import StructuredModel
 
@@ -543,6 +432,14 @@ class _DesignBuilder:
         return None, self.fixed.new_matrix(frame)
 
 
+def _caller_namespace(depth: object) -> dict[str, object]:
+    """Names visible to the caller of ``from_formula`` (``eval_env`` frames further up)."""
+    frame = inspect.currentframe().f_back.f_back
+    for _ in range(depth if isinstance(depth, int) else 0):
+        frame = frame.f_back
+    return {**frame.f_globals, **frame.f_locals}
+
+
 def _subset(values: object, keep: np.ndarray) -> object:
     """The kept rows of an input, keeping its type (pandas stays pandas)."""
     if isinstance(values, pd.DataFrame | pd.Series):
@@ -551,20 +448,118 @@ def _subset(values: object, keep: np.ndarray) -> object:
     return array[keep]
 
 
-def _drop_vc_rows(
-    raw_vc: list[tuple[str, list[list[str]], list[np.ndarray]]],
-    known: GroupStructure,
-    keep_known: np.ndarray,
-) -> list[tuple[str, list[list[str]], list[np.ndarray]]]:
-    """Drop incomplete rows from the per-group matrices, and groups left empty."""
-    present = [bool(keep_known[rows].any()) for rows in known.rows]
-    out = []
-    for vc_name, colnames, mats in raw_vc:
-        new_names, new_mats = [], []
-        for rows, names, matrix, alive in zip(known.rows, colnames, mats, present, strict=True):
-            if alive:
-                new_names.append(names)
-                new_mats.append(take_rows(matrix, keep_known[rows]))
-        out.append((vc_name, new_names, new_mats))
-    return out
+def _check_options(kwargs: dict, missing: str, exog_vc: object) -> None:
+    """statsmodels' checks of ``MixedLM``'s options (and its warning for the dict form)."""
+    unknown = sorted(set(kwargs) - _INIT_OPTIONS)
+    if unknown:
+        raise MixedModelsTypeError(f"MixedLM got unexpected argument(s) {unknown}")
+    if missing not in ("none", "drop", "raise"):
+        raise DataError(f"missing must be 'none', 'drop' or 'raise', got {missing!r}")
+    if isinstance(exog_vc, Mapping):
+        warnings.warn(
+            "Using deprecated variance components definition.  Please see documentation",
+            FutureWarning,
+            stacklevel=3,
+        )
 
+
+def _read_arrays(
+    endog: object, exog: object, groups: object, exog_re: object
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, list[str] | None]:
+    """``y``, ``X``, the group labels, ``Z`` and its names, checked for shape."""
+    y, _ = as_matrix(endog, "endog", "y")
+    if y.shape[1] != 1:
+        raise DataError(f"endog must be one-dimensional, got shape {y.shape}")
+    y = y[:, 0]
+    n = len(y)
+    if n == 0:
+        raise DataError("endog has no observations")
+    X, _ = as_matrix(exog, "exog", "x")
+    if X.shape[0] != n:
+        raise DataError(f"exog has {X.shape[0]} rows; endog has {n}")
+    labels = group_values(groups, n)
+    Z = re_names = None
+    if exog_re is not None:
+        Z, re_names = as_matrix(exog_re, "exog_re", "x_re")
+        if Z.shape[0] != n:
+            raise DataError(f"exog_re has {Z.shape[0]} rows; endog has {n}")
+    return y, X, labels, Z, re_names
+
+
+def _complete_rows(
+    y: np.ndarray, X: np.ndarray, labels: np.ndarray, Z: np.ndarray | None, exog_vc: object,
+    missing: str,
+) -> tuple[np.ndarray, list[VarianceComponent]]:
+    """Rows without missing values (raising unless ``missing='drop'``) and the components."""
+    group_missing = pd.isna(pd.Series(labels, dtype=object)).to_numpy()
+    known = build_groups(labels[~group_missing], "Group")
+    components = stack_components(exog_vc, known, np.flatnonzero(~group_missing), len(y))
+    parts = {"endog": np.isnan(y), "groups": group_missing}
+    parts.update({f"exog column {j}": np.isnan(X[:, j]) for j in range(X.shape[1])})
+    if Z is not None:
+        parts.update({f"exog_re column {j}": np.isnan(Z[:, j]) for j in range(Z.shape[1])})
+    parts.update({f"exog_vc[{c.name!r}]": c.missing_rows() for c in components})
+    bad, culprits = missing_report(parts)
+    if bad.any() and missing != "drop":
+        raise_missing(culprits, missing)
+    if bad.all():
+        raise DataError("no complete rows: every row has a missing value")
+    return ~bad, components
+
+
+def _check_values(y: np.ndarray, X: np.ndarray, Z: np.ndarray | None) -> None:
+    """Finite values and an ``exog`` of full column rank (see ``docs/statsmodels.md``, 13)."""
+    for name, matrix in (("endog", y[:, None]), ("exog", X), ("exog_re", Z)):
+        if matrix is not None and not np.all(np.isfinite(matrix)):
+            raise DataError(f"{name} holds infinite values; remove or replace them")
+    kept = set(independent_columns(X).tolist())
+    if len(kept) < X.shape[1]:
+        dropped = [j for j in range(X.shape[1]) if j not in kept]
+        raise DataError(
+            f"exog is rank deficient: column(s) {dropped} are constant zero or collinear "
+            "with earlier columns; remove them"
+        )
+
+
+def _check_fit_options(fit_kwargs: dict, fe_pen: object, cov_pen: object) -> None:
+    """statsmodels' handling of ``fit`` options (see ``docs/statsmodels.md``, 6 and 7)."""
+    unknown = sorted(set(fit_kwargs) - _SCIPY_FIT_OPTIONS - _GENERIC_FIT_OPTIONS)
+    if unknown:
+        raise MixedModelsTypeError(f"MixedLM.fit got unexpected argument(s) {unknown}")
+    disallowed = sorted(set(fit_kwargs) - _SCIPY_FIT_OPTIONS)
+    if disallowed:
+        ending = "s" if len(disallowed) > 1 else ""
+        warnings.warn(
+            f"Argument{ending} {', '.join(disallowed)} not used by MixedLM.fit. Future "
+            "versions will raise on these arguments.",
+            FutureWarning,
+            stacklevel=3,
+        )
+    if fe_pen is not None or cov_pen is not None:
+        raise NotImplementedError(
+            "fe_pen/cov_pen: penalised fits go through fit_regularized (fixed effects only)"
+        )
+
+
+def _results_at(engine: LinearMixedModel, theta: np.ndarray | None) -> LmerResults:
+    """The engine's results at ``theta`` (default: its start) without optimising."""
+    with engine.thread_policy():  # as in engine.fit: every BLAS call under the policy
+        theta = engine.initial_theta() if theta is None else theta
+        return LmerResults(engine, engine.optimizer_result_at(theta), engine.is_singular(theta))
+
+
+def _warn_fit(lmer: LmerResults) -> None:
+    """statsmodels' warnings: no convergence, and a boundary (singular) fit."""
+    if not lmer.converged:
+        warnings.warn(
+            f"MixedLM optimisation did not converge: {lmer.optimizer.message}",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
+    if lmer.singular:
+        warnings.warn(
+            "boundary (singular) fit: the random effects covariance matrix is singular "
+            "(a variance is estimated as zero)",
+            SingularCovarianceWarning,
+            stacklevel=3,
+        )

@@ -199,7 +199,12 @@ def varpar_covariance(
     dof = state.n_obs - state.n_fixed if state.reml else state.n_obs
     full[n_theta, n_theta] = -2 * dof / sigma**2 + 6 * pwrss / sigma**4
     state.evaluate(theta)
-    return 2 * _positive_pinv(full)
+    # lmerTest's tolerance is absolute, but the sigma row scales as 1 / sigma^2: for a
+    # response in large units it would be dropped. With sigma measured in units of its
+    # estimate the Hessian is unit-free; where it is invertible the result is the same.
+    units = np.append(np.ones(n_theta), sigma)
+    unit_free = units[:, None] * full * units[None, :]
+    return 2 * units[:, None] * _positive_pinv(unit_free) * units[None, :]
 
 
 def _positive_pinv(hessian: np.ndarray, tol: float = 1e-8) -> np.ndarray:

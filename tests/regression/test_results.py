@@ -1,0 +1,108 @@
+"""``MixedLMResults`` on the engine's results (``regression/_results.py``)."""
+
+from __future__ import annotations
+
+import copy
+from functools import cache
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+import mixedmodels.api as sm
+import mixedmodels.formula.api as smf
+
+
+def _dietox() -> pd.DataFrame:
+    return sm.datasets.get_rdataset("dietox", "geepack").data
+
+
+@cache
+def _dietox_rs():
+    data = _dietox()
+    return smf.mixedlm("Weight ~ Time", data, groups=data["Pig"], re_formula="~Time").fit()
+
+
+def fit_rs():
+    """A private copy of the fit: no test sees another test's side effects."""
+    return copy.deepcopy(_dietox_rs())
+
+
+def test_random_effects_equal_the_engines_conditional_modes() -> None:
+    """The per-group solve equals the engine's blocked factor (lme4's ranef and condVar)."""
+    fit = fit_rs()
+    modes = fit.lmer.ranef()["Group"]
+    covariances = fit.lmer.ranef_condcov()["Group"]
+    assert list(fit.random_effects) == fit.model.group_labels
+    for index, label in enumerate(fit.model.group_labels):
+        ours = fit.random_effects[label]
+        assert ours.index.tolist() == ["Group", "Time"]
+        np.testing.assert_allclose(ours.to_numpy(), modes.iloc[index].to_numpy(), atol=1e-8)
+        np.testing.assert_allclose(
+            fit.random_effects_cov[label].to_numpy(), covariances[index], rtol=1e-7, atol=1e-12
+        )
+    np.testing.assert_allclose(fit.fittedvalues, fit.lmer.fittedvalues, rtol=1e-10)
+    np.testing.assert_allclose(fit.resid, fit.model.endog - fit.fittedvalues)
+
+
+def test_params_and_covariance_blocks() -> None:
+    fit = fit_rs()
+    k_fe = fit.k_fe
+    assert fit.params.index.tolist()[:k_fe] == ["Intercept", "Time"]
+    np.testing.assert_allclose(fit.fe_params, fit.lmer.fe_params.to_numpy())
+    np.testing.assert_allclose(fit.cov_params().iloc[:k_fe, :k_fe], fit.lmer.cov_fe.to_numpy())
+    assert np.all(fit.cov_params().iloc[:k_fe, k_fe:].to_numpy() == 0)
+    np.testing.assert_allclose(fit.cov_re, fit.scale * fit.cov_re_unscaled)
+    np.testing.assert_allclose(fit.bse_fe, np.sqrt(np.diag(fit.lmer.cov_fe)))
+    with pytest.raises(AttributeError, match="computed from the fit"):
+        fit._results.normalized_cov_params = np.eye(5)
+
+
+def test_t_test_pads_fixed_effect_contrasts() -> None:
+    fit = fit_rs()
+    test = fit.t_test(np.array([[0.0, 1.0]]))
+    estimate, se = fit.fe_params["Time"], fit.bse_fe["Time"]
+    assert float(test.effect[0]) == pytest.approx(estimate)
+    assert float(test.sd[0, 0]) == pytest.approx(se)
+    assert float(test.pvalue) == pytest.approx(2 * stats.norm.sf(abs(estimate / se)), rel=1e-6)
+    assert float(fit.t_test("Time = 0").effect[0]) == pytest.approx(estimate)
+    with pytest.raises(ValueError, match="2 columns"):
+        fit.t_test(np.array([[1.0, 0.0, 0.0]]))
+
+
+def test_information_criteria_follow_statsmodels() -> None:
+    fit = fit_rs()
+    assert np.isnan(fit.aic) and np.isnan(fit.bic)
+    data = _dietox()
+    ml = smf.mixedlm("Weight ~ Time", data, groups=data["Pig"]).fit(reml=False)
+    assert ml.method == "ML" and ml.df_modelwc == 4
+    assert ml.aic == pytest.approx(-2 * ml.llf + 8)
+    assert ml.bic == pytest.approx(-2 * ml.llf + np.log(ml.nobs) * 4)
+
+
+def test_predict_types() -> None:
+    fit = fit_rs()
+    data = _dietox()
+    fixed = fit.predict()
+    assert isinstance(fixed, np.ndarray)
+    np.testing.assert_allclose(fixed, fit.model.exog @ fit.fe_params)
+    new = data.iloc[:5]
+    predicted = fit.predict(new)
+    assert isinstance(predicted, pd.Series) and predicted.index.equals(new.index)
+    np.testing.assert_allclose(predicted, fixed[:5])
+    np.testing.assert_allclose(fit.predict(fit.model.exog[:3]), fixed[:3])
+
+
+def test_summary_rows_are_the_estimates() -> None:
+    fit = fit_rs()
+    summary = fit.summary(alpha=0.1)
+    table = summary.tables[1]
+    assert table.index.tolist() == fit.model.param_names
+    assert table.loc["Time", "Coef."] == f"{fit.fe_params['Time']:.3f}"
+    assert table.loc["Time Var", "Coef."] == f"{fit.cov_re.iloc[1, 1]:.3f}"
+    assert table.loc["Time Var", "Std.Err."] == f"{fit.bse_re['Time Var']:.3f}"
+    assert table.columns.tolist()[-2:] == ["[0.05", "0.95]"]
+    assert table.loc["Time Var", "z"] == ""
+    renamed = fit.summary(xname_fe=["a", "b"]).tables[1]
+    assert renamed.index.tolist()[:2] == ["a", "b"]
