@@ -41,7 +41,7 @@ from ..linalg.blocks import (
     left_blockdiag_transpose,
     right_blockdiag,
 )
-from ..linalg.dense import cholesky_in_place
+from ..linalg.dense import TILE, block_threads, cholesky_in_place, threads_limit
 from ..linalg.fill import subtract_outer
 from ..linalg.fixedfill import FixedPatternFill
 from ..linalg.memory import check_dense_block
@@ -118,12 +118,13 @@ def _factor_diagonal(
     gram: np.ndarray,
     below: list[np.ndarray | sp.spmatrix],
     fixed_update=None,
+    buffer: np.ndarray | None = None,
 ) -> LowerBlock:
     """``L_jj`` from ``T' A_jj T + I`` (``gram``, per level) less ``sum_k L_jk L_jk'``.
 
     ``fixed_update``, if given, subtracts the first block's term in place on the
     dense block (a :class:`FixedPatternFill` bound to its scales); ``below`` then
-    holds only the other terms.
+    holds only the other terms. A dense block is assembled in ``buffer`` if given.
     """
     if kind is BlockDiagonalLower:
         p = gram.shape[1]
@@ -133,12 +134,14 @@ def _factor_diagonal(
             level = product.row // p
             np.add.at(gram, (level, product.row % p, product.col % p), -product.data)
         return BlockDiagonalLower(blockdiag_cholesky(gram))
-    dense = blockdiag_to_dense(gram)
-    if fixed_update is not None:
-        fixed_update(dense)
-    for off in below:
-        subtract_outer(dense, off)  # lower triangle only: the factorisation reads no more
-    return DenseLower(cholesky_in_place(dense))
+    dense = blockdiag_to_dense(gram, out=buffer)
+    threads = block_threads(dense.shape[0])
+    with threads_limit(threads):
+        if fixed_update is not None:
+            fixed_update(dense)
+        for off in below:
+            subtract_outer(dense, off)  # lower triangle only: the factorisation reads no more
+        return DenseLower(cholesky_in_place(dense, tile=TILE if threads > 1 else None))
 
 
 class BlockedFactor(Factorization):
@@ -168,6 +171,7 @@ class BlockedFactor(Factorization):
             if kind is DenseLower:  # refuse before any n x n array is asked for
                 check_dense_block(block.factor.name, block.n_levels, block.n_random)
         self.fills = self._fixed_fills()
+        self._buffers: dict[int, np.ndarray] = {}  # dense blocks, reused by each update
 
     def _fixed_fills(self) -> dict[int, FixedPatternFill]:
         """Fixed-pattern updates ``L_j0 L_j0'`` of dense scalar blocks from a scalar first block.
@@ -186,9 +190,15 @@ class BlockedFactor(Factorization):
         return fills
 
     def fork(self) -> BlockedFactor:
-        """A copy with its own buffers (the fixed patterns are shared)."""
+        """A copy with its own buffers (the fixed patterns are shared).
+
+        Both copies keep the last factor, which lives in this factor's dense
+        buffers, so neither reuses them: each allocates new ones at its next update.
+        """
         new = super().fork()
         new.fills = {j: fill.fork() for j, fill in self.fills.items()}
+        new._buffers = {}
+        self._buffers = {}
         return new
 
     def _scaled_off_diagonal(self, factors, lambdas, i: int, j: int):
@@ -243,7 +253,11 @@ class BlockedFactor(Factorization):
                     column_scale=factors[0][0, 0] * L_diag[0].inverse[:, 0, 0],
                 )
 
-            diagonal = _factor_diagonal(self.diagonal_kind[j], gram, below, fixed_update)
+            buffer = None
+            if self.diagonal_kind[j] is DenseLower:
+                order = blocks[j].n_random
+                buffer = self._buffers.setdefault(j, np.empty((order, order)))
+            diagonal = _factor_diagonal(self.diagonal_kind[j], gram, below, fixed_update, buffer)
             L_diag.append(diagonal)
             for i in range(j + 1, n_blocks):
                 solved = self._off_block(factors, lambdas, L_off, diagonal, i, j)
