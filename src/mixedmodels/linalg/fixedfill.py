@@ -51,6 +51,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .fill import SPARSE_TO_DENSE_RATE, _syrk_lower
+from .memory import memory_budget
 
 try:  # scipy's kernels: ``csr @ vector`` accumulating into its output; COO -> CSR
     from scipy.sparse._sparsetools import coo_tocsr as _coo_tocsr
@@ -66,11 +67,12 @@ DENSE_RATE = 3.0e10
 PAIR_EVAL = 2.0e-9
 #: Seconds per generated pair to build ``P`` (generation and COO -> CSR).
 PAIR_BUILD = 4.0e-8
-#: Bytes per stored entry of ``P`` (int32 column, float64 value) while it is built.
-PAIR_BYTES = 40
+#: Bytes per stored entry of ``P``: an int32 column and a float64 value, plus the
+#: chunk being sorted (4 million pairs at a time) spread over the whole.
+PAIR_BYTES = 16
 #: Evaluations the build is amortised over.
 EXPECTED_EVALUATIONS = 25
-#: Largest share of the memory budget (or bytes, without one) ``P`` may take.
+#: Most bytes ``P`` may take (and at most a quarter of the memory budget).
 TAIL_BYTES = 2 * 2**30
 _PAIRS_PER_CHUNK = 4_000_000
 
@@ -110,7 +112,8 @@ class FixedPatternFill:
     matrix : scipy.sparse matrix, shape (n, L)
         ``A``; its values are fixed, only the scales change.
     max_pairs : float, optional
-        Budget of tail pairs (default: :data:`TAIL_BYTES` / :data:`PAIR_BYTES`).
+        Budget of tail pairs (default: :data:`TAIL_BYTES`, at most a quarter of the
+        memory budget, less the row pointers, over :data:`PAIR_BYTES`).
     """
 
     def __init__(
@@ -124,7 +127,9 @@ class FixedPatternFill:
         n = csc.shape[0]
         self.n = n
         if max_pairs is None:
-            max_pairs = TAIL_BYTES / PAIR_BYTES
+            budget = memory_budget()
+            tail_bytes = TAIL_BYTES if budget is None else min(TAIL_BYTES, budget / 4)
+            max_pairs = max(tail_bytes - 4 * n * n, 0) / PAIR_BYTES  # less P's row pointers
         part = split_columns(np.diff(csc.indptr), n, max_pairs)
         self.head_columns = np.flatnonzero(part == 1)
         self.tail_columns = np.flatnonzero(part == 0)
