@@ -68,6 +68,7 @@ def test_dense_block_that_does_not_fit_raises_the_memory_error(monkeypatch) -> N
     )
 
 
+@pytest.mark.parametrize("numba", [False, True], ids=["numpy", "numba"])
 @pytest.mark.parametrize(
     "formula, tail_bytes",
     [
@@ -77,9 +78,15 @@ def test_dense_block_that_does_not_fit_raises_the_memory_error(monkeypatch) -> N
     ],
     ids=["two-factors", "tail-over-budget", "three-factors"],
 )
-def test_fixed_pattern_fill_equals_the_eliminated_path(formula, tail_bytes, monkeypatch) -> None:
-    from mixedmodels.linalg import fixedfill
+def test_fixed_pattern_fill_equals_the_eliminated_path(
+    formula, tail_bytes, numba, monkeypatch
+) -> None:
+    from mixedmodels.linalg import _fill_kernel, fixedfill
 
+    if numba and (tail_bytes is not None or not _fill_kernel.available()):
+        pytest.skip("the compiled kernel has no tail budget" if tail_bytes else "no numba")
+    if not numba:
+        monkeypatch.setenv("MIXEDMODELS_NO_NUMBA", "1")
     if tail_bytes is not None:  # most light columns go to the per-evaluation product
         monkeypatch.setattr(fixedfill, "TAIL_BYTES", tail_bytes)
     data = _crossed_frame()
@@ -91,7 +98,7 @@ def test_fixed_pattern_fill_equals_the_eliminated_path(formula, tail_bytes, monk
     # Every dense block is fed by the first factor through a fixed pattern.
     assert set(blocked.engine.fills) == set(range(1, len(model.blocks)))
     update = blocked.engine.fills[1]
-    assert update.tail_nnz > 0
+    assert update.tail_nnz > 0 and update.compiled == numba
     if tail_bytes is not None:
         assert update.rest_columns.size > 0
     _compare(model, ("blocked", "eliminated"))
