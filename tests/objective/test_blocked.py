@@ -73,7 +73,7 @@ def test_dense_block_that_does_not_fit_raises_the_memory_error(monkeypatch) -> N
     "formula, tail_bytes",
     [
         ("y ~ 1 + (1 | g) + (1 | h)", None),
-        ("y ~ 1 + (1 | g) + (1 | h)", 4 * 120**2 + 16 * 400),
+        ("y ~ 1 + (1 | g) + (1 | h)", 4 * 120**2 + 16 * 60),
         ("y ~ 1 + x + (1 | g) + (1 | h) + (1 | k)", None),
     ],
     ids=["two-factors", "tail-over-budget", "three-factors"],
