@@ -17,12 +17,15 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import threading
 
 import numpy as np
 
 __all__ = ["available", "lower_update", "row_entries"]
 
 _compiled: dict = {}  # the jitted kernels, made on first use (numba's import costs ~0.5 s)
+# numba's default threading layer (workqueue) must not be entered from two threads at once.
+_launch = threading.Lock()
 
 
 def available() -> bool:
@@ -113,8 +116,9 @@ def lower_update(structure, data: np.ndarray, weights: np.ndarray, out: np.ndarr
     kernel = _kernel(data is None)
     import numba
 
-    numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
-    if data is None:
-        kernel(*structure, weights, out)
-    else:
-        kernel(*structure, data, weights, out)
+    with _launch:
+        numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
+        if data is None:
+            kernel(*structure, weights, out)
+        else:
+            kernel(*structure, data, weights, out)
