@@ -41,8 +41,11 @@ from scipy.linalg.blas import dsyrk, dtrsm
 
 __all__ = ["THREADED_ORDER", "TILE", "block_threads", "cholesky_in_place", "threads_limit"]
 
-#: Smallest order of a dense block that may use two BLAS threads.
-THREADED_ORDER = 2000
+#: Smallest order of a dense block that may use two threads. Disabled (the largest
+#: int64): on an idle machine a whole ML-1M fit took 30.2 s with two threads for the
+#: block (BLAS and the numba kernel) against 16.0 s with one, although ``dpotrf`` alone
+#: was 1.7x faster with two; set it (e.g. 2000) to use the two-thread, tiled path.
+THREADED_ORDER = 2**63 - 1
 #: Largest order of one ``dpotrf`` call with more than one thread.
 TILE = 4000
 _controller = None
