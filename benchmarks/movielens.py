@@ -189,7 +189,8 @@ def _fit_lme4(frame: pd.DataFrame) -> tuple[float, dict]:
 
 def _worker(shape: str, peer: str, path: str | None) -> None:
     frame = make_frame(shape)
-    start = time.perf_counter()
+    load_before = os.getloadavg()[0]
+    start, cpu = time.perf_counter(), time.process_time()
     if peer == "mixedmodels":
         loglik, extra = _fit_mixedmodels(frame, path)
     elif peer == "mixedlm":
@@ -199,6 +200,7 @@ def _worker(shape: str, peer: str, path: str | None) -> None:
     else:
         raise SystemExit(f"unknown peer {peer}")
     seconds = time.perf_counter() - start
+    cpu = time.process_time() - cpu  # this process only (not lme4's Rscript)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB -> GiB
     print(
         json.dumps(
@@ -206,6 +208,8 @@ def _worker(shape: str, peer: str, path: str | None) -> None:
                 "shape": shape,
                 "peer": peer,
                 "seconds": round(seconds, 2),
+                "cpu_seconds": round(cpu, 2),
+                "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
                 "loglik": loglik,
                 "peak_rss_gib": round(peak, 2),
                 **extra,

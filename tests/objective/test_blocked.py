@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
+
+from mixedmodels.objective.pls import PLSState
 
 from ._paths import compare as _compare
 from ._paths import model_of as _model
@@ -63,3 +66,39 @@ def test_dense_block_that_does_not_fit_raises_the_memory_error(monkeypatch) -> N
             np.array([0.5, 0.5])
         )
     )
+
+
+@pytest.mark.parametrize("numba", [False, True], ids=["numpy", "numba"])
+@pytest.mark.parametrize(
+    "formula, tail_bytes",
+    [
+        ("y ~ 1 + (1 | g) + (1 | h)", None),
+        ("y ~ 1 + (1 | g) + (1 | h)", 4 * 120**2 + 16 * 60),
+        ("y ~ 1 + x + (1 | g) + (1 | h) + (1 | k)", None),
+    ],
+    ids=["two-factors", "tail-over-budget", "three-factors"],
+)
+def test_fixed_pattern_fill_equals_the_eliminated_path(
+    formula, tail_bytes, numba, monkeypatch
+) -> None:
+    from mixedmodels.linalg import _fill_kernel, fixedfill
+
+    if numba and (tail_bytes is not None or not _fill_kernel.available()):
+        pytest.skip("the compiled kernel has no tail budget" if tail_bytes else "no numba")
+    if not numba:
+        monkeypatch.setenv("MIXEDMODELS_NO_NUMBA", "1")
+    if tail_bytes is not None:  # most light columns go to the per-evaluation product
+        monkeypatch.setattr(fixedfill, "TAIL_BYTES", tail_bytes)
+    data = _crossed_frame()
+    rng = np.random.default_rng(11)
+    data["x"] = rng.normal(size=len(data))
+    data["k"] = rng.integers(0, 40, len(data)).astype(str)
+    model = _model(formula, data)
+    blocked = PLSState(model.blocks, model.cross, model.reml, path="blocked")
+    # Every dense block is fed by the first factor through a fixed pattern.
+    assert set(blocked.engine.fills) == set(range(1, len(model.blocks)))
+    update = blocked.engine.fills[1]
+    assert update.tail_nnz > 0 and update.compiled == numba
+    if tail_bytes is not None:
+        assert update.rest_columns.size > 0
+    _compare(model, ("blocked", "eliminated"))

@@ -356,7 +356,15 @@ def assemble(
     check_levels(n_obs, blocks)
     names = [factor.name for factor in plan.factors]
     warn_duplicates(duplicate_effects(blocks, *duplicate_predicates(stats, blocks, names)))
-    design = Design(
+    design = _rowless_design(plan, fixed, terms, stats.n_rows - n_obs)
+    return final, terms, design
+
+
+def _rowless_design(
+    plan: ChunkPlan, fixed: FixedDesign, terms: list[TermSpec], dropped: int
+) -> Design:
+    """The design without rows: ``y`` and ``X`` empty, the terms' stand-ins."""
+    return Design(
         y=np.zeros(0),
         fixed=fixed,
         terms=terms,
@@ -365,11 +373,10 @@ def assemble(
         weights=None,
         offset=None,
         row_index=pd.RangeIndex(0),
-        nobs_dropped=stats.n_rows - n_obs,
+        nobs_dropped=dropped,
         re_model_specs=list(plan.random_specs),
         parsed=plan.parsed,
     )
-    return final, terms, design
 
 
 def _fixed_design(plan: ChunkPlan, xy_xy: np.ndarray, n_obs: int) -> tuple[FixedDesign, list[int]]:

@@ -23,8 +23,9 @@ symbol       meaning
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
-import scipy.linalg
 import scipy.sparse as sp
 
 from ..design.crossprod import CrossProducts
@@ -40,7 +41,9 @@ from ..linalg.blocks import (
     left_blockdiag_transpose,
     right_blockdiag,
 )
+from ..linalg.dense import TILE, block_threads, cholesky_in_place, threads_limit
 from ..linalg.fill import subtract_outer
+from ..linalg.fixedfill import FixedPatternFill
 from ..linalg.memory import check_dense_block
 from .factorization import BlocksOfL, Factorization
 
@@ -111,9 +114,18 @@ def analyse_structure(blocks: list[RandomEffectsBlock], cross: CrossProducts) ->
 
 
 def _factor_diagonal(
-    kind: DiagonalKind, gram: np.ndarray, below: list[np.ndarray | sp.spmatrix]
+    kind: DiagonalKind,
+    gram: np.ndarray,
+    below: list[np.ndarray | sp.spmatrix],
+    fixed_update=None,
+    buffer: np.ndarray | None = None,
 ) -> LowerBlock:
-    """``L_jj`` from ``T' A_jj T + I`` (``gram``, per level) less ``sum_k L_jk L_jk'``."""
+    """``L_jj`` from ``T' A_jj T + I`` (``gram``, per level) less ``sum_k L_jk L_jk'``.
+
+    ``fixed_update``, if given, subtracts the first block's term in place on the
+    dense block (a :class:`FixedPatternFill` bound to its scales); ``below`` then
+    holds only the other terms. A dense block is assembled in ``buffer`` if given.
+    """
     if kind is BlockDiagonalLower:
         p = gram.shape[1]
         for off in below:
@@ -122,11 +134,14 @@ def _factor_diagonal(
             level = product.row // p
             np.add.at(gram, (level, product.row % p, product.col % p), -product.data)
         return BlockDiagonalLower(blockdiag_cholesky(gram))
-    dense = blockdiag_to_dense(gram)
-    for off in below:
-        subtract_outer(dense, off)  # lower triangle only: the factorisation reads no more
-    factor = scipy.linalg.cholesky(dense, lower=True, overwrite_a=True, check_finite=False)
-    return DenseLower(factor)
+    dense = blockdiag_to_dense(gram, out=buffer)
+    threads = block_threads(dense.shape[0])
+    with threads_limit(threads):
+        if fixed_update is not None:
+            fixed_update(dense)
+        for off in below:
+            subtract_outer(dense, off)  # lower triangle only: the factorisation reads no more
+        return DenseLower(cholesky_in_place(dense, tile=TILE if threads > 1 else None))
 
 
 class BlockedFactor(Factorization):
@@ -155,6 +170,36 @@ class BlockedFactor(Factorization):
         for block, kind in zip(blocks, self.diagonal_kind, strict=True):
             if kind is DenseLower:  # refuse before any n x n array is asked for
                 check_dense_block(block.factor.name, block.n_levels, block.n_random)
+        self.fills = self._fixed_fills()
+        self._buffers: dict[int, np.ndarray] = {}  # dense blocks, reused by each update
+
+    def _fixed_fills(self) -> dict[int, FixedPatternFill]:
+        """Fixed-pattern updates ``L_j0 L_j0'`` of dense scalar blocks from a scalar first block.
+
+        With both blocks scalar, ``L_j0 = t_j A_j0 diag(t_0 / L_00,l)``: a
+        fixed matrix with a row and a column scale (see ``linalg/fixedfill.py``).
+        """
+        fills: dict[int, FixedPatternFill] = {}
+        if self.diagonal_kind[0] is not BlockDiagonalLower or self.blocks[0].n_columns != 1:
+            return fills
+        for j in range(1, len(self.blocks)):
+            matrix = self.cross.off_diagonal.get((j, 0))
+            if self.diagonal_kind[j] is DenseLower and self.blocks[j].n_columns == 1:
+                if matrix is not None and sp.issparse(matrix):
+                    fills[j] = FixedPatternFill(matrix)
+        return fills
+
+    def fork(self) -> BlockedFactor:
+        """A copy with its own buffers (the fixed patterns are shared).
+
+        Both copies keep the last factor, which lives in this factor's dense
+        buffers, so neither reuses them: each allocates new ones at its next update.
+        """
+        new = super().fork()
+        new.fills = {j: fill.fork() for j, fill in self.fills.items()}
+        new._buffers = {}
+        self._buffers = {}
+        return new
 
     def _scaled_off_diagonal(self, factors, lambdas, i: int, j: int):
         """``Lambda_i' A_ij Lambda_j``."""
@@ -197,8 +242,22 @@ class BlockedFactor(Factorization):
             gram = congruence(cross.diagonal[j], factors[j])
             index = np.arange(blocks[j].n_columns)
             gram[:, index, index] += 1.0
-            below = [L_off[(j, k)] for k in range(j) if (j, k) in L_off]
-            diagonal = _factor_diagonal(self.diagonal_kind[j], gram, below)
+            fill = self.fills.get(j)
+            first = 1 if fill is not None else 0
+            below = [L_off[(j, k)] for k in range(first, j) if (j, k) in L_off]
+            fixed_update = None
+            if fill is not None:
+                fixed_update = functools.partial(
+                    fill.subtract,
+                    row_scale=float(factors[j][0, 0]),
+                    column_scale=factors[0][0, 0] * L_diag[0].inverse[:, 0, 0],
+                )
+
+            buffer = None
+            if self.diagonal_kind[j] is DenseLower:
+                order = blocks[j].n_random
+                buffer = self._buffers.setdefault(j, np.empty((order, order)))
+            diagonal = _factor_diagonal(self.diagonal_kind[j], gram, below, fixed_update, buffer)
             L_diag.append(diagonal)
             for i in range(j + 1, n_blocks):
                 solved = self._off_block(factors, lambdas, L_off, diagonal, i, j)
