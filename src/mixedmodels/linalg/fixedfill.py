@@ -54,12 +54,12 @@ from . import _fill_kernel
 from .dense import block_threads
 from .fill import SPARSE_TO_DENSE_RATE, _syrk_lower
 from .memory import memory_budget
+from .pairs import accumulate_matvec
 
-try:  # scipy's kernels: ``csr @ vector`` accumulating into its output; COO -> CSR
+try:  # scipy's COO -> CSR kernel, into preallocated arrays
     from scipy.sparse._sparsetools import coo_tocsr as _coo_tocsr
-    from scipy.sparse._sparsetools import csr_matvec as _csr_matvec
 except ImportError:  # pragma: no cover - private API moved
-    _coo_tocsr = _csr_matvec = None
+    _coo_tocsr = None
 
 __all__ = ["FixedPatternFill", "split_columns"]
 
@@ -215,26 +215,10 @@ class FixedPatternFill:
             weights = self._weights
             np.square(column_scale[self.tail_columns], out=weights)
             weights *= -(row_scale * row_scale)
-            _accumulate(self.tail, weights, dense.reshape(-1))
+            accumulate_matvec(self.tail, weights, dense.reshape(-1))
         if self.rest is not None:
             below = self.rest @ sp.diags(row_scale * column_scale[self.rest_columns])
             dense -= np.tril((below @ below.T).toarray())
-
-
-def _accumulate(matrix: sp.csr_matrix, vector: np.ndarray, out: np.ndarray) -> None:
-    """``out += matrix @ vector`` without a temporary of ``out``'s size."""
-    if _csr_matvec is not None:
-        _csr_matvec(
-            matrix.shape[0],
-            matrix.shape[1],
-            matrix.indptr,
-            matrix.indices,
-            matrix.data,
-            vector,
-            out,
-        )
-    else:  # pragma: no cover - private API moved
-        out += matrix @ vector
 
 
 def _build_pattern(tail: sp.csc_matrix) -> sp.csr_matrix:

@@ -52,7 +52,29 @@ try:  # the kernel behind ``csr_matrix @ vector``, without its allocation
 except ImportError:  # pragma: no cover - private API moved
     _csr_matvec = None
 
-__all__ = ["PairOperator", "count_pairs", "pack_index"]
+__all__ = ["PairOperator", "accumulate_matvec", "count_pairs", "pack_index"]
+
+
+def accumulate_matvec(matrix: sp.csr_matrix, vector: np.ndarray, out: np.ndarray) -> None:
+    """``out += matrix @ vector`` without a temporary of ``out``'s size.
+
+    scipy's own kernel behind ``csr_matrix @ vector`` adds into its output;
+    the public operator would allocate a second ``out``-sized array, which
+    for a dense fill-in block is as large as the block itself.
+    """
+    if _csr_matvec is not None:
+        _csr_matvec(
+            matrix.shape[0],
+            matrix.shape[1],
+            matrix.indptr,
+            matrix.indices,
+            matrix.data,
+            vector,
+            out,
+        )
+    else:  # pragma: no cover - private API moved
+        out += matrix @ vector
+
 
 _PAIRS_PER_CHUNK = 4_000_000
 
@@ -220,19 +242,8 @@ class PairOperator:
         weights[self.n_pair_columns :] = outer
         buffer = self.buffer
         matrix = self.matrix
-        if _csr_matvec is not None:
-            buffer.fill(0.0)
-            _csr_matvec(
-                matrix.shape[0],
-                matrix.shape[1],
-                matrix.indptr,
-                matrix.indices,
-                matrix.data,
-                weights,
-                buffer,
-            )
-        else:  # pragma: no cover
-            buffer[:] = matrix @ weights
+        buffer.fill(0.0)
+        accumulate_matvec(matrix, weights, buffer)
         buffer[self.identity] += 1.0
         return buffer.reshape(self.m, self.m)
 
