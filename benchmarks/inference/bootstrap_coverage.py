@@ -33,11 +33,40 @@ import mixedmodels as mm
 FORMULA = "Reaction ~ Days + (Days | Subject)"
 
 
-def simulated(datasets: int, seed: int) -> tuple[pd.DataFrame, float, pd.DataFrame]:
-    """The data, the true slope and the simulated responses (one column per data set)."""
+def simulated(
+    datasets: int, seed: int, subjects: int | None = None
+) -> tuple[pd.DataFrame, float, pd.DataFrame]:
+    """The data, the true slope and the simulated responses (one column per data set).
+
+    With ``subjects`` set, the design is sleepstudy's ten days for that many
+    subjects, and the responses are drawn in numpy from the sleepstudy fit's
+    fixed effects, random-effect covariance and residual variance (the same
+    model ``fit.simulate`` draws from, on a larger design).
+    """
     data = mm.datasets.load("sleepstudy")
     truth = mm.lmer(FORMULA, data)
-    return data, float(truth.fe_params["Days"]), truth.simulate(datasets, seed=seed)
+    slope = float(truth.fe_params["Days"])
+    if subjects is None:
+        return data, slope, truth.simulate(datasets, seed=seed)
+    days = np.tile(np.arange(10), subjects)
+    subject = np.repeat(np.arange(subjects), 10)
+    design = pd.DataFrame({
+        "Days": days,
+        "Subject": pd.Categorical([f"S{i:03d}" for i in subject]),
+    })
+    vc = truth.varcorr().set_index(["grp", "var1", "var2"])["vcov"]
+    covariance = np.array([
+        [vc[("Subject", "(Intercept)", np.nan)], vc[("Subject", "(Intercept)", "Days")]],
+        [vc[("Subject", "(Intercept)", "Days")], vc[("Subject", "Days", np.nan)]],
+    ])
+    rng = np.random.default_rng(seed)
+    effects = rng.multivariate_normal(np.zeros(2), covariance, size=(datasets, subjects))
+    beta = truth.fe_params
+    mean = beta["(Intercept)"] + slope * days
+    noise = rng.normal(0.0, truth.sigma, size=(datasets, len(days)))
+    draws = mean + effects[:, subject, 0] + effects[:, subject, 1] * days + noise
+    columns = [f"sim_{i + 1}" for i in range(datasets)]
+    return design, slope, pd.DataFrame(draws.T, columns=columns)
 
 
 def one_dataset(data: pd.DataFrame, response: np.ndarray, replicates: int, seed: int) -> dict:
@@ -65,7 +94,7 @@ def one_dataset(data: pd.DataFrame, response: np.ndarray, replicates: int, seed:
     }
 
 
-def summary(rows: pd.DataFrame, true_slope: float) -> dict:
+def summary(rows: pd.DataFrame, true_slope: float, subjects: int = 18) -> dict:
     covered = (rows["lower"] <= true_slope) & (true_slope <= rows["upper"])
     coverage = float(covered.mean())
     error = (rows["estimate"] - true_slope).abs() / rows["se"]
@@ -81,7 +110,7 @@ def summary(rows: pd.DataFrame, true_slope: float) -> dict:
         "linear_quantile_coverage": float(linear.mean()),
         "linear_quantile_mean_width": float((rows["linear_upper"] - rows["linear_lower"]).mean()),
         "wald_z_coverage": float((error < stats.norm.ppf(0.975)).mean()),
-        "t17_coverage": float((error < stats.t.ppf(0.975, 17)).mean()),
+        f"t{subjects - 1}_coverage": float((error < stats.t.ppf(0.975, subjects - 1)).mean()),
         "studentized_coverage": studentized,
         "studentized_mc_se": float(np.sqrt(studentized * (1 - studentized) / len(rows))),
         "studentized_mean_width": float((upper - lower).mean()),
@@ -93,11 +122,15 @@ def main() -> dict:
     parser.add_argument("--datasets", type=int, default=400)
     parser.add_argument("--replicates", type=int, default=200)
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument(
+        "--subjects", type=int, default=None,
+        help="simulate this many subjects (default: sleepstudy's own 18)",
+    )
     parser.add_argument("--out", default=None, help="JSON summary")
     parser.add_argument("--rows", default=None, help="CSV, one row per data set")
     parser.add_argument("--export-responses", default=None, help="CSV for the R script; exits")
     args = parser.parse_args()
-    data, true_slope, responses = simulated(args.datasets, args.seed)
+    data, true_slope, responses = simulated(args.datasets, args.seed, args.subjects)
     if args.export_responses:
         frame = data[["Subject", "Days"]].reset_index(drop=True)
         frame = frame.join(responses.reset_index(drop=True))
@@ -110,13 +143,15 @@ def main() -> dict:
         row = one_dataset(data, response, args.replicates, args.seed + 1 + index)
         rows.append({"dataset": index + 1, **row})
         if (index + 1) % 50 == 0:
-            print(f"{index + 1} data sets: {summary(pd.DataFrame(rows), true_slope)}", flush=True)
+            progress = summary(pd.DataFrame(rows), true_slope, args.subjects or 18)
+            print(f"{index + 1} data sets: {progress}", flush=True)
     table = pd.DataFrame(rows)
     result = {
         "datasets": args.datasets,
         "replicates": args.replicates,
+        "subjects": args.subjects or 18,
         "true_slope": true_slope,
-        **summary(table, true_slope),
+        **summary(table, true_slope, args.subjects or 18),
         "replicates_unconverged": int(table["replicates_unconverged"].sum()),
         "replicates_handed_back": int(table["replicates_handed_back"].sum()),
         "seconds": time.perf_counter() - start,
