@@ -1,0 +1,78 @@
+"""Joint conditional covariances of random effects (``results/condcov.py``)."""
+
+from __future__ import annotations
+
+from functools import cache
+
+import numpy as np
+import pytest
+import scipy.linalg
+
+import mixedmodels as mm
+from mixedmodels.results.condcov import joint_conditional_covariances
+
+CASES = {
+    # one block (single path), crossed scalar factors (eliminated path), and a
+    # two-column block next to a scalar one
+    "sleepstudy": ("sleepstudy", "Reaction ~ Days + (Days | Subject)"),
+    "Penicillin": ("Penicillin", "diameter ~ 1 + (1 | plate) + (1 | sample)"),
+    "dietox": ("dietox", "Weight ~ Time + (Time | Pig) + (1 | Evit)"),
+}
+
+
+@cache
+def _fit(name: str):
+    dataset, formula = CASES[name]
+    return mm.LinearMixedModel.from_formula(formula, mm.datasets.load(dataset)).fit(warn=False)
+
+
+def _dense_reference(fit) -> tuple[np.ndarray, np.ndarray]:
+    """``sigma2 Lambda (L L')^{-1} Lambda'`` from the dense factor, and the block offsets."""
+    state = fit.criterion_state()
+    lower = state.random_lower_dense()
+    inverse = scipy.linalg.cho_solve((lower, True), np.eye(lower.shape[0]))
+    lam = scipy.linalg.block_diag(
+        *[np.kron(np.eye(block.n_levels), factor) for block, factor in zip(
+            state.blocks, state.factors, strict=True)]
+    )
+    offsets = np.concatenate([[0], np.cumsum([block.n_random for block in state.blocks])])
+    return fit.scale * lam @ inverse @ lam.T, offsets
+
+
+@pytest.mark.parametrize("name", list(CASES), ids=list(CASES))
+def test_single_levels_are_lme4s_condvar(name: str) -> None:
+    fit = _fit(name)
+    blocks = fit.model.blocks
+    condcov = fit.ranef_condcov()
+    sets = [[(b, level)] for b, block in enumerate(blocks) for level in range(block.n_levels)]
+    got = joint_conditional_covariances(fit, sets)
+    want = [condcov[block.factor.name][level] for b, block in enumerate(blocks)
+            for level in range(block.n_levels)]
+    for mine, theirs in zip(got, want, strict=True):
+        np.testing.assert_allclose(mine, theirs, rtol=1e-8, atol=1e-10 * fit.scale)
+
+
+@pytest.mark.parametrize("name", list(CASES), ids=list(CASES))
+def test_joint_sets_are_the_dense_inverse(name: str) -> None:
+    """Sets across levels and factors equal the selected entries of the dense inverse."""
+    fit = _fit(name)
+    blocks = fit.model.blocks
+    dense, offsets = _dense_reference(fit)
+    rng = np.random.default_rng(7)
+    sets = []
+    for _ in range(5):
+        pairs = []
+        for b, block in enumerate(blocks):
+            levels = rng.choice(block.n_levels, size=min(2, block.n_levels), replace=False)
+            pairs += [(b, int(level)) for level in levels]
+        sets.append(pairs[::-1])
+    sets.append([])
+    got = joint_conditional_covariances(fit, sets)
+    for pairs, mine in zip(sets, got, strict=True):
+        index = np.concatenate([
+            offsets[b] + level * blocks[b].n_columns + np.arange(blocks[b].n_columns)
+            for b, level in pairs
+        ] or [np.zeros(0, dtype=int)]).astype(int)
+        np.testing.assert_allclose(
+            mine, dense[np.ix_(index, index)], rtol=1e-7, atol=1e-10 * fit.scale
+        )
