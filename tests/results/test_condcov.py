@@ -32,8 +32,10 @@ def _dense_reference(fit) -> tuple[np.ndarray, np.ndarray]:
     lower = state.random_lower_dense()
     inverse = scipy.linalg.cho_solve((lower, True), np.eye(lower.shape[0]))
     lam = scipy.linalg.block_diag(
-        *[np.kron(np.eye(block.n_levels), factor) for block, factor in zip(
-            state.blocks, state.factors, strict=True)]
+        *[
+            np.kron(np.eye(block.n_levels), factor)
+            for block, factor in zip(state.blocks, state.factors, strict=True)
+        ]
     )
     offsets = np.concatenate([[0], np.cumsum([block.n_random for block in state.blocks])])
     return fit.scale * lam @ inverse @ lam.T, offsets
@@ -46,8 +48,11 @@ def test_single_levels_are_lme4s_condvar(name: str) -> None:
     condcov = fit.ranef_condcov()
     sets = [[(b, level)] for b, block in enumerate(blocks) for level in range(block.n_levels)]
     got = joint_conditional_covariances(fit, sets)
-    want = [condcov[block.factor.name][level] for b, block in enumerate(blocks)
-            for level in range(block.n_levels)]
+    want = [
+        condcov[block.factor.name][level]
+        for b, block in enumerate(blocks)
+        for level in range(block.n_levels)
+    ]
     for mine, theirs in zip(got, want, strict=True):
         np.testing.assert_allclose(mine, theirs, rtol=1e-8, atol=1e-10 * fit.scale)
 
@@ -69,10 +74,13 @@ def test_joint_sets_are_the_dense_inverse(name: str) -> None:
     sets.append([])
     got = joint_conditional_covariances(fit, sets)
     for pairs, mine in zip(sets, got, strict=True):
-        index = np.concatenate([
-            offsets[b] + level * blocks[b].n_columns + np.arange(blocks[b].n_columns)
-            for b, level in pairs
-        ] or [np.zeros(0, dtype=int)]).astype(int)
+        index = np.concatenate(
+            [
+                offsets[b] + level * blocks[b].n_columns + np.arange(blocks[b].n_columns)
+                for b, level in pairs
+            ]
+            or [np.zeros(0, dtype=int)]
+        ).astype(int)
         np.testing.assert_allclose(
             mine, dense[np.ix_(index, index)], rtol=1e-7, atol=1e-10 * fit.scale
         )

@@ -105,9 +105,11 @@ def joint_conditional_covariances(
         for index in range(start, stop):
             part = solved[:, first : first + len(positions[index])]
             first += len(positions[index])
-            factor = scipy.linalg.block_diag(
-                *[state.factors[b] for b, _ in level_sets[index]]
-            ) if level_sets[index] else np.zeros((0, 0))
+            factor = (
+                scipy.linalg.block_diag(*[state.factors[b] for b, _ in level_sets[index]])
+                if level_sets[index]
+                else np.zeros((0, 0))
+            )
             covariance = results.scale * factor @ (part.T @ part) @ factor.T
             out.append(0.5 * (covariance + covariance.T))
         start = stop
