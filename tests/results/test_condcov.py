@@ -42,19 +42,22 @@ def _dense_reference(fit) -> tuple[np.ndarray, np.ndarray]:
 
 
 @pytest.mark.parametrize("name", list(CASES), ids=list(CASES))
-def test_single_levels_are_lme4s_condvar(name: str) -> None:
+def test_diagonal_blocks_are_lme4s_condvar(name: str) -> None:
+    """Each level's block of a joint set (and a set of one level) is lme4's condVar."""
     fit = _fit(name)
     blocks = fit.model.blocks
     condcov = fit.ranef_condcov()
-    sets = [[(b, level)] for b, block in enumerate(blocks) for level in range(block.n_levels)]
-    got = joint_conditional_covariances(fit, sets)
-    want = [
-        condcov[block.factor.name][level]
-        for b, block in enumerate(blocks)
-        for level in range(block.n_levels)
-    ]
-    for mine, theirs in zip(got, want, strict=True):
-        np.testing.assert_allclose(mine, theirs, rtol=1e-8, atol=1e-10 * fit.scale)
+    pairs = [(b, level) for b, block in enumerate(blocks) for level in range(block.n_levels)]
+    joint = joint_conditional_covariances(fit, [pairs])[0]
+    singles = joint_conditional_covariances(fit, [[pair] for pair in pairs])
+    start = 0
+    for (b, level), single in zip(pairs, singles, strict=True):
+        width = blocks[b].n_columns
+        want = condcov[blocks[b].factor.name][level]
+        got = joint[start : start + width, start : start + width]
+        np.testing.assert_allclose(got, want, rtol=1e-8, atol=1e-10 * fit.scale)
+        np.testing.assert_array_equal(single, want)
+        start += width
 
 
 @pytest.mark.parametrize("name", list(CASES), ids=list(CASES))

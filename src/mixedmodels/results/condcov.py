@@ -78,6 +78,12 @@ def joint_conditional_covariances(
         pairs (each pair's columns in the block's column order). A set of one
         pair equals that level's :meth:`LmerResults.ranef_condcov` block.
     """
+    if all(len(pairs) <= 1 for pairs in level_sets):  # lme4's condVar, closed form per level
+        condcov = list(results.ranef_condcov().values())
+        return [
+            condcov[pairs[0][0]][pairs[0][1]] if pairs else np.zeros((0, 0))
+            for pairs in level_sets
+        ]
     state = results.criterion_state()
     blocks = state.blocks
     widths = [block.n_columns for block in blocks]
