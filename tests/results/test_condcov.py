@@ -17,6 +17,8 @@ CASES = {
     "sleepstudy": ("sleepstudy", "Reaction ~ Days + (Days | Subject)"),
     "Penicillin": ("Penicillin", "diameter ~ 1 + (1 | plate) + (1 | sample)"),
     "dietox": ("dietox", "Weight ~ Time + (Time | Pig) + (1 | Evit)"),
+    # a full T in a later block of the eliminated path (its factor is not the buffer)
+    "dietox_later_slope": ("dietox", "Weight ~ Time + (1 | Pig) + (Time | Evit)"),
 }
 
 
@@ -27,17 +29,29 @@ def _fit(name: str):
 
 
 def _dense_reference(fit) -> tuple[np.ndarray, np.ndarray]:
-    """``sigma2 Lambda (L L')^{-1} Lambda'`` from the dense factor, and the block offsets."""
-    state = fit.criterion_state()
-    lower = state.random_lower_dense()
-    inverse = scipy.linalg.cho_solve((lower, True), np.eye(lower.shape[0]))
+    """``sigma2 Lambda (Lambda' Z' Z Lambda + I)^{-1} Lambda'`` from the design, and the
+    block offsets (independent of the factorisation)."""
+    blocks, factors = (
+        fit.model.blocks,
+        [block.lambda_factor(fit.theta) for block in fit.model.blocks],
+    )
+    columns = []
+    for block in blocks:
+        dense = np.zeros((len(block.factor.codes), block.n_levels * block.n_columns))
+        for column in range(block.n_columns):
+            dense[np.arange(dense.shape[0]), block.factor.codes * block.n_columns + column] = (
+                block.z[:, column]
+            )
+        columns.append(dense)
+    z = np.hstack(columns)
     lam = scipy.linalg.block_diag(
         *[
             np.kron(np.eye(block.n_levels), factor)
-            for block, factor in zip(state.blocks, state.factors, strict=True)
+            for block, factor in zip(blocks, factors, strict=True)
         ]
     )
-    offsets = np.concatenate([[0], np.cumsum([block.n_random for block in state.blocks])])
+    inverse = np.linalg.inv(lam.T @ z.T @ z @ lam + np.eye(lam.shape[0]))
+    offsets = np.concatenate([[0], np.cumsum([block.n_random for block in blocks])])
     return fit.scale * lam @ inverse @ lam.T, offsets
 
 

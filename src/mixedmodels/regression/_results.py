@@ -1,9 +1,8 @@
-"""``MixedLMResults``: a fitted ``MixedLM`` on statsmodels' ``LikelihoodModelResults``.
+"""``MixedLMResults``: a fitted ``MixedLM``, a subclass of statsmodels' ``MixedLMResults``.
 
-The base class and statsmodels' results wrapper give statsmodels' behaviour
-for ``t_test``/``wald_test``/``f_test`` (string constraints too),
-``conf_int``, ``tvalues``, ``pvalues``, ``remove_data``, ``save``/``load`` and
-array-in/array-out. The numbers are the engine's.
+statsmodels' classes give its behaviour (``t_test``/``wald_test``/``f_test``,
+``conf_int``, ``bse_fe``, ``resid``, ``remove_data``, ``save``/``load``,
+array-in/array-out); every number is the engine's.
 """
 
 from __future__ import annotations
@@ -14,13 +13,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import scipy.linalg
 from scipy import stats
 from statsmodels.base.model import LikelihoodModelResults
 from statsmodels.iolib import summary2
-from statsmodels.regression.mixed_linear_model import MixedLMParams
+from statsmodels.regression import mixed_linear_model as sm_mixed
 
 from ..errors import DataError, MixedModelsWarning
+from ..results.condcov import joint_conditional_covariances
 from ._design import ThetaLayout
 from ._inference import variance_covariances
 
@@ -31,32 +30,12 @@ if TYPE_CHECKING:
 __all__ = ["MixedLMResults"]
 
 
-class MixedLMResults(LikelihoodModelResults):
-    """Results of :meth:`MixedLM.fit` (statsmodels' names, meanings and types).
+class MixedLMResults(sm_mixed.MixedLMResults):
+    """Results of :meth:`MixedLM.fit`, with statsmodels' attributes and meanings.
 
-    Attributes
-    ----------
-    params : ndarray
-        Fixed effects, then the lower triangle of ``cov_re / scale`` and
-        ``vcomp / scale`` (statsmodels' profile parameterisation).
-    fe_params, bse_fe : ndarray
-    cov_re, cov_re_unscaled : ndarray
-        Random-effects covariance, natural scale and divided by ``scale``.
-    vcomp : ndarray
-        Variance components (natural scale), in sorted name order.
-    scale, llf : float
-        Residual variance; log-likelihood (REML log-likelihood for REML fits).
-    method : {'REML', 'ML'}
-    converged, singular : bool
-    params_object : MixedLMParams
-    theta : ndarray
-        The engine's relative covariance factor at the estimate.
-    engine : LinearMixedModel
-    lmer : LmerResults
-        The engine's results (lme4 vocabulary; ``StructuredResults`` with a
-        residual structure).
-    layout : ThetaLayout
-        Where statsmodels' variance parameters sit in ``theta``.
+    Beyond statsmodels' attributes: ``lmer``, the engine's results (lme4's
+    vocabulary; ``StructuredResults`` with a residual structure), its model
+    ``engine``, ``theta`` and ``layout`` (a :class:`ThetaLayout`).
     """
 
     def __init__(
@@ -64,7 +43,7 @@ class MixedLMResults(LikelihoodModelResults):
         model: MixedLM,
         lmer: LmerResults,
         layout: ThetaLayout,
-        free: MixedLMParams | None = None,
+        free: sm_mixed.MixedLMParams | None = None,
         hist: list | None = None,
         fixed_effects: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> None:
@@ -75,30 +54,27 @@ class MixedLMResults(LikelihoodModelResults):
         self.theta = lmer.theta.copy()
         cov_unscaled, vcomp_unscaled = layout.profile(self.theta)
         params = np.concatenate([self.fe_params, layout.packed(self.theta)])
-        super().__init__(model, params, normalized_cov_params=None, scale=lmer.scale)
+        # statsmodels' MixedLMResults.__init__ would add a rank computation of exog.
+        LikelihoodModelResults.__init__(self, model, params, None, scale=lmer.scale)
         self.reml = self.engine.reml
         self.method = "REML" if self.reml else "ML"
         self.converged, self.singular = lmer.converged, lmer.singular
-        self.freepat, self.hist = free, hist
-        self.use_sqrt = model.use_sqrt
+        self.freepat, self.hist, self.use_sqrt = free, hist, model.use_sqrt
         self.k_fe, self.k_re, self.k_re2 = model.k_fe, model.k_re, model.k_re2
         self.k_vc = model.k_vc
-        self.nobs = model.nobs
-        self.df_resid = self.nobs - self.k_fe
-        self.n_groups = model.n_groups
+        self.nobs, self.df_resid, self.n_groups = model.nobs, model.nobs - self.k_fe, model.n_groups
         self.group_sizes = np.array([len(rows) for rows in model.group_structure.rows])
-        self.cov_re_unscaled = cov_unscaled
-        self.cov_re = self.scale * cov_unscaled
+        self.cov_re_unscaled, self.cov_re = cov_unscaled, self.scale * cov_unscaled
         self.vcomp = self.scale * vcomp_unscaled
-        self.params_object = MixedLMParams.from_components(
+        self.params_object = sm_mixed.MixedLMParams.from_components(
             self.fe_params, cov_re=cov_unscaled, vcomp=vcomp_unscaled
         )
 
     # ------------------------------------------------------------------ covariances
     @property
     def normalized_cov_params(self) -> np.ndarray:
-        """``cov_params() / scale``: fixed-effects block (lme4's ``vcov``), variance block
-        the inverse observed information of the profile parameters; cross block zero."""
+        """``cov_params() / scale``: fixed block lme4's ``vcov``, variance block the inverse
+        observed information of the profile parameters, cross block zero."""
         k = len(self.params)
         matrix = np.zeros((k, k))
         matrix[: self.k_fe, : self.k_fe] = self.cov_fe
@@ -115,8 +91,7 @@ class MixedLMResults(LikelihoodModelResults):
         """Covariances of the profile and natural variance parameters (``_inference``)."""
         k = len(self.params) - self.k_fe
         nan = np.full((k, k), np.nan)
-        if self.singular:
-            # Wald standard errors of a variance estimated on its boundary are meaningless.
+        if self.singular:  # Wald standard errors of a variance on its boundary are meaningless
             return nan, nan
         covariances = variance_covariances(self.lmer, self.layout)
         if covariances is None:
@@ -131,28 +106,20 @@ class MixedLMResults(LikelihoodModelResults):
 
     @property
     def llf(self) -> float:
-        """Log-likelihood at the estimate (the REML log-likelihood for REML fits)."""
+        """Log-likelihood (REML log-likelihood for REML fits)."""
         return self.lmer.llf
 
     @property
     def df_modelwc(self) -> int:
-        """Number of estimated parameters, including the scale (and any residual structure)."""
+        """Number of estimated parameters, with the scale (and any residual structure)."""
         return self.lmer.df_modelwc
-
-    @property
-    def bse_fe(self) -> np.ndarray:
-        """Standard errors of the fixed effects."""
-        return np.sqrt(np.diag(self.cov_fe))
 
     @cached_property
     def bse_re(self) -> np.ndarray:
-        """Standard errors of ``cov_re`` (lower triangle) and ``vcomp`` on the natural scale.
+        """Standard errors of ``cov_re`` (lower triangle) and ``vcomp``, natural scale.
 
-        Delta-method standard errors from the observed information of
-        ``(theta, scale)``: the standard errors of the numbers in the summary,
-        including the uncertainty of ``scale``. statsmodels reports
-        ``sqrt(scale) * bse`` here, which has the units of a standard deviation
-        (see ``docs/statsmodels.md``). NaN for singular fits.
+        Delta method from the observed information of ``(theta, scale)``;
+        statsmodels reports ``sqrt(scale) * bse`` (see ``docs/statsmodels.md``).
         """
         return np.sqrt(np.clip(np.diag(self._variance_covariances[1]), 0.0, None))
 
@@ -166,58 +133,73 @@ class MixedLMResults(LikelihoodModelResults):
         """Bayesian information criterion; NaN for REML fits, as in statsmodels."""
         return np.nan if self.reml else -2.0 * self.llf + np.log(self.nobs) * self.df_modelwc
 
-    def t_test(self, r_matrix: object, use_t: bool | None = None, **kwargs: object) -> object:
-        """t tests of linear hypotheses on the fixed effects (or all parameters).
-
-        ``r_matrix`` with ``k_fe`` columns is padded with zeros for the
-        variance parameters, as statsmodels does; strings such as
-        ``"Time = 0"`` are statsmodels' constraint syntax.
-        """
-        if not isinstance(r_matrix, str | tuple):
-            r_matrix = np.atleast_2d(np.asarray(r_matrix, dtype=float))
-            if r_matrix.shape[1] != self.k_fe:
-                raise ValueError(f"r_matrix for t-test should have {self.k_fe:d} columns")
-            padding = np.zeros((r_matrix.shape[0], len(self.params) - self.k_fe))
-            r_matrix = np.concatenate((r_matrix, padding), axis=1)
-        return super().t_test(r_matrix, use_t=use_t, **kwargs)
+    def t_test(self, r_matrix: object, use_t: bool | None = None) -> object:
+        """statsmodels' ``MixedLMResults.t_test``; string constraints (``"Time = 0"``) too."""
+        if isinstance(r_matrix, str | tuple):
+            return LikelihoodModelResults.t_test(self, r_matrix, use_t=use_t)
+        return super().t_test(np.atleast_2d(np.asarray(r_matrix, dtype=float)), use_t=use_t)
 
     # ------------------------------------------------------------------ random effects
-    def _group_design(self, code: int) -> tuple[np.ndarray, np.ndarray, list[str]]:
-        """``Z_g``, ``Lambda_g`` and the names of group ``code``'s random effects."""
-        model = self.model
-        rows = model.group_structure.rows[code]
-        blocks_z, blocks_lambda = [], []
-        names = list(model.exog_re_names) if self.k_re else []
-        if self.k_re:
-            blocks_z.append(model.exog_re[rows])
-            blocks_lambda.append(self.layout.re_factor(self.theta))
-        for component, index in zip(model.components, self.layout.vc_indices, strict=True):
-            columns = component.group_columns(code)
-            blocks_z.append(component.matrix[rows][:, columns].toarray())
-            blocks_lambda.append(self.theta[index] * np.eye(len(columns)))
-            names.extend(f"{component.name}[{component.column_names[j]}]" for j in columns)
-        z = np.column_stack(blocks_z) if blocks_z else np.zeros((len(rows), 0))
-        return z, scipy.linalg.block_diag(*blocks_lambda), names
+    @cached_property
+    def _effects(self) -> list[tuple[list[str], list[tuple[int, int]], np.ndarray]]:
+        """Per group: its effects' names, the engine's ``(block, level)`` pairs holding them,
+        and each effect's position among those pairs' columns (``-1 - k``: a column of
+        component ``k`` without data, which the engine has no level for)."""
+        model, engine = self.model, self.engine
+        terms = [(info, None) for info in engine.term_infos[: int(self.k_re > 0)]]
+        terms += list(zip(engine.term_infos[int(self.k_re > 0) :], model.components, strict=True))
+        levels = {}
+        for _, component in terms:
+            if component is not None and not component.tied:
+                levels[component.name] = np.full(component.matrix.shape[1], -1)
+                used = np.unique(component.matrix.indices)
+                levels[component.name][used] = np.arange(len(used))
+        out = []
+        for code in range(model.n_groups):
+            names, pairs, where, total = [], {}, [], 0
+            for k, (info, component) in enumerate(terms):
+                width = engine.blocks[info.block].n_columns
+                if component is None:
+                    names += list(model.exog_re_names)
+                    spots = [(code, column) for column in info.columns]
+                else:
+                    own = component.group_columns(code)
+                    names += [f"{component.name}[{component.column_names[j]}]" for j in own]
+                    if component.tied:
+                        spots = [(code, column) for column in info.columns[: len(own)]]
+                    else:
+                        spots = [(int(levels[component.name][j]), 0) for j in own]
+                for level, column in spots:
+                    if level < 0:
+                        where.append(-1 - (k - int(self.k_re > 0)))
+                        continue
+                    if (info.block, level) not in pairs:
+                        pairs[(info.block, level)], total = total, total + width
+                    where.append(pairs[(info.block, level)] + column)
+            out.append((names, list(pairs), np.array(where, dtype=np.int64)))
+        return out
 
     @cached_property
     def _conditional(self) -> dict:
-        """Per group: conditional modes and covariance of the random effects given the data.
-
-        ``b_g = Lambda (Lambda'Z'Z Lambda + I)^{-1} Lambda'Z'(y_g - X_g beta)`` and
-        ``scale Lambda (Lambda'Z'Z Lambda + I)^{-1} Lambda'`` (lme4's ``ranef``/``condVar``).
-        """
-        model = self.model
-        resid = model.endog - model.exog @ self.fe_params
+        """Per group: modes and covariance of its random effects given the data (lme4's
+        ``ranef``/``condVar``; cross-factor covariances by :mod:`mixedmodels.results.condcov`),
+        and the rows' design of these effects. The modes are at :attr:`fe_params`."""
+        modes = self.lmer.criterion_state().conditional_modes(self.fe_params)
+        effects = self._effects
+        covariances = joint_conditional_covariances(self.lmer, [pairs for _, pairs, _ in effects])
         result = {}
-        for code, label in enumerate(model.group_structure.labels):
-            z, factor, names = self._group_design(code)
-            scaled = z @ factor
-            system = scaled.T @ scaled + np.eye(scaled.shape[1])
-            rows = model.group_structure.rows[code]
-            modes = factor @ np.linalg.solve(system, scaled.T @ resid[rows])
-            covariance = self.scale * factor @ np.linalg.solve(system, factor.T)
-            covariance = pd.DataFrame(0.5 * (covariance + covariance.T), index=names, columns=names)
-            result[label] = (pd.Series(modes, index=names), covariance, z)
+        for label, (names, pairs, where), joint in zip(
+            self.model.group_structure.labels, effects, covariances, strict=True
+        ):
+            flat = np.concatenate([modes[b][level] for b, level in pairs] or [np.zeros(0)])
+            known = where >= 0
+            values, covariance = np.zeros(len(where)), np.zeros((len(where), len(where)))
+            values[known] = flat[where[known]]
+            covariance[np.ix_(known, known)] = joint[np.ix_(where[known], where[known])]
+            for position in np.flatnonzero(~known):  # no data: the prior variance
+                covariance[position, position] = self.vcomp[-1 - where[position]]
+            frame = pd.DataFrame(covariance, index=names, columns=names)
+            result[label] = (pd.Series(values, index=names), frame)
         return result
 
     @property
@@ -233,17 +215,11 @@ class MixedLMResults(LikelihoodModelResults):
     @cached_property
     def fittedvalues(self) -> np.ndarray:
         """``exog @ fe_params`` plus the predicted random effects."""
+        modes = self.lmer.criterion_state().conditional_modes(self.fe_params)
         fitted = self.model.exog @ self.fe_params
-        for rows, (modes, _, z) in zip(
-            self.model.group_structure.rows, self._conditional.values(), strict=True
-        ):
-            fitted[rows] += z @ modes.to_numpy()
+        for block, block_modes in zip(self.engine.blocks, modes, strict=True):
+            fitted += np.einsum("ij,ij->i", block.z, block_modes[block.factor.codes])
         return fitted
-
-    @cached_property
-    def resid(self) -> np.ndarray:
-        """``endog - fittedvalues``."""
-        return self.model.endog - self.fittedvalues
 
     def predict(self, exog: object = None, transform: bool = True, **kwargs: object) -> object:
         """Fixed-effects predictions (statsmodels' ``results.predict``).
