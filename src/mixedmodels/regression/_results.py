@@ -244,13 +244,7 @@ class MixedLMResults(sm_mixed.MixedLMResults):
         self, re_ix: int | str, vtype: str, num_low: int = 5, dist_low: float = 1.0,
         num_high: int = 5, dist_high: float = 1.0, **fit_kwargs: object,
     ) -> np.ndarray:
-        """Profile log-likelihood of one variance parameter (statsmodels' ``profile_re``).
-
-        Returns
-        -------
-        ndarray, shape (num_low + 1 + num_high, 2)
-            ``(variance, profile log-likelihood)`` on statsmodels' grid.
-        """
+        """statsmodels' ``profile_re``: ``(variance, profile log-likelihood)`` rows on its grid."""
         from ._profile import profile_variance
 
         return profile_variance(self, re_ix, vtype, num_low, dist_low, num_high, dist_high)
