@@ -17,7 +17,10 @@ Translation into the engine (``b = Lambda u``, ``cov(b) = scale Lambda Lambda'``
 * Any other variance component is a term on the group factor whose ``T`` is
   diagonal with all entries tied to one ``theta`` (padded with zero columns
   where groups have fewer columns; a zero column adds nothing to the
-  likelihood).
+  likelihood). So is a component of at most one non-zero per row when every
+  group has the same few columns (``SMALL_WIDTH``): as a factor of its own, two
+  such components cross within groups and make the remaining system dense
+  (statsmodels' ``test_random_effects_getters``: 500 groups, two components).
 """
 
 from __future__ import annotations
@@ -32,6 +35,9 @@ import scipy.sparse as sp
 from ..design.grouping import GroupingFactor, make_grouping_factor
 from ..design.terms import TermSpec, block_pattern, full_pattern
 from ..errors import DataError, MissingDataError, MixedModelsTypeError, StructureError
+
+#: Most columns per group for which a one-non-zero-per-row component stays on the group factor.
+SMALL_WIDTH = 8
 
 __all__ = [
     "GroupStructure",
@@ -205,10 +211,20 @@ class VarianceComponent:
         """Column positions of group ``code``."""
         return np.flatnonzero(self.column_codes == code)
 
-    def term(self, groups: GroupStructure, factor_name: str) -> TermSpec:
-        """The engine term (see the module notes)."""
-        coo = self.matrix.tocoo()
+    def on_group(self, groups: GroupStructure) -> bool:
+        """Whether the engine term is on the group factor (see the module notes)."""
         if self.tied:
+            return True
+        codes = self.column_codes[self.column_codes >= 0]
+        counts = np.bincount(codes, minlength=groups.n_groups)
+        return groups.n_groups > 1 and 0 < counts.min() == counts.max() <= SMALL_WIDTH
+
+    def term(
+        self, groups: GroupStructure, factor_name: str, on_group: bool | None = None
+    ) -> TermSpec:
+        """The engine term (see the module notes); ``on_group`` defaults to :attr:`tied`."""
+        coo = self.matrix.tocoo()
+        if self.tied if on_group is None else on_group:
             labels = self.column_labels
             starts = np.r_[True, labels[1:] != labels[:-1]]  # a group's columns are contiguous
             positions = np.arange(len(labels))
@@ -292,7 +308,7 @@ def build_terms(
         while name in taken:
             name += "'"
         taken.add(name)
-        terms.append(component.term(groups, name))
+        terms.append(component.term(groups, name, component.on_group(groups)))
     return terms
 
 

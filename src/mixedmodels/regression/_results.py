@@ -148,9 +148,11 @@ class MixedLMResults(sm_mixed.MixedLMResults):
         model, engine = self.model, self.engine
         terms = [(info, None) for info in engine.term_infos[: int(self.k_re > 0)]]
         terms += list(zip(engine.term_infos[int(self.k_re > 0) :], model.components, strict=True))
-        levels = {}
+        levels, on_group = {}, {}
         for _, component in terms:
-            if component is not None and not component.tied:
+            if component is not None:
+                on_group[component.name] = component.on_group(model.group_structure)
+            if component is not None and not on_group[component.name]:
                 levels[component.name] = np.full(component.matrix.shape[1], -1)
                 used = np.unique(component.matrix.indices)
                 levels[component.name][used] = np.arange(len(used))
@@ -165,7 +167,7 @@ class MixedLMResults(sm_mixed.MixedLMResults):
                 else:
                     own = component.group_columns(code)
                     names += [f"{component.name}[{component.column_names[j]}]" for j in own]
-                    if component.tied:
+                    if on_group[component.name]:
                         spots = [(code, column) for column in info.columns[: len(own)]]
                     else:
                         spots = [(int(levels[component.name][j]), 0) for j in own]
