@@ -13,12 +13,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 from statsmodels.base.model import LikelihoodModelResults
 from statsmodels.iolib import summary2
 from statsmodels.regression import mixed_linear_model as sm_mixed
 
-from ..errors import DataError, MixedModelsWarning
+from ..errors import MixedModelsWarning
 from ..results.condcov import joint_conditional_covariances
 from ._design import ThetaLayout
 from ._inference import variance_covariances
@@ -63,7 +62,6 @@ class MixedLMResults(sm_mixed.MixedLMResults):
         self.k_fe, self.k_re, self.k_re2 = model.k_fe, model.k_re, model.k_re2
         self.k_vc = model.k_vc
         self.nobs, self.df_resid, self.n_groups = model.nobs, model.nobs - self.k_fe, model.n_groups
-        self.group_sizes = np.array([len(rows) for rows in model.group_structure.rows])
         self.cov_re_unscaled, self.cov_re = cov_unscaled, self.scale * cov_unscaled
         self.vcomp = self.scale * vcomp_unscaled
         self.params_object = sm_mixed.MixedLMParams.from_components(
@@ -255,47 +253,10 @@ class MixedLMResults(sm_mixed.MixedLMResults):
         self, yname: str | None = None, xname_fe: list[str] | None = None,
         xname_re: list[str] | None = None, title: str | None = None, alpha: float = 0.05,
     ) -> summary2.Summary:
-        """statsmodels' "Mixed Linear Model Regression Results" (a ``summary2.Summary``).
-
-        Variance rows show the natural-scale estimate and :attr:`bse_re`.
-        """
-        names = list(self.model.data.param_names)
-        for given, part, label in ((xname_fe, slice(0, self.k_fe), "xname_fe"),
-                                   (xname_re, slice(self.k_fe, None), "xname_re")):
-            if given is not None:
-                if len(given) != len(names[part]):
-                    raise DataError(f"{label} should be a list of length {len(names[part])}")
-                names[part] = list(given)
-        sizes = self.group_sizes
-        info = {
-            "Model:": "MixedLM", "No. Observations:": str(self.nobs),
-            "No. Groups:": str(self.n_groups), "Min. group size:": f"{sizes.min():.0f}",
-            "Max. group size:": f"{sizes.max():.0f}", "Mean group size:": f"{sizes.mean():.1f}",
-            "Dependent Variable:": yname or self.model.endog_names, "Method:": self.method,
-            "Scale:": self.scale, "Log-Likelihood:": self.llf,
-            "Converged:": "Yes" if self.converged else "No",
-        }
-        table = np.full((len(names), 6), np.nan)
-        bse_fe = self.bse_fe
-        quantile = stats.norm.ppf(1 - alpha / 2)
-        table[: self.k_fe, 0], table[: self.k_fe, 1] = self.fe_params, bse_fe
-        table[: self.k_fe, 2] = self.fe_params / bse_fe
-        table[: self.k_fe, 3] = 2 * stats.norm.sf(np.abs(table[: self.k_fe, 2]))
-        table[: self.k_fe, 4] = self.fe_params - quantile * bse_fe
-        table[: self.k_fe, 5] = self.fe_params + quantile * bse_fe
-        table[self.k_fe :, 0] = np.concatenate(
-            [self.cov_re[np.tril_indices(self.k_re)], self.vcomp]
-        )
-        table[self.k_fe :, 1] = self.bse_re
-        columns = ["Coef.", "Std.Err.", "z", "P>|z|", f"[{alpha / 2}", f"{1 - alpha / 2}]"]
-        frame = pd.DataFrame(
-            [[f"{x:.3f}" if np.isfinite(x) else "" for x in row] for row in table],
-            index=names, columns=columns,
-        )
-        result = summary2.Summary()
-        result.add_dict(info)
-        result.add_title(title or "Mixed Linear Model Regression Results")
-        result.add_df(frame, align="r")
+        """statsmodels' summary, with :attr:`bse_re` (natural scale) in the variance rows."""
+        result = super().summary(yname, xname_fe, xname_re, title, alpha)
+        errors = [f"{x:.3f}" if np.isfinite(x) else "" for x in self.bse_re]
+        result.tables[1].iloc[self.k_fe :, 1] = errors
         return result
 
     def __repr__(self) -> str:

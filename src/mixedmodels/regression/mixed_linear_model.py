@@ -113,6 +113,10 @@ class MixedLM(LikelihoodMixin, LikelihoodModel):
             component.restricted(keep, self.group_structure) for component in components
         ]
         self.endog, self.exog, self.groups = y, X, labels
+        structure = self.group_structure  # statsmodels' names for the groups:
+        self.group_labels, self.n_groups = list(structure.labels), structure.n_groups
+        self.row_indices = dict(zip(structure.labels, structure.rows, strict=True))
+        self.endog_li = self.group_list(y)
         self.nobs = self.n_totobs = len(y)
         self.k_fe, self.k_vc = X.shape[1], len(self.components)
         default_re = Z is None and self.k_vc == 0
@@ -156,22 +160,6 @@ class MixedLM(LikelihoodMixin, LikelihoodModel):
         self.data.exog_re_names = names
         self.data.exog_re_names_full = cov_names
         self.data.vcomp_names = [component.name for component in self.components]
-
-    @property
-    def group_labels(self) -> list:
-        """Distinct group labels, sorted."""
-        return list(self.group_structure.labels)
-
-    @property
-    def n_groups(self) -> int:
-        """Number of groups."""
-        return self.group_structure.n_groups
-
-    @property
-    def row_indices(self) -> dict:
-        """Row positions of each group."""
-        structure = self.group_structure
-        return dict(zip(structure.labels, structure.rows, strict=True))
 
     def __repr__(self) -> str:
         return (
