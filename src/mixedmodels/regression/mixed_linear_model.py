@@ -122,8 +122,9 @@ class MixedLM(LikelihoodMixin, LikelihoodModel):
         default_re = Z is None and self.k_vc == 0
         if default_re:
             Z, re_names = np.ones((self.nobs, 1)), ["Group"]
-        self.exog_re = Z
-        self.k_re = 0 if Z is None else Z.shape[1]
+        # Without exog_re, no columns rather than None: statsmodels' simulator multiplies it.
+        self.exog_re = np.zeros((self.nobs, 0)) if Z is None else Z
+        self.k_re = self.exog_re.shape[1]
         self.k_re2 = self.k_re * (self.k_re + 1) // 2
         self.set_re_names(list(re_names or []))
         if default_re:
