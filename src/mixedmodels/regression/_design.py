@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -207,9 +208,15 @@ class VarianceComponent:
         matrix = self.matrix[np.flatnonzero(keep)]
         return VarianceComponent(self.name, matrix, self.column_labels, self.column_names, codes)
 
+    @cached_property
+    def _sorted_codes(self) -> tuple[np.ndarray, np.ndarray]:
+        order = np.argsort(self.column_codes, kind="stable")
+        return order, self.column_codes[order]
+
     def group_columns(self, code: int) -> np.ndarray:
-        """Column positions of group ``code``."""
-        return np.flatnonzero(self.column_codes == code)
+        """Column positions of group ``code`` (ascending)."""
+        order, codes = self._sorted_codes
+        return order[np.searchsorted(codes, code) : np.searchsorted(codes, code, side="right")]
 
     def on_group(self, groups: GroupStructure) -> bool:
         """Whether the engine term is on the group factor (see the module notes)."""

@@ -181,9 +181,9 @@ class MixedLMResults(sm_mixed.MixedLMResults):
 
     @cached_property
     def _conditional(self) -> dict:
-        """Per group: modes and covariance of its random effects given the data (lme4's
-        ``ranef``/``condVar``; cross-factor covariances by :mod:`mixedmodels.results.condcov`),
-        and the rows' design of these effects. The modes are at :attr:`fe_params`."""
+        """Per group: modes (at :attr:`fe_params`) and covariance of its random effects given
+        the data (lme4's ``ranef``/``condVar``; across factors
+        :mod:`mixedmodels.results.condcov`)."""
         modes = self.lmer.criterion_state().conditional_modes(self.fe_params)
         effects = self._effects
         covariances = joint_conditional_covariances(self.lmer, [pairs for _, pairs, _ in effects])
