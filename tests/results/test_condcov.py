@@ -9,7 +9,7 @@ import pytest
 import scipy.linalg
 
 import mixedmodels as mm
-from mixedmodels.results.condcov import joint_conditional_covariances
+from mixedmodels.results.condcov import effect_offsets, joint_conditional_covariances
 
 CASES = {
     # one block (single path), crossed scalar factors (eliminated path), and a
@@ -28,20 +28,17 @@ def _fit(name: str):
     return mm.LinearMixedModel.from_formula(formula, mm.datasets.load(dataset)).fit(warn=False)
 
 
-def _dense_reference(fit) -> tuple[np.ndarray, np.ndarray]:
-    """``sigma2 Lambda (Lambda' Z' Z Lambda + I)^{-1} Lambda'`` from the design, and the
-    block offsets (independent of the factorisation)."""
-    blocks, factors = (
-        fit.model.blocks,
-        [block.lambda_factor(fit.theta) for block in fit.model.blocks],
-    )
+def _dense_reference(fit) -> np.ndarray:
+    """``sigma2 Lambda (Lambda' Z' Z Lambda + I)^{-1} Lambda'`` from the design
+    (independent of the factorisation)."""
+    blocks = fit.model.blocks
+    factors = [block.lambda_factor(fit.theta) for block in blocks]
     columns = []
     for block in blocks:
         dense = np.zeros((len(block.factor.codes), block.n_levels * block.n_columns))
         for column in range(block.n_columns):
-            dense[np.arange(dense.shape[0]), block.factor.codes * block.n_columns + column] = (
-                block.z[:, column]
-            )
+            rows = np.arange(dense.shape[0])
+            dense[rows, block.factor.codes * block.n_columns + column] = block.z[:, column]
         columns.append(dense)
     z = np.hstack(columns)
     lam = scipy.linalg.block_diag(
@@ -51,53 +48,38 @@ def _dense_reference(fit) -> tuple[np.ndarray, np.ndarray]:
         ]
     )
     inverse = np.linalg.inv(lam.T @ z.T @ z @ lam + np.eye(lam.shape[0]))
-    offsets = np.concatenate([[0], np.cumsum([block.n_random for block in blocks])])
-    return fit.scale * lam @ inverse @ lam.T, offsets
+    return fit.scale * lam @ inverse @ lam.T
 
 
 @pytest.mark.parametrize("name", list(CASES), ids=list(CASES))
-def test_diagonal_blocks_are_lme4s_condvar(name: str) -> None:
-    """Each level's block of a joint set (and a set of one level) is lme4's condVar."""
+def test_levels_are_lme4s_condvar(name: str) -> None:
+    """A level's block, alone or within a set of all levels, is lme4's condVar."""
     fit = _fit(name)
     blocks = fit.model.blocks
+    offsets = effect_offsets(blocks)
     condcov = fit.ranef_condcov()
-    pairs = [(b, level) for b, block in enumerate(blocks) for level in range(block.n_levels)]
-    joint = joint_conditional_covariances(fit, [pairs])[0]
-    singles = joint_conditional_covariances(fit, [[pair] for pair in pairs])
-    start = 0
-    for (b, level), single in zip(pairs, singles, strict=True):
-        width = blocks[b].n_columns
-        want = condcov[blocks[b].factor.name][level]
-        got = joint[start : start + width, start : start + width]
-        np.testing.assert_allclose(got, want, rtol=1e-8, atol=1e-10 * fit.scale)
-        np.testing.assert_array_equal(single, want)
-        start += width
+    everything = joint_conditional_covariances(fit, [np.arange(offsets[-1])])[0]
+    for b, block in enumerate(blocks):
+        width = block.n_columns
+        for level in range(block.n_levels):
+            start = offsets[b] + level * width
+            want = condcov[block.factor.name][level]
+            single = joint_conditional_covariances(fit, [np.arange(start, start + width)])[0]
+            np.testing.assert_array_equal(single, want)
+            got = everything[start : start + width, start : start + width]
+            np.testing.assert_allclose(got, want, rtol=1e-8, atol=1e-10 * fit.scale)
 
 
 @pytest.mark.parametrize("name", list(CASES), ids=list(CASES))
-def test_joint_sets_are_the_dense_inverse(name: str) -> None:
-    """Sets across levels and factors equal the selected entries of the dense inverse."""
+def test_sets_are_entries_of_the_dense_inverse(name: str) -> None:
+    """Sets across levels and factors, in any order and with single columns of a level,
+    equal the selected entries of the dense inverse."""
     fit = _fit(name)
-    blocks = fit.model.blocks
-    dense, offsets = _dense_reference(fit)
+    dense = _dense_reference(fit)
+    total = effect_offsets(fit.model.blocks)[-1]
     rng = np.random.default_rng(7)
-    sets = []
-    for _ in range(5):
-        pairs = []
-        for b, block in enumerate(blocks):
-            levels = rng.choice(block.n_levels, size=min(2, block.n_levels), replace=False)
-            pairs += [(b, int(level)) for level in levels]
-        sets.append(pairs[::-1])
-    sets.append([])
-    got = joint_conditional_covariances(fit, sets)
-    for pairs, mine in zip(sets, got, strict=True):
-        index = np.concatenate(
-            [
-                offsets[b] + level * blocks[b].n_columns + np.arange(blocks[b].n_columns)
-                for b, level in pairs
-            ]
-            or [np.zeros(0, dtype=int)]
-        ).astype(int)
-        np.testing.assert_allclose(
-            mine, dense[np.ix_(index, index)], rtol=1e-7, atol=1e-10 * fit.scale
-        )
+    sets = [rng.choice(total, size=min(7, total), replace=False) for _ in range(6)]
+    sets += [np.zeros(0, dtype=np.int64), np.array([total - 1])]
+    for positions, got in zip(sets, joint_conditional_covariances(fit, sets), strict=True):
+        want = dense[np.ix_(positions, positions)]
+        np.testing.assert_allclose(got, want, rtol=1e-7, atol=1e-10 * fit.scale)

@@ -18,7 +18,7 @@ from statsmodels.iolib import summary2
 from statsmodels.regression import mixed_linear_model as sm_mixed
 
 from ..errors import MixedModelsWarning
-from ..results.condcov import joint_conditional_covariances
+from ..results.condcov import effect_offsets, joint_conditional_covariances
 from ._design import ThetaLayout
 from ._inference import variance_covariances
 
@@ -139,44 +139,37 @@ class MixedLMResults(sm_mixed.MixedLMResults):
 
     # ------------------------------------------------------------------ random effects
     @cached_property
-    def _effects(self) -> list[tuple[list[str], list[tuple[int, int]], np.ndarray]]:
-        """Per group: its effects' names, the engine's ``(block, level)`` pairs holding them,
-        and each effect's position among those pairs' columns (``-1 - k``: a column of
+    def _effects(self) -> list[tuple[list[str], np.ndarray]]:
+        """Per group: its effects' names and positions in the engine's ``b``
+        (:func:`~mixedmodels.results.condcov.effect_offsets`; ``-1 - k``: a column of
         component ``k`` without data, which the engine has no level for)."""
         model, engine = self.model, self.engine
-        terms = [(info, None) for info in engine.term_infos[: int(self.k_re > 0)]]
-        terms += list(zip(engine.term_infos[int(self.k_re > 0) :], model.components, strict=True))
-        levels, on_group = {}, {}
-        for _, component in terms:
-            if component is not None:
-                on_group[component.name] = component.on_group(model.group_structure)
-            if component is not None and not on_group[component.name]:
-                levels[component.name] = np.full(component.matrix.shape[1], -1)
+        offsets, has_re = effect_offsets(engine.blocks), int(self.k_re > 0)
+        terms = [(info, None) for info in engine.term_infos[:has_re]]
+        terms += list(zip(engine.term_infos[has_re:], model.components, strict=True))
+        scalar = {}  # components on their own (group, column) factor: column -> position
+        for k, (info, component) in enumerate(terms[has_re:]):
+            if not component.on_group(model.group_structure):
+                where = np.full(component.matrix.shape[1], -1 - k)
                 used = np.unique(component.matrix.indices)
-                levels[component.name][used] = np.arange(len(used))
+                where[used] = offsets[info.block] + np.arange(len(used))
+                scalar[component.name] = where
         out = []
         for code in range(model.n_groups):
-            names, pairs, where, total = [], {}, [], 0
-            for k, (info, component) in enumerate(terms):
-                width = engine.blocks[info.block].n_columns
+            names, where = [], []
+            for info, component in terms:
+                start = offsets[info.block] + code * engine.blocks[info.block].n_columns
                 if component is None:
                     names += list(model.exog_re_names)
-                    spots = [(code, column) for column in info.columns]
+                    where += [start + column for column in info.columns]
+                    continue
+                own = component.group_columns(code)
+                names += [f"{component.name}[{component.column_names[j]}]" for j in own]
+                if component.name in scalar:
+                    where += list(scalar[component.name][own])
                 else:
-                    own = component.group_columns(code)
-                    names += [f"{component.name}[{component.column_names[j]}]" for j in own]
-                    if on_group[component.name]:
-                        spots = [(code, column) for column in info.columns[: len(own)]]
-                    else:
-                        spots = [(int(levels[component.name][j]), 0) for j in own]
-                for level, column in spots:
-                    if level < 0:
-                        where.append(-1 - (k - int(self.k_re > 0)))
-                        continue
-                    if (info.block, level) not in pairs:
-                        pairs[(info.block, level)], total = total, total + width
-                    where.append(pairs[(info.block, level)] + column)
-            out.append((names, list(pairs), np.array(where, dtype=np.int64)))
+                    where += [start + column for column in info.columns[: len(own)]]
+            out.append((names, np.array(where, dtype=np.int64)))
         return out
 
     @cached_property
@@ -185,17 +178,17 @@ class MixedLMResults(sm_mixed.MixedLMResults):
         the data (lme4's ``ranef``/``condVar``; across factors
         :mod:`mixedmodels.results.condcov`)."""
         modes = self.lmer.criterion_state().conditional_modes(self.fe_params)
-        effects = self._effects
-        covariances = joint_conditional_covariances(self.lmer, [pairs for _, pairs, _ in effects])
+        effects = np.concatenate([block_modes.ravel() for block_modes in modes])
+        positions = [where[where >= 0] for _, where in self._effects]
+        covariances = joint_conditional_covariances(self.lmer, positions)
         result = {}
-        for label, (names, pairs, where), joint in zip(
-            self.model.group_structure.labels, effects, covariances, strict=True
+        for label, (names, where), joint in zip(
+            self.model.group_structure.labels, self._effects, covariances, strict=True
         ):
-            flat = np.concatenate([modes[b][level] for b, level in pairs] or [np.zeros(0)])
             known = where >= 0
             values, covariance = np.zeros(len(where)), np.zeros((len(where), len(where)))
-            values[known] = flat[where[known]]
-            covariance[np.ix_(known, known)] = joint[np.ix_(where[known], where[known])]
+            values[known] = effects[where[known]]
+            covariance[np.ix_(known, known)] = joint
             for position in np.flatnonzero(~known):  # no data: the prior variance
                 covariance[position, position] = self.vcomp[-1 - where[position]]
             frame = pd.DataFrame(covariance, index=names, columns=names)

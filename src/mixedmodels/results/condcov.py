@@ -1,4 +1,4 @@
-"""Joint conditional covariance of the random effects of several levels, of any factors.
+"""Joint conditional covariance of any random effects, across levels and factors.
 
 lme4's ``condVar`` (:meth:`LmerResults.ranef_condcov`) gives each level's own
 block. The covariance *between* the effects of different levels, possibly of
@@ -11,18 +11,20 @@ Notation
 ============  ==============================================================
 symbol        meaning
 ============  ==============================================================
+``b``         all random effects, blocks concatenated, each level-major
+              (:func:`effect_offsets`); ``b = Lambda u``
 ``L``         random-effects part of the blocked Cholesky factor,
               ``L L' = Lambda' Z' Z Lambda + I``
-``S``         positions (in ``u``, blocks concatenated, level-major) of the
-              wanted levels' columns
-``E_S``       the unit columns of ``S``
-``X``         ``L^{-1} E_S`` (forward substitution, block by block)
-``T_S``       block diagonal of each wanted level's ``T``
+``S``         the wanted positions of ``b``; ``S+`` all columns of the levels
+              they touch (``Lambda`` mixes a level's columns)
+``X``         ``L^{-1} E`` for the unit columns ``E`` of ``S+`` (forward
+              substitution, block by block)
+``T_S``       block diagonal of the touched levels' ``T``
 ============  ==============================================================
 
-``(L L')^{-1}[S, S] = X' X`` and the conditional covariance is
-``sigma2 T_S X' X T_S'``. Sets are solved together in batches of columns, so
-the work is one forward substitution per wanted position, in memory of a
+``(L L')^{-1}[S+, S+] = X' X`` and the conditional covariance is
+``sigma2 T_S X' X T_S'``, restricted to ``S``. Sets are solved together in
+batches of columns: one forward substitution per position of ``S+``, in a
 few tens of megabytes.
 """
 
@@ -37,13 +39,20 @@ import scipy.linalg
 from ..linalg.blocks import as_dense
 
 if TYPE_CHECKING:
+    from ..design.terms import RandomEffectsBlock
     from ..objective.pls import PLSState
     from .lmer import LmerResults
 
-__all__ = ["joint_conditional_covariances"]
+__all__ = ["effect_offsets", "joint_conditional_covariances"]
 
 #: Entries of the dense right-hand side of one batch (32 MB of float64).
 _BATCH_ENTRIES = 1 << 22
+
+
+def effect_offsets(blocks: Sequence[RandomEffectsBlock]) -> np.ndarray:
+    """Start of each block's effects in ``b`` (and the total, last); level ``l``, column
+    ``c`` of block ``j`` is at ``offsets[j] + l * p_j + c``."""
+    return np.concatenate([[0], np.cumsum([block.n_random for block in blocks])]).astype(np.int64)
 
 
 def _forward_solve(state: PLSState, rhs: np.ndarray, offsets: np.ndarray) -> np.ndarray:
@@ -59,64 +68,74 @@ def _forward_solve(state: PLSState, rhs: np.ndarray, offsets: np.ndarray) -> np.
     return np.vstack(parts)
 
 
+def _levels(positions: np.ndarray, offsets: np.ndarray, widths: np.ndarray) -> tuple:
+    """The touched levels ``(block, level)``, all their positions ``S+`` and where each
+    wanted position sits in ``S+``."""
+    block = np.searchsorted(offsets, positions, side="right") - 1
+    level = (positions - offsets[block]) // widths[block]
+    pairs, inverse = np.unique(np.column_stack([block, level]), axis=0, return_inverse=True)
+    sizes = widths[pairs[:, 0]]
+    starts = np.concatenate([[0], np.cumsum(sizes)])
+    expanded = np.concatenate(
+        [offsets[b] + lv * w + np.arange(w) for (b, lv), w in zip(pairs, sizes, strict=True)]
+        or [np.zeros(0, dtype=np.int64)]
+    )
+    column = positions - offsets[block] - level * widths[block]
+    return pairs, expanded, starts[inverse.ravel()] + column
+
+
 def joint_conditional_covariances(
-    results: LmerResults, level_sets: Sequence[Sequence[tuple[int, int]]]
+    results: LmerResults, position_sets: Sequence[np.ndarray]
 ) -> list[np.ndarray]:
-    """``sigma2 T_S (L L')^{-1}[S, S] T_S'`` for each set of ``(block, level)`` pairs.
+    """``sigma2 (Lambda (L L')^{-1} Lambda')[S, S]`` for each set ``S`` of positions in ``b``.
 
     Parameters
     ----------
     results : LmerResults
-    level_sets : sequence of sequences of (int, int)
-        Each set lists ``(block index, level code)`` pairs; a pair stands for
-        all ``p_block`` columns of that level.
+    position_sets : sequence of int arrays
+        Positions in ``b`` (:func:`effect_offsets`).
 
     Returns
     -------
     list of ndarray
-        One symmetric matrix per set, rows and columns in the order of its
-        pairs (each pair's columns in the block's column order). A set of one
-        pair equals that level's :meth:`LmerResults.ranef_condcov` block.
+        One symmetric matrix per set, in the order of its positions. A set within
+        one level is that level's block of :meth:`LmerResults.ranef_condcov`.
     """
-    if all(len(pairs) <= 1 for pairs in level_sets):  # lme4's condVar, closed form per level
+    blocks = results.model.blocks
+    offsets = effect_offsets(blocks)
+    widths = np.array([block.n_columns for block in blocks], dtype=np.int64)
+    parts = [_levels(np.asarray(s, dtype=np.int64), offsets, widths) for s in position_sets]
+    if all(len(pairs) <= 1 for pairs, _, _ in parts):  # lme4's condVar, closed form per level
         condcov = list(results.ranef_condcov().values())
         return [
-            condcov[pairs[0][0]][pairs[0][1]] if pairs else np.zeros((0, 0))
-            for pairs in level_sets
+            condcov[pairs[0, 0]][pairs[0, 1]][np.ix_(where, where)]
+            if len(pairs)
+            else np.zeros((0, 0))
+            for pairs, _, where in parts
         ]
     state = results.criterion_state()
-    blocks = state.blocks
-    widths = [block.n_columns for block in blocks]
-    offsets = np.concatenate([[0], np.cumsum([block.n_random for block in blocks])])
-    positions = [
-        np.concatenate(
-            [offsets[b] + level * widths[b] + np.arange(widths[b]) for b, level in pairs]
-            or [np.zeros(0, dtype=np.int64)]
-        ).astype(np.int64)
-        for pairs in level_sets
-    ]
     batch = max(1, _BATCH_ENTRIES // max(int(offsets[-1]), 1))
     out: list[np.ndarray] = []
     start = 0
-    while start < len(level_sets):
+    while start < len(parts):
         stop, width = start, 0
-        while stop < len(level_sets) and (stop == start or width + len(positions[stop]) <= batch):
-            width += len(positions[stop])
+        while stop < len(parts) and (stop == start or width + len(parts[stop][1]) <= batch):
+            width += len(parts[stop][1])
             stop += 1
-        columns = np.concatenate(positions[start:stop])
+        columns = np.concatenate([expanded for _, expanded, _ in parts[start:stop]])
         rhs = np.zeros((int(offsets[-1]), len(columns)))
         rhs[columns, np.arange(len(columns))] = 1.0
         solved = _forward_solve(state, rhs, offsets)
         first = 0
-        for index in range(start, stop):
-            part = solved[:, first : first + len(positions[index])]
-            first += len(positions[index])
-            factor = (
-                scipy.linalg.block_diag(*[state.factors[b] for b, _ in level_sets[index]])
-                if level_sets[index]
-                else np.zeros((0, 0))
-            )
-            covariance = results.scale * factor @ (part.T @ part) @ factor.T
+        for pairs, expanded, where in parts[start:stop]:
+            if not len(pairs):
+                out.append(np.zeros((0, 0)))
+                continue
+            x = solved[:, first : first + len(expanded)]
+            first += len(expanded)
+            factor = scipy.linalg.block_diag(*[state.factors[b] for b, _ in pairs])
+            covariance = results.scale * factor @ (x.T @ x) @ factor.T
+            covariance = covariance[np.ix_(where, where)]
             out.append(0.5 * (covariance + covariance.T))
         start = stop
     return out
