@@ -182,3 +182,45 @@ def test_missing_report_names_parts_and_counts() -> None:
         raise_missing(culprits, "none")
     with pytest.raises(MissingDataError, match=r"missing='raise'"):
         raise_missing(culprits, "raise")
+
+
+def test_components_with_the_same_few_columns_per_group_stay_on_the_group_factor() -> None:
+    """One block instead of two crossed factors, and the same fit as lme4's formulation."""
+    import mixedmodels as mm
+    import mixedmodels.formula.api as smf
+
+    rng = np.random.default_rng(3)
+    n_groups, size = 60, 8
+    data = pd.DataFrame(
+        {
+            "g": np.repeat(np.arange(n_groups), size),
+            "x": rng.normal(size=n_groups * size),
+            "z": rng.normal(size=n_groups * size),
+            "v0": np.tile([0, 1], n_groups * size // 2),
+            "v1": np.tile([0, 0, 1, 1], n_groups * size // 4),
+        }
+    )
+    effects = rng.normal(size=(n_groups, 5)) * [1.0, 0.7, 0.7, 0.5, 0.5]
+    rows = data["g"].to_numpy()
+    data["y"] = (
+        data["x"]
+        + effects[rows, 0] * data["z"]
+        + effects[rows, 1 + data["v0"]]
+        + effects[rows, 3 + data["v1"]]
+        + rng.normal(size=len(data))
+    )
+    model = smf.mixedlm(
+        "y ~ x",
+        data,
+        groups="g",
+        re_formula="~0 + z",
+        vc_formula={"v0": "0 + C(v0)", "v1": "0 + C(v1)"},
+    )
+    assert all(component.on_group(model.group_structure) for component in model.components)
+    engine, _ = model.engine(True, model.free_pattern(None))
+    assert len(engine.blocks) == 1
+    fit = model.fit()
+    lme4 = mm.lmer("y ~ x + (0 + z | g) + (1 | g:v0) + (1 | g:v1)", data)
+    assert fit.llf == pytest.approx(lme4.llf, abs=1e-6)
+    variances = lme4.varcorr().set_index("grp")["vcov"]
+    np.testing.assert_allclose(fit.vcomp, variances[["g:v0", "g:v1"]], rtol=1e-3)

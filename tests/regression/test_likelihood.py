@@ -99,3 +99,20 @@ def test_fit_regularized_l1_shrinks_and_zero_penalty_is_the_fit() -> None:
     ridge = model.fit_regularized(method=penalties.L2(), alpha=5.0)
     assert np.linalg.norm(ridge.fe_params) < np.linalg.norm(fit.fe_params)
     assert "Mixed Linear Model" in ridge.summary().as_text()
+
+
+def test_get_distribution_of_a_model_with_only_variance_components() -> None:
+    """statsmodels' simulator multiplies ``exog_re``: it has no columns here, not None."""
+    rng = np.random.default_rng(5)
+    labels = np.repeat(np.arange(40), 5)
+    vc = {"a": {label: np.ones((5, 1)) for label in range(40)}}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        model = MixedLM(rng.normal(size=200), np.ones((200, 1)), labels, exog_vc=vc)
+    assert model.exog_re.shape == (200, 0)
+    draws = np.array(
+        [model.get_distribution(np.r_[1.0, 3.0], 2.0).rvs(0, rng=s) for s in range(300)]
+    )
+    # y = 1 + a_g + e: variance 2 * 3 + 2 = 8, rows of a group correlated by 6 / 8
+    np.testing.assert_allclose(draws.var(axis=0).mean(), 8.0, rtol=0.1)
+    np.testing.assert_allclose(np.corrcoef(draws[:, 0], draws[:, 1])[0, 1], 0.75, atol=0.1)

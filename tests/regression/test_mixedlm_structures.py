@@ -56,3 +56,23 @@ def test_mixedlm_varident_and_row_order_ar1_from_arrays():
     assert ar1.llf == pytest.approx(expected["logLik"], rel=1e-6)
     with pytest.raises(ArgumentError, match="from_formula/mixedlm"):
         MixedLM(ovary["follicles"], exog, ovary["Mare"], correlation=mm.CAR1(time="Time")).fit()
+
+
+def test_fitted_values_hold_nlmes_random_effects():
+    """Under a residual structure the random effects are nlme's (``fitted(fit, level = 1)``),
+    from the engine's whitened factor."""
+    import json
+
+    from structures.residual_cases import RESIDUAL_DIR
+
+    extra = json.loads((RESIDUAL_DIR / "extra" / "bodyweight_car1_residuals.json").read_text())
+    reference = extra["REML"]  # the fitted values are stored for REML
+    data = load_data("BodyWeight")
+    fit = smf.mixedlm(
+        "weight ~ Time * Diet",
+        data,
+        re_formula="~Time",
+        groups="Rat",
+        correlation=mm.CAR1(time="Time"),
+    ).fit()
+    np.testing.assert_allclose(fit.fittedvalues, reference["fitted"], rtol=1e-5)

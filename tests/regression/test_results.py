@@ -106,3 +106,35 @@ def test_summary_rows_are_the_estimates() -> None:
     assert table.loc["Time Var", "z"] == ""
     renamed = fit.summary(xname_fe=["a", "b"]).tables[1]
     assert renamed.index.tolist()[:2] == ["a", "b"]
+
+
+def test_random_effects_of_components_match_the_per_group_formulas() -> None:
+    """Scalar components on their own factor, with a column without data in every group:
+    modes ``G Z'V^-1 r`` and covariances ``G - G Z'V^-1 Z G`` of each group."""
+    import warnings
+
+    rng = np.random.default_rng(1)
+    n_groups, size = 30, 8
+    labels = np.repeat(np.arange(n_groups), size)
+    exog = np.column_stack([np.ones(n_groups * size), rng.normal(size=n_groups * size)])
+    endog = exog @ [1.0, 2.0] + rng.normal(size=n_groups * size)
+    vc = {"a": {}}
+    for group in range(n_groups):
+        width = 2 + group % 2  # unequal widths: a factor of its own
+        level = rng.integers(0, width - 1, size)  # the last column has no data
+        vc["a"][group] = np.eye(width)[level]
+        endog[labels == group] += 1.5 * rng.normal(size=width)[level]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        fit = sm.MixedLM(endog, exog, labels, exog_vc=vc).fit()
+    for group in (0, 1, 17):
+        z = vc["a"][group]
+        prior = fit.vcomp[0] * np.eye(z.shape[1])
+        v = z @ prior @ z.T + fit.scale * np.eye(size)
+        rows = labels == group
+        resid = endog[rows] - exog[rows] @ fit.fe_params
+        np.testing.assert_allclose(
+            fit.random_effects[group], prior @ z.T @ np.linalg.solve(v, resid), atol=1e-10
+        )
+        want = prior - prior @ z.T @ np.linalg.solve(v, z @ prior)
+        np.testing.assert_allclose(fit.random_effects_cov[group], want, atol=1e-10)

@@ -294,9 +294,13 @@ class PLSState:
             return np.zeros(0)
         return _triangular_solve(self.L_X, self.c_X, transpose=True)
 
-    def spherical_modes(self) -> list[np.ndarray]:
-        """Spherical random effects ``u`` per block (back-substitution through ``L'``)."""
-        beta = self.beta()
+    def spherical_modes(self, beta: np.ndarray | None = None) -> list[np.ndarray]:
+        """Spherical random effects ``u`` per block (back-substitution through ``L'``).
+
+        ``beta`` (default: the GLS estimate) gives the modes at other fixed
+        effects (statsmodels' ``random_effects`` of a penalised fit).
+        """
+        beta = self.beta() if beta is None else np.asarray(beta, dtype=float)
         k = self.n_fixed
         modes: list[np.ndarray | None] = [None] * len(self.blocks)
         for j in reversed(range(len(self.blocks))):
@@ -308,11 +312,11 @@ class PLSState:
             modes[j] = self.L_diag[j].solve_transpose(rhs)
         return modes  # type: ignore[return-value]
 
-    def conditional_modes(self) -> list[np.ndarray]:
-        """Random effects ``b = Lambda u`` per block, shaped ``(l_b, p_b)``."""
+    def conditional_modes(self, beta: np.ndarray | None = None) -> list[np.ndarray]:
+        """Random effects ``b = Lambda u`` per block, shaped ``(l_b, p_b)`` (at ``beta``)."""
         result = []
         for block, factor, modes in zip(
-            self.blocks, self.factors, self.spherical_modes(), strict=True
+            self.blocks, self.factors, self.spherical_modes(beta), strict=True
         ):
             result.append(modes.reshape(block.n_levels, block.n_columns) @ factor.T)
         return result

@@ -275,7 +275,12 @@ class EliminatedFactor(Factorization):
         new = super().fork()
         new._scales = self._scales.copy()
         new.operator = self.operator.fork()
-        new.factor = new.operator.buffer.reshape(self.m, self.m)
+        # In place, the factor is the operator's buffer; with a full T in a later block
+        # (posthoc) it is a separate array and the buffer holds S before the congruence.
+        if self.posthoc:
+            new.factor = self.factor.copy()
+        else:
+            new.factor = new.operator.buffer.reshape(self.m, self.m)
         return new
 
     def _congruence(self, lower: np.ndarray, factors: list[np.ndarray]) -> np.ndarray:

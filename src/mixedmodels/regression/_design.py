@@ -17,13 +17,17 @@ Translation into the engine (``b = Lambda u``, ``cov(b) = scale Lambda Lambda'``
 * Any other variance component is a term on the group factor whose ``T`` is
   diagonal with all entries tied to one ``theta`` (padded with zero columns
   where groups have fewer columns; a zero column adds nothing to the
-  likelihood).
+  likelihood). So is a component of at most one non-zero per row when every
+  group has the same few columns (``SMALL_WIDTH``): as a factor of its own, two
+  such components cross within groups and make the remaining system dense
+  (statsmodels' ``test_random_effects_getters``: 500 groups, two components).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -32,6 +36,9 @@ import scipy.sparse as sp
 from ..design.grouping import GroupingFactor, make_grouping_factor
 from ..design.terms import TermSpec, block_pattern, full_pattern
 from ..errors import DataError, MissingDataError, MixedModelsTypeError, StructureError
+
+#: Most columns per group for which a one-non-zero-per-row component stays on the group factor.
+SMALL_WIDTH = 8
 
 __all__ = [
     "GroupStructure",
@@ -61,12 +68,7 @@ def _numeric(values: object, argument: str) -> np.ndarray:
 
 
 def as_matrix(values: object, argument: str, prefix: str) -> tuple[np.ndarray, list[str]]:
-    """A 2-D float matrix and its column names.
-
-    Names come from a DataFrame's columns or a named Series; otherwise they are
-    statsmodels' defaults (``const``/``x1``... for exog, ``x_re1``... when
-    ``prefix`` is given).
-    """
+    """A 2-D float matrix and its column names (the frame's, or ``{prefix}1``, ...)."""
     if isinstance(values, pd.DataFrame):
         names = [str(name) for name in values.columns]
         matrix = _numeric(values, argument)
@@ -88,19 +90,8 @@ def as_matrix(values: object, argument: str, prefix: str) -> tuple[np.ndarray, l
 # ---------------------------------------------------------------------- groups
 @dataclass
 class GroupStructure:
-    """The top-level groups.
-
-    Attributes
-    ----------
-    name : str
-        Name of the grouping variable (``"Group"`` unless a column name was given).
-    labels : list
-        Group labels, sorted as statsmodels sorts them.
-    codes : ndarray of int, shape (n,)
-        Group index of each row.
-    rows : list of ndarray
-        Row positions of each group, in data order.
-    """
+    """The groups: ``name``, sorted ``labels``, each row's group ``codes`` and each
+    group's ``rows`` (positions, in data order)."""
 
     name: str
     labels: list
@@ -120,11 +111,8 @@ class GroupStructure:
 
 
 def build_groups(values: np.ndarray, name: str) -> GroupStructure:
-    """Codes and row lists of the groups of ``values`` (no missing labels).
-
-    The codes are the engine's grouping factor's (labels sorted, by type name
-    and text when they cannot be compared), which is statsmodels' order too.
-    """
+    """The groups of ``values`` (no missing labels), coded by the engine's grouping
+    factor (statsmodels' sorted order)."""
     factor = make_grouping_factor({name: pd.Series(values, dtype=object)}, (name,))
     codes = factor.codes.astype(np.int64)
     order = np.argsort(codes, kind="stable")
@@ -166,11 +154,8 @@ def _group_matrix(matrix: object, argument: str) -> tuple[sp.coo_matrix, list[st
 
 
 def _per_group_inputs(exog_vc: object) -> list[tuple[str, object, list | None]]:
-    """``(name, matrices, column names)`` per component, sorted by name.
-
-    ``matrices`` is a dict keyed by group label (dict form) or a list in group
-    order (``VCSpec``).
-    """
+    """``(name, matrices by label (dict form) or in group order (VCSpec), column names)``
+    per component, sorted by name."""
     if isinstance(exog_vc, Mapping):
         for name, per_group in exog_vc.items():
             if not isinstance(per_group, Mapping):
@@ -194,22 +179,9 @@ def _per_group_inputs(exog_vc: object) -> list[tuple[str, object, list | None]]:
 
 @dataclass
 class VarianceComponent:
-    """One variance component: every group's columns side by side in one matrix.
-
-    Attributes
-    ----------
-    name : str
-    matrix : scipy.sparse.csr_matrix, shape (n, m)
-        Row ``i`` holds ``exog_vc[name][g]``'s row for observation ``i`` of
-        group ``g`` in that group's columns (zero elsewhere); the columns of a
-        group are contiguous.
-    column_labels : ndarray of object, shape (m,)
-        Group label of each column.
-    column_names : list of str
-        Name of each column within its group.
-    column_codes : ndarray of int, shape (m,)
-        Group code of each column in the model's groups (-1: group dropped).
-    """
+    """One variance component: every group's columns side by side in one ``n x m``
+    sparse ``matrix`` (a group's columns contiguous), with each column's group label,
+    name within its group and group code (``-1``: group dropped)."""
 
     name: str
     matrix: sp.csr_matrix
@@ -236,14 +208,30 @@ class VarianceComponent:
         matrix = self.matrix[np.flatnonzero(keep)]
         return VarianceComponent(self.name, matrix, self.column_labels, self.column_names, codes)
 
-    def group_columns(self, code: int) -> np.ndarray:
-        """Column positions of group ``code``."""
-        return np.flatnonzero(self.column_codes == code)
+    @cached_property
+    def _sorted_codes(self) -> tuple[np.ndarray, np.ndarray]:
+        order = np.argsort(self.column_codes, kind="stable")
+        return order, self.column_codes[order]
 
-    def term(self, groups: GroupStructure, factor_name: str) -> TermSpec:
-        """The engine term (see the module notes)."""
-        coo = self.matrix.tocoo()
+    def group_columns(self, code: int) -> np.ndarray:
+        """Column positions of group ``code`` (ascending)."""
+        order, codes = self._sorted_codes
+        return order[np.searchsorted(codes, code) : np.searchsorted(codes, code, side="right")]
+
+    def on_group(self, groups: GroupStructure) -> bool:
+        """Whether the engine term is on the group factor (see the module notes)."""
         if self.tied:
+            return True
+        codes = self.column_codes[self.column_codes >= 0]
+        counts = np.bincount(codes, minlength=groups.n_groups)
+        return groups.n_groups > 1 and 0 < counts.min() == counts.max() <= SMALL_WIDTH
+
+    def term(
+        self, groups: GroupStructure, factor_name: str, on_group: bool | None = None
+    ) -> TermSpec:
+        """The engine term (see the module notes); ``on_group`` defaults to :attr:`tied`."""
+        coo = self.matrix.tocoo()
+        if self.tied if on_group is None else on_group:
             labels = self.column_labels
             starts = np.r_[True, labels[1:] != labels[:-1]]  # a group's columns are contiguous
             positions = np.arange(len(labels))
@@ -268,11 +256,8 @@ class VarianceComponent:
 def stack_components(
     exog_vc: object, groups: GroupStructure, positions: np.ndarray, n: int
 ) -> list[VarianceComponent]:
-    """``exog_vc`` (dict of dicts or VCSpec) as stacked components (see the class).
-
-    ``groups`` are the groups of the rows ``positions`` (of ``n``); rows
-    outside them (a missing group label) are left empty.
-    """
+    """``exog_vc`` (dict of dicts or VCSpec) as stacked components; ``groups`` are the
+    groups of the rows ``positions`` of ``n`` (other rows, without a group, stay empty)."""
     if exog_vc is None:
         return []
     components = []
@@ -330,7 +315,7 @@ def build_terms(
         while name in taken:
             name += "'"
         taken.add(name)
-        terms.append(component.term(groups, name))
+        terms.append(component.term(groups, name, component.on_group(groups)))
     return terms
 
 
@@ -338,15 +323,8 @@ def build_terms(
 def re_pattern_from_free(free_cov: np.ndarray | None, k_re: int) -> np.ndarray:
     """The ``T`` pattern for a ``free.cov_re`` mask (``None``: unstructured).
 
-    A mask whose non-zero pattern is block diagonal after a permutation of the
-    columns is exactly a ``T`` with structural zeros between the blocks:
-    ``T T'`` then ranges over all covariance matrices with those zeros.
-
-    Raises
-    ------
-    NotImplementedError
-        For a zero on the diagonal (a variance held at its start value) or a
-        pattern that is not block diagonal after a permutation.
+    A mask block diagonal after a permutation is a ``T`` with structural zeros
+    between the blocks; other masks raise :class:`NotImplementedError`.
     """
     if free_cov is None:
         return full_pattern(k_re)
@@ -398,17 +376,9 @@ def raise_missing(culprits: list[str], missing: str) -> None:
 # ---------------------------------------------------------------------- theta layout
 @dataclass(frozen=True)
 class ThetaLayout:
-    """Where the statsmodels variance parameters sit in the engine's ``theta``.
-
-    Attributes
-    ----------
-    n_theta : int
-    re_index : ndarray of int, shape (k_re, k_re)
-        Global theta index of each entry of the ``exog_re`` term's ``T``
-        (``-1``: a structural zero).
-    vc_indices : list of int
-        Theta index of each variance component (in sorted name order).
-    """
+    """Where statsmodels' variance parameters sit in ``theta``: ``re_index``, the theta
+    index of each entry of the ``exog_re`` term's ``T`` (``-1``: structural zero), and
+    ``vc_indices``, one per variance component (sorted by name)."""
 
     n_theta: int
     re_index: np.ndarray
@@ -448,13 +418,7 @@ class ThetaLayout:
         return np.concatenate([cov[np.tril_indices(self.k_re)], vcomp])
 
     def theta_from_profile(self, cov_re: np.ndarray, vcomp: np.ndarray) -> np.ndarray:
-        """A ``theta`` with profile ``cov_re`` and ``vcomp`` (Cholesky factor of ``cov_re``).
-
-        Raises
-        ------
-        NotImplementedError
-            When ``cov_re`` is non-zero where the pattern fixes a zero.
-        """
+        """A ``theta`` with profile ``cov_re`` (Cholesky factor) and ``vcomp``."""
         theta = np.zeros(self.n_theta)
         cov = np.asarray(cov_re, dtype=float) if self.k_re else None
         if cov is not None and cov.shape != self.re_index.shape:

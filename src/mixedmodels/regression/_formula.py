@@ -150,15 +150,9 @@ def _vc_spec(
     vc_text: dict[str, str], data: pd.DataFrame, labels: np.ndarray, group_name: str,
     context: Mapping[str, object],
 ) -> VCSpec:
-    """Each component's matrix per group, in statsmodels' layout.
-
-    statsmodels evaluates each formula within each group. Without an intercept
-    (``"0 + C(x)"``, ``"0 + x1 + x2"``) that equals one evaluation on all rows,
-    split by group, keeping the columns that are non-zero in the group (the
-    levels present there; a column that is zero on every row of a group adds
-    nothing to the likelihood). That is one formulaic call instead of one per
-    group. A formula with an intercept is evaluated per group.
-    """
+    """Each component's matrix per group, in statsmodels' layout (deviation 11 of
+    ``docs/statsmodels.md``: without an intercept one evaluation on all rows, split by
+    group, keeping each group's non-zero columns; with one, per group)."""
     structure = build_groups(labels, group_name)
     names, colnames, mats = [], [], []
     for name in sorted(vc_text):

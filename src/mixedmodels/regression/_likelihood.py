@@ -1,26 +1,21 @@
-"""``MixedLM.loglike``, ``score``, ``hessian``, ``get_distribution`` and ``fit_regularized``.
-
-All from the engine's one criterion. Notation:
+"""``MixedLM.loglike``, ``score``, ``hessian`` and ``fit_regularized`` on the one criterion.
 
 ============  ==============================================================
 symbol        meaning
 ============  ==============================================================
-``theta``     engine's relative covariance factor (from ``cov_re/scale``,
-              ``vcomp/scale``: Cholesky factor and square roots)
-``f(theta)``  engine criterion: ``-2 log L`` with ``beta`` and ``scale``
+``theta``     engine's relative covariance factor (Cholesky factor of
+              ``cov_re/scale``, square roots of ``vcomp/scale``)
+``f(theta)``  engine criterion, ``-2 log L`` with ``beta`` and ``scale``
               profiled out (REML or ML, as the last fit)
-``R_X``       fixed-effects Cholesky factor: ``X'V^{-1}X = R_X R_X' / scale``
-``q(beta)``   ``|R_X'(beta - beta_hat)|^2``: extra penalised RSS at ``beta``
+``R_X``       fixed-effects factor: ``X'V^{-1}X = R_X R_X' / scale``
 ============  ==============================================================
 
-With ``beta`` given instead of profiled (statsmodels' ``profile_fe=False``),
-``scale`` is still profiled out: ``-2 log L`` is the one criterion
-(:meth:`~mixedmodels.objective.pls.PLSState.objective`) with ``P + q(beta)``
-as the penalised residual sum of squares (``P`` its value at ``beta_hat``).
-``score`` and ``hessian`` are central differences (:mod:`mixedmodels.optim.hessian`;
-the score Richardson-extrapolated) of this log-likelihood in statsmodels' packed
-parameterisations; ``tests/regression/test_likelihood.py`` checks them against
-statsmodels' analytic ones.
+With ``beta`` given (statsmodels' ``profile_fe=False``), ``-2 log L`` is the
+criterion with ``P + |R_X'(beta - beta_hat)|^2`` as the penalised residual sum
+of squares (``P`` its value at ``beta_hat``; ``scale`` still profiled out).
+``score`` and ``hessian`` are central differences (:mod:`mixedmodels.optim.hessian`)
+in statsmodels' packed parameterisations; ``tests/regression/test_likelihood.py``
+checks them against statsmodels' analytic ones.
 """
 
 from __future__ import annotations
@@ -38,18 +33,15 @@ from ..optim.hessian import hessian, jacobian
 if TYPE_CHECKING:
     from ._results import MixedLMResults
 
-__all__ = ["LikelihoodMixin", "MixedLMDistribution"]
+__all__ = ["LikelihoodMixin"]
 
 
 class LikelihoodMixin:
     """The likelihood methods of :class:`MixedLM` (see the module notes)."""
 
     def _as_params(self, params: object, has_fe: bool | None = None) -> MixedLMParams:
-        """``params`` as a ``MixedLMParams``; an array is packed as statsmodels packs it.
-
-        ``has_fe=None`` (start values) tells from the length whether the array
-        holds the fixed effects.
-        """
+        """``params`` as ``MixedLMParams`` (an array packed as statsmodels packs it;
+        ``has_fe=None``: with the fixed effects when its length says so)."""
         if isinstance(params, MixedLMParams):
             return params
         packed = np.asarray(params, dtype=float).ravel()
@@ -64,16 +56,7 @@ class LikelihoodMixin:
         return MixedLMParams.from_packed(packed, self.k_fe, self.k_re, self.use_sqrt, has_fe)
 
     def loglike(self, params: MixedLMParams | np.ndarray, profile_fe: bool = True) -> float:
-        """Log-likelihood (REML or ML, as the last fit) at ``params``, ``scale`` profiled out.
-
-        Parameters
-        ----------
-        params : MixedLMParams or array_like
-            Profile-scale parameters; an array is packed as statsmodels packs
-            it (``use_sqrt``; with the fixed effects when ``profile_fe`` is False).
-        profile_fe : bool, default True
-            Replace the fixed effects by their GLS estimates at these variances.
-        """
+        """statsmodels' ``MixedLM.loglike`` (REML or ML as the last fit), ``scale`` profiled out."""
         params = self._as_params(params, has_fe=not profile_fe)
         engine, layout = self.engine(self.reml, self.free_pattern(None))
         state = engine.state.fork()
@@ -94,16 +77,8 @@ class LikelihoodMixin:
         return np.array(parts, dtype=float)
 
     def hessian(self, params: MixedLMParams | np.ndarray) -> tuple[np.ndarray, bool]:
-        """Hessian of :meth:`loglike` (``profile_fe=False``) in the natural packed parameters.
-
-        Returns
-        -------
-        hess : ndarray
-            Second derivatives in ``[fe_params, cov_re lower triangle, vcomp]``
-            (profile scale, no square roots), as statsmodels' ``hessian``.
-        singular : bool
-            True when ``hess`` is singular.
-        """
+        """statsmodels' ``MixedLM.hessian``: ``(hess, singular)`` of :meth:`loglike`
+        (``profile_fe=False``) in ``[fe_params, cov_re lower triangle, vcomp]``."""
         packed = self._as_params(params, True).get_packed(use_sqrt=False, has_fe=True)
 
         def natural(x: np.ndarray) -> float:
@@ -116,22 +91,6 @@ class LikelihoodMixin:
         hess = hessian(natural, packed, steps)
         return hess, bool(np.linalg.matrix_rank(hess) < hess.shape[0])
 
-    def get_distribution(
-        self, params: np.ndarray, scale: float, exog: np.ndarray | None = None
-    ) -> MixedLMDistribution:
-        """A simulator of the response (statsmodels' ``get_distribution``).
-
-        Parameters
-        ----------
-        params : array_like
-            Packed ``[fe_params, cov_re, vcomp]`` on the profile scale, no square roots.
-        scale : float
-            Residual variance.
-        exog : array_like, optional
-            Fixed-effects design (default: the model's).
-        """
-        return MixedLMDistribution(self, params, scale, exog)
-
     def fit_regularized(
         self,
         start_params: object = None,
@@ -142,22 +101,9 @@ class LikelihoodMixin:
         maxit: int = 200,
         **fit_kwargs: object,
     ) -> MixedLMResultsWrapper:
-        """Penalised fixed effects with the variance parameters of the unpenalised fit.
-
-        Parameters
-        ----------
-        method : 'l1' or statsmodels Penalty
-            L1 (coordinate descent, as statsmodels) or a penalty object such
-            as ``statsmodels.base._penalties.L2`` (scaled by ``alpha``).
-        alpha : float or array_like
-            Penalty weight, one for all or one per fixed effect.
-        ceps : float
-            Fixed effects below this in magnitude count as zero (no standard error).
-        ptol, maxit : float, int
-            Coordinate-descent tolerance and iteration limit.
-        **fit_kwargs
-            Passed to :meth:`fit` for the unpenalised fit.
-        """
+        """statsmodels' ``MixedLM.fit_regularized``: penalised fixed effects, the variance
+        parameters held at the unpenalised fit (for a ``Penalty`` too: deviation 8 in
+        ``docs/statsmodels.md``)."""
         from ._results import MixedLMResults
 
         base: MixedLMResults = self.fit(start_params=start_params, **fit_kwargs)
@@ -218,34 +164,3 @@ def _penalised(precision: np.ndarray, beta_hat: np.ndarray, penalty: Penalty) ->
         return value, precision @ delta + penalty.deriv(beta)
 
     return optimize.minimize(objective, beta_hat, jac=True, method="BFGS").x
-
-
-class MixedLMDistribution:
-    """Simulates ``y = X beta + Z b + e`` at given parameters (``MixedLM.get_distribution``)."""
-
-    def __init__(self, model: object, params: np.ndarray, scale: float, exog: object) -> None:
-        point = MixedLMParams.from_packed(
-            np.asarray(params, dtype=float), model.k_fe, model.k_re, False, True
-        )
-        self.model = model
-        self.exog = model.exog if exog is None else np.asarray(exog, dtype=float)
-        self.fe_params = point.fe_params
-        self.cov_re = scale * point.cov_re
-        self.vcomp = scale * point.vcomp
-        self.scale = float(scale)
-
-    def rvs(self, n: int = 0, rng: object = None) -> np.ndarray:
-        """One simulated response vector (``n`` is ignored, as in statsmodels)."""
-        model = self.model
-        rng = np.random.default_rng(rng) if not isinstance(rng, np.random.RandomState) else rng
-        structure = model.group_structure
-        y = self.exog @ self.fe_params
-        if model.k_re:
-            effects = rng.normal(size=(model.n_groups, model.k_re))
-            effects = effects @ np.linalg.cholesky(self.cov_re).T
-            y += (effects[structure.codes] * model.exog_re).sum(axis=1)
-        for k, component in enumerate(model.components):
-            for code, rows in enumerate(structure.rows):
-                matrix = component.matrix[rows][:, component.group_columns(code)]
-                y[rows] += np.sqrt(self.vcomp[k]) * (matrix @ rng.normal(size=matrix.shape[1]))
-        return y + np.sqrt(self.scale) * rng.normal(size=len(y))

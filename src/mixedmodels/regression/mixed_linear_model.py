@@ -1,19 +1,10 @@
 """statsmodels-compatible linear mixed models: ``MixedLM``, ``MixedLMParams``, ``MixedLMResults``.
 
-``MixedLM`` takes statsmodels' arguments (``endog, exog, groups, exog_re,
-exog_vc`` or a formula with ``re_formula``/``vc_formula``) and translates them
-into the one engine, :class:`mixedmodels.model.LinearMixedModel` (see
-:mod:`mixedmodels.regression._design`). It is a
-:class:`statsmodels.base.model.LikelihoodModel`, so ``model.data`` is
-statsmodels' own data handler and results come back as statsmodels returns
-them: numpy for numpy input, pandas for pandas input. ``MixedLMParams`` and
-``VCSpec`` are statsmodels' own parameter containers.
-
-statsmodels' base classes give the drop-in its behaviour (array-in/array-out,
-``t_test``/``wald_test``/``f_test``, ``summary_col``, ``remove_data``,
-``save``/``load``); every number comes from the engine. The reasons for that
-choice and the deliberate differences from statsmodels are in
-``docs/statsmodels.md``.
+``MixedLM`` takes statsmodels' arguments and translates them into the engine's
+design inputs (:mod:`._design`, :mod:`._formula`); it is a statsmodels
+``LikelihoodModel``, so ``model.data`` is statsmodels' data handler and
+results come back numpy for numpy input, pandas for pandas input. The design
+choice and the deliberate differences from statsmodels: ``docs/statsmodels.md``.
 """
 
 from __future__ import annotations
@@ -26,6 +17,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 from statsmodels.base.model import LikelihoodModel
+from statsmodels.regression import mixed_linear_model as sm_mixed
 from statsmodels.regression.mixed_linear_model import (
     MixedLMParams,
     MixedLMResultsWrapper,
@@ -72,55 +64,23 @@ class SingularCovarianceWarning(SingularFitWarning, SingularMatrixWarning):
 
 
 class MixedLM(LikelihoodMixin, LikelihoodModel):
-    """Linear mixed model with statsmodels' interface.
+    """statsmodels' ``MixedLM`` on the engine (same arguments, attributes and meanings).
 
-    Parameters
-    ----------
-    endog : array_like, shape (n,)
-        Response.
-    exog : array_like, shape (n, k_fe)
-        Fixed-effects design (include a constant column for an intercept).
-    groups : array_like, shape (n,)
-        Group labels; observations in different groups are independent.
-    exog_re : array_like, shape (n,) or (n, k_re), optional
-        Design of the correlated random coefficients (unstructured
-        covariance). Default: a random intercept, unless ``exog_vc`` is given.
-    exog_vc : dict or VCSpec, optional
-        Variance components: ``exog_vc[name][group]`` is the matrix, for that
-        group's rows (in data order), of independent random coefficients with
-        one common variance per name. The dict form warns as statsmodels does.
-    use_sqrt : bool, default True
-        Parameterisation of packed vectors given to :meth:`loglike`,
-        :meth:`score` and ``start_params`` (Cholesky factor when True).
-    missing : {'none', 'drop', 'raise'}, default 'none'
-        'drop' drops incomplete rows; 'none' and 'raise' raise
-        :class:`~mixedmodels.errors.MissingDataError` when values are missing.
-    correlation, variance : optional
-        Extension of statsmodels: residual structures (:class:`mixedmodels.AR1`,
-        :class:`mixedmodels.CAR1`, :class:`mixedmodels.VarIdent`), fitted as nlme's
-        ``lme``; ``results.lmer`` is then a
-        :class:`~mixedmodels.results.structured.StructuredResults`. Columns they
-        name are read from the ``data`` of :meth:`from_formula`.
-
-    Attributes
-    ----------
-    endog, exog, exog_re : ndarray
-    groups : ndarray
-        Group label of each row.
-    group_labels : list
-        Distinct labels, sorted.
-    n_groups, nobs, k_fe, k_re, k_re2, k_vc : int
-    exog_names, exog_re_names, param_names : list of str
-    exog_vc : VCSpec
-    data : statsmodels ModelData
-        statsmodels' data handler (it decides between numpy and pandas output).
-    group_structure : GroupStructure
-        Codes and row positions of the groups.
-    components : list of VarianceComponent
-        The variance components and their engine translation.
-    fixed_design : FixedDesign or None
-        The fixed-effects design of a formula model (used by ``predict``).
+    Differences are listed in ``docs/statsmodels.md``. Extensions: ``correlation``
+    and ``variance`` take residual structures (:class:`mixedmodels.AR1`,
+    :class:`mixedmodels.CAR1`, :class:`mixedmodels.VarIdent`), fitted as nlme's
+    ``lme`` (``results.lmer`` is then a ``StructuredResults``); ``group_structure``
+    (codes and rows of the groups), ``components`` (the variance components'
+    translation) and ``fixed_design`` (a formula model's fixed-effects design).
     """
+
+    # statsmodels' own implementations: they read only public attributes of the model.
+    predict = sm_mixed.MixedLM.predict
+    group_list = sm_mixed.MixedLM.group_list
+
+    def get_distribution(self, params: np.ndarray, scale: float, exog: object = None) -> object:
+        """statsmodels' ``MixedLM.get_distribution`` (``exog`` optional)."""
+        return sm_mixed.MixedLM.get_distribution(self, params, scale, exog)
 
     def __init__(
         self,
@@ -153,13 +113,18 @@ class MixedLM(LikelihoodMixin, LikelihoodModel):
             component.restricted(keep, self.group_structure) for component in components
         ]
         self.endog, self.exog, self.groups = y, X, labels
+        structure = self.group_structure  # statsmodels' names for the groups:
+        self.group_labels, self.n_groups = list(structure.labels), structure.n_groups
+        self.row_indices = dict(zip(structure.labels, structure.rows, strict=True))
+        self.endog_li = self.group_list(y)
         self.nobs = self.n_totobs = len(y)
         self.k_fe, self.k_vc = X.shape[1], len(self.components)
         default_re = Z is None and self.k_vc == 0
         if default_re:
             Z, re_names = np.ones((self.nobs, 1)), ["Group"]
-        self.exog_re = Z
-        self.k_re = 0 if Z is None else Z.shape[1]
+        # Without exog_re, no columns rather than None: statsmodels' simulator multiplies it.
+        self.exog_re = np.zeros((self.nobs, 0)) if Z is None else Z
+        self.k_re = self.exog_re.shape[1]
         self.k_re2 = self.k_re * (self.k_re + 1) // 2
         self.set_re_names(list(re_names or []))
         if default_re:
@@ -197,22 +162,6 @@ class MixedLM(LikelihoodMixin, LikelihoodModel):
         self.data.exog_re_names_full = cov_names
         self.data.vcomp_names = [component.name for component in self.components]
 
-    @property
-    def group_labels(self) -> list:
-        """Distinct group labels, sorted."""
-        return list(self.group_structure.labels)
-
-    @property
-    def n_groups(self) -> int:
-        """Number of groups."""
-        return self.group_structure.n_groups
-
-    @property
-    def row_indices(self) -> dict:
-        """Row positions of each group."""
-        structure = self.group_structure
-        return dict(zip(structure.labels, structure.rows, strict=True))
-
     def __repr__(self) -> str:
         return (
             f"<MixedLM {self.endog_names} nobs={self.nobs} groups={self.n_groups} "
@@ -232,30 +181,8 @@ class MixedLM(LikelihoodMixin, LikelihoodModel):
         *args: object,
         **kwargs: object,
     ) -> MixedLM:
-        """Build a model from a formula and a DataFrame (statsmodels' ``mixedlm``).
-
-        Parameters
-        ----------
-        formula : str
-            Fixed part, e.g. ``"Weight ~ Time"``; names that are not columns
-            are looked up in the caller's namespace (``eval_env`` frames up).
-        data : DataFrame or dict of columns
-        re_formula : str, optional
-            One-sided formula of the correlated random coefficients.
-        vc_formula : dict of str, optional
-            ``{name: formula}`` of variance components, evaluated within each group.
-        subset : array_like, optional
-            Boolean mask, or index labels, of the rows of ``data`` to use.
-        use_sparse : bool
-            Ignored (component matrices are always built sparse).
-        missing : {'none', 'drop', 'raise'}
-        groups : str or array_like
-            Required keyword: a column name or one label per row.
-
-        Returns
-        -------
-        MixedLM
-        """
+        """statsmodels' ``MixedLM.from_formula`` (``groups`` a required keyword; names that
+        are not columns come from the caller's namespace; ``use_sparse`` is ignored)."""
         if args:
             raise MixedModelsTypeError("from_formula takes no extra positional arguments")
         namespace = _caller_namespace(kwargs.pop("eval_env", 0))
@@ -288,16 +215,8 @@ class MixedLM(LikelihoodMixin, LikelihoodModel):
     def engine(
         self, reml: bool, pattern: np.ndarray | None, exog_re: np.ndarray | None = None
     ) -> tuple[LinearMixedModel, ThetaLayout]:
-        """The engine model and the theta layout (cached per REML flag and pattern).
-
-        Parameters
-        ----------
-        reml : bool
-        pattern : ndarray or None
-            ``T`` pattern of the ``exog_re`` term (see :func:`re_pattern_from_free`).
-        exog_re : ndarray, optional
-            A replacement ``exog_re`` (e.g. with permuted columns); not cached.
-        """
+        """The engine model and theta layout for a ``T`` pattern of the ``exog_re`` term
+        (cached; not for a replacement ``exog_re``, e.g. with permuted columns)."""
         key = (bool(reml), None if pattern is None else pattern.tobytes())
         if exog_re is None and key in self._engines:
             return self._engines[key]
@@ -348,35 +267,12 @@ class MixedLM(LikelihoodMixin, LikelihoodModel):
         method: object = None,
         **fit_kwargs: object,
     ) -> MixedLMResultsWrapper:
-        """Fit by REML (default) or ML with the engine.
+        """statsmodels' ``MixedLM.fit``, by the engine (BOBYQA over ``theta``).
 
-        Parameters
-        ----------
-        start_params : MixedLMParams or array_like, optional
-            Starting values (packed as statsmodels packs them).
-        reml : bool, default True
-        niter_sa, method : optional
-            Ignored (the engine's optimiser, BOBYQA, is always used).
-        do_cg : bool, default True
-            If False, no optimisation: results at the starting values.
-        fe_pen, cov_pen : None
-            Penalised fits: use :meth:`fit_regularized` for penalised fixed
-            effects; ``cov_pen`` raises :class:`NotImplementedError`.
-        free : MixedLMParams, optional
-            Zeros in ``free.cov_re`` fix covariances at zero (patterns that
-            are block diagonal after a permutation, e.g. ``numpy.eye(k_re)``).
-        full_output : bool
-            Keep every evaluation of the criterion in ``results.hist``.
-        **fit_kwargs
-            scipy options (``gtol``, ``maxiter``, ...) are ignored; statsmodels'
-            generic options (``cov_type``, ``use_t``, ...) are ignored with a
-            FutureWarning, as statsmodels does; anything else raises
-            :class:`~mixedmodels.errors.MixedModelsTypeError`.
-
-        Returns
-        -------
-        MixedLMResults
-            Wrapped by statsmodels' results wrapper.
+        ``niter_sa``, ``method`` and scipy options are ignored; ``do_cg=False`` gives
+        results at the start; ``full_output`` keeps every evaluation in
+        ``results.hist``; for ``free``, ``fe_pen``/``cov_pen`` and statsmodels' generic
+        options see deviations 6 and 7 in ``docs/statsmodels.md``.
         """
         _check_fit_options(fit_kwargs, fe_pen, cov_pen)
         pattern = self.free_pattern(free)
@@ -407,13 +303,6 @@ class MixedLM(LikelihoodMixin, LikelihoodModel):
             (groups.name, np.asarray(groups.codes), pd.Index(groups.labels)),
         )
         return structured.fit(start=theta0, warn=False)
-
-    def predict(self, params: MixedLMParams | np.ndarray, exog: object = None) -> np.ndarray:
-        """Fixed-effects prediction ``exog @ fe_params`` (statsmodels' ``MixedLM.predict``)."""
-        fe = params.fe_params if isinstance(params, MixedLMParams) else np.asarray(params)
-        fe = np.asarray(fe, dtype=float)[: self.k_fe]
-        matrix = self.exog if exog is None else as_matrix(exog, "exog", "x")[0]
-        return matrix @ fe
 
 
 class _DesignBuilder:
