@@ -29,7 +29,14 @@ from .objective.pls import PLSState
 from .optim.driver import optimize_theta
 from .optim.optimizer import OptimizerResult
 from .optim.singular import singular_terms
-from .optim.start import PURE_ERROR_THETA, initial_steps, initial_theta, pure_error_dof
+from .optim.start import (
+    METHOD_ONE_ORDER,
+    PURE_ERROR_THETA,
+    initial_steps,
+    initial_theta,
+    method_one_ratios,
+    pure_error_dof,
+)
 from .progress import check_verbose
 
 __all__ = ["LinearMixedModel", "lmer"]
@@ -274,15 +281,21 @@ class LinearMixedModel:
         """Starting theta; see :func:`mixedmodels.optim.start.initial_theta`.
 
         With several grouping factors, one evaluation at a very large theta
-        gives the pure-error sum of squares for the intercepts' moment start.
+        gives the pure-error sum of squares for the intercepts' moment start;
+        when that evaluation is costly (a Schur complement of order
+        ``METHOD_ONE_ORDER`` or more) crossed scalar intercepts start at
+        Henderson's Method I instead, which needs no evaluation.
         """
-        pure_error = None
+        pure_error = ratios = None
         if len(self.blocks) > 1 and any(block.is_intercept_only for block in self.blocks):
-            big = np.where(np.isfinite(self.lower_bounds), PURE_ERROR_THETA, 0.0)
-            self.state.evaluate(big / self.theta_scale)
-            pure_error = (self.state.pwrss, pure_error_dof(self.blocks, self.cross))
+            if sum(block.n_random for block in self.blocks[1:]) >= METHOD_ONE_ORDER:
+                ratios = method_one_ratios(self.blocks, self.cross)
+            if ratios is None:
+                big = np.where(np.isfinite(self.lower_bounds), PURE_ERROR_THETA, 0.0)
+                self.state.evaluate(big / self.theta_scale)
+                pure_error = (self.state.pwrss, pure_error_dof(self.blocks, self.cross))
         theta, self._moment_started = initial_theta(
-            self.blocks, self.cross, self.theta_scale, pure_error
+            self.blocks, self.cross, self.theta_scale, pure_error, ratios
         )
         return theta
 
