@@ -288,7 +288,7 @@ class LinearMixedModel:
         """
         pure_error = ratios = None
         if len(self.blocks) > 1 and any(block.is_intercept_only for block in self.blocks):
-            if sum(block.n_random for block in self.blocks[1:]) >= METHOD_ONE_ORDER:
+            if self._schur_order() >= METHOD_ONE_ORDER:
                 ratios = method_one_ratios(self.blocks, self.cross)
             if ratios is None:
                 big = np.where(np.isfinite(self.lower_bounds), PURE_ERROR_THETA, 0.0)
@@ -298,6 +298,10 @@ class LinearMixedModel:
             self.blocks, self.cross, self.theta_scale, pure_error, ratios
         )
         return theta
+
+    def _schur_order(self) -> int:
+        """Order of the later blocks' Schur complement (the first block eliminated)."""
+        return sum(block.n_random for block in self.blocks[1:])
 
     def initial_steps(self) -> np.ndarray:
         """BOBYQA's first trust-region radius per scaled coordinate."""
@@ -395,16 +399,21 @@ class LinearMixedModel:
             from .progress import EvaluationPrinter
 
             criterion = EvaluationPrinter(self.objective)
-        result = optimize_theta(
-            criterion,
-            theta0,
-            self.lower_bounds,
-            self.theta_scale,
-            keep_log=keep_log,
-            initial_step=self.initial_steps() if initial_step is None else initial_step,
-            blocks=self.blocks,
-        )
-        self.state.evaluate(result.theta)
+        # A costly criterion keeps its best evaluation's factor, not to factor it again.
+        self.state.keep_best = self._schur_order() >= METHOD_ONE_ORDER
+        try:
+            result = optimize_theta(
+                criterion,
+                theta0,
+                self.lower_bounds,
+                self.theta_scale,
+                keep_log=keep_log,
+                initial_step=self.initial_steps() if initial_step is None else initial_step,
+                blocks=self.blocks,
+            )
+            self.state.evaluate(result.theta)
+        finally:
+            self.state.forget_best()
         singular = self.is_singular(result.theta)
         if warn:
             if not result.converged:
