@@ -25,6 +25,8 @@ Usage::
     python benchmarks/movielens.py --shape 10M --peers mixedmodels --timeout 900
     python benchmarks/movielens.py --shape 10M --peers mixedmodels --path blocked   # reference path
     python benchmarks/movielens.py --shape 1M --peers lme4      # writes a CSV to $TMPDIR
+    MOVIELENS_TWO_THREADS=1 python benchmarks/movielens.py --shape 1M --peers mixedmodels
+        # the dense block with two BLAS threads when the load average leaves a core idle
 
 Each (shape, peer) runs in a fresh subprocess: the data are generated there
 (not timed), then one fit is timed; its wall time, log-likelihood and peak
@@ -150,6 +152,12 @@ def describe(frame: pd.DataFrame) -> dict[str, float]:
 def _fit_mixedmodels(frame: pd.DataFrame, path: str | None) -> tuple[float, dict]:
     import mixedmodels as mm
 
+    if os.environ.get("MOVIELENS_TWO_THREADS"):
+        # The tiled two-thread path for the dense block (off by default; see linalg/dense.py).
+        from mixedmodels.linalg import dense
+
+        dense.THREADED_ORDER = 2000
+
     model = mm.LinearMixedModel.from_formula(FORMULA, frame, REML=False)
     if path is not None:
         from mixedmodels.objective.pls import PLSState
@@ -157,9 +165,12 @@ def _fit_mixedmodels(frame: pd.DataFrame, path: str | None) -> tuple[float, dict
         model.state = PLSState(model.blocks, model.cross, model.reml, path=path)
     fit = model.fit()
     optimizer = getattr(fit, "optimizer", None)
+    summary = getattr(fit, "optsummary", None)
     return float(fit.llf), {
         "path": path or type(model.state.engine).__name__,
         "evaluations": getattr(optimizer, "n_evaluations", None),
+        "theta": [round(float(value), 7) for value in fit.theta] if hasattr(fit, "theta") else None,
+        "stages": {k: round(v, 2) for k, v in getattr(summary, "stage_seconds", {}).items()},
     }
 
 

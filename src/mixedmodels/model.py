@@ -29,7 +29,14 @@ from .objective.pls import PLSState
 from .optim.driver import optimize_theta
 from .optim.optimizer import OptimizerResult
 from .optim.singular import singular_terms
-from .optim.start import PURE_ERROR_THETA, initial_steps, initial_theta, pure_error_dof
+from .optim.start import (
+    METHOD_ONE_ORDER,
+    PURE_ERROR_THETA,
+    initial_steps,
+    initial_theta,
+    method_one_ratios,
+    pure_error_dof,
+)
 from .progress import check_verbose
 
 __all__ = ["LinearMixedModel", "lmer"]
@@ -274,17 +281,27 @@ class LinearMixedModel:
         """Starting theta; see :func:`mixedmodels.optim.start.initial_theta`.
 
         With several grouping factors, one evaluation at a very large theta
-        gives the pure-error sum of squares for the intercepts' moment start.
+        gives the pure-error sum of squares for the intercepts' moment start;
+        when that evaluation is costly (a Schur complement of order
+        ``METHOD_ONE_ORDER`` or more) crossed scalar intercepts start at
+        Henderson's Method I instead, which needs no evaluation.
         """
-        pure_error = None
+        pure_error = ratios = None
         if len(self.blocks) > 1 and any(block.is_intercept_only for block in self.blocks):
-            big = np.where(np.isfinite(self.lower_bounds), PURE_ERROR_THETA, 0.0)
-            self.state.evaluate(big / self.theta_scale)
-            pure_error = (self.state.pwrss, pure_error_dof(self.blocks, self.cross))
+            if self._schur_order() >= METHOD_ONE_ORDER:
+                ratios = method_one_ratios(self.blocks, self.cross)
+            if ratios is None:
+                big = np.where(np.isfinite(self.lower_bounds), PURE_ERROR_THETA, 0.0)
+                self.state.evaluate(big / self.theta_scale)
+                pure_error = (self.state.pwrss, pure_error_dof(self.blocks, self.cross))
         theta, self._moment_started = initial_theta(
-            self.blocks, self.cross, self.theta_scale, pure_error
+            self.blocks, self.cross, self.theta_scale, pure_error, ratios
         )
         return theta
+
+    def _schur_order(self) -> int:
+        """Order of the later blocks' Schur complement (the first block eliminated)."""
+        return sum(block.n_random for block in self.blocks[1:])
 
     def initial_steps(self) -> np.ndarray:
         """BOBYQA's first trust-region radius per scaled coordinate."""
@@ -382,16 +399,21 @@ class LinearMixedModel:
             from .progress import EvaluationPrinter
 
             criterion = EvaluationPrinter(self.objective)
-        result = optimize_theta(
-            criterion,
-            theta0,
-            self.lower_bounds,
-            self.theta_scale,
-            keep_log=keep_log,
-            initial_step=self.initial_steps() if initial_step is None else initial_step,
-            blocks=self.blocks,
-        )
-        self.state.evaluate(result.theta)
+        # A costly criterion keeps its best evaluation's factor, not to factor it again.
+        self.state.keep_best = self._schur_order() >= METHOD_ONE_ORDER
+        try:
+            result = optimize_theta(
+                criterion,
+                theta0,
+                self.lower_bounds,
+                self.theta_scale,
+                keep_log=keep_log,
+                initial_step=self.initial_steps() if initial_step is None else initial_step,
+                blocks=self.blocks,
+            )
+            self.state.evaluate(result.theta)
+        finally:
+            self.state.forget_best()
         singular = self.is_singular(result.theta)
         if warn:
             if not result.converged:

@@ -86,3 +86,23 @@ def test_environment_variable_turns_the_kernel_off(monkeypatch: pytest.MonkeyPat
     assert not _fill_kernel.available()
     monkeypatch.delenv("MIXEDMODELS_NO_NUMBA")
     assert _fill_kernel.available() == HAS_NUMBA
+
+
+@pytest.mark.skipif(not HAS_NUMBA, reason="numba (the 'fast' extra) is not installed")
+@pytest.mark.parametrize("ones", [False, True], ids=["values", "ones"])
+def test_unsigned_indices_give_identical_sums(ones: bool) -> None:
+    matrix = random_csc(70, 80, 0.15, 13, ones)
+    weights = np.random.default_rng(8).uniform(0.1, 2.0, matrix.shape[1])
+    structure = structure_of(matrix)
+    unsigned = _fill_kernel.as_unsigned(structure)
+    assert all(array.dtype.kind == "u" for array in unsigned)
+    assert all(np.shares_memory(a, b) for a, b in zip(structure, unsigned, strict=True))
+    results = []
+    for indices in (structure, unsigned):
+        out = np.zeros((70, 70))
+        _fill_kernel.lower_update(indices, None if ones else matrix.data, weights, out, 1)
+        results.append(out)
+    np.testing.assert_array_equal(results[0], results[1])
+    dense = matrix.toarray()
+    expected = np.tril(dense @ np.diag(weights) @ dense.T)
+    np.testing.assert_allclose(results[1], expected, rtol=1e-12, atol=1e-12)

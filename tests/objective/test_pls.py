@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import CASE_NAMES, load_case
 
 import mixedmodels as mm
-from mixedmodels.objective.pls import select_factor
+from mixedmodels.objective.pls import PLSState, select_factor
 
 CASES_WITH_VALUES = [name for name in CASE_NAMES if "objective_at_theta" in load_case(name)]
 POINTS = [
@@ -91,3 +92,63 @@ def test_triangular_solve_matches_scipy_and_keeps_its_errors() -> None:
     singular[2, 2] = 0.0
     with pytest.raises(np.linalg.LinAlgError):
         _triangular_solve(singular, rhs, transpose=True)
+
+
+def _crossed_blocked_state() -> PLSState:
+    rng = np.random.default_rng(4)
+    data = pd.DataFrame(
+        {
+            "y": rng.normal(size=400),
+            "u": rng.integers(0, 30, 400).astype(str),
+            "i": rng.integers(0, 20, 400).astype(str),
+        }
+    )
+    model = mm.LinearMixedModel.from_formula("y ~ 1 + (1 | u) + (1 | i)", data, REML=False)
+    return PLSState(model.blocks, model.cross, False, path="blocked")
+
+
+def _snapshot(state: PLSState) -> tuple:
+    return (state.logdet(), state.pwrss, state.L_diag[1].to_dense().copy(), state.beta().copy())
+
+
+def test_keep_best_restores_the_best_factor_without_factoring_again(monkeypatch) -> None:
+    state = _crossed_blocked_state()
+    thetas = [np.array(t) for t in ([0.5, 0.6], [0.05, 3.0], [2.0, 0.01], [0.4, 0.7])]
+    fresh = {}
+    for theta in thetas:
+        reference = _crossed_blocked_state()
+        reference.evaluate(theta)
+        fresh[theta.tobytes()] = (reference.evaluate(theta), _snapshot(reference))
+    best = min(thetas, key=lambda t: fresh[t.tobytes()][0])
+    worst = max(thetas, key=lambda t: fresh[t.tobytes()][0])
+    state.keep_best = True
+    for theta in [*thetas, worst]:
+        state.evaluate(theta)
+    assert state.theta.tobytes() != best.tobytes()
+    updates = []
+    update = state.update_L
+    monkeypatch.setattr(state, "update_L", lambda: updates.append(1) or update())
+    assert state.evaluate(best) == fresh[best.tobytes()][0]
+    assert not updates  # restored, not factored again
+    for got, want in zip(_snapshot(state), fresh[best.tobytes()][1], strict=True):
+        np.testing.assert_array_equal(got, want)
+    # Evaluations after the restore write elsewhere: the kept factor stays intact.
+    kept = state.fork()
+    kept_values = _snapshot(kept)
+    for theta in thetas:
+        state.evaluate(theta)
+        state.evaluate(theta * 1.01)
+    for got, want in zip(_snapshot(kept), kept_values, strict=True):
+        np.testing.assert_array_equal(got, want)
+    state.forget_best()
+    assert state._best is None and not state.keep_best
+
+
+def test_keep_best_is_off_by_default_and_in_forks() -> None:
+    state = _crossed_blocked_state()
+    state.evaluate(np.array([0.5, 0.6]))
+    assert state._best is None
+    state.keep_best = True
+    state.evaluate(np.array([0.4, 0.6]))
+    assert state._best is not None
+    assert not state.fork().keep_best

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from conftest import load_case
 
 import mixedmodels as mm
-from mixedmodels.optim.start import initial_steps, slope_start
+from mixedmodels.optim.start import initial_steps, method_one_ratios, slope_start
 
 
 def _model(name: str) -> tuple[mm.LinearMixedModel, dict]:
@@ -58,3 +59,80 @@ def test_evaluation_counts_stay_low() -> None:
         model, _ = _model(name)
         fit = model.fit(warn=False)
         assert fit.optimizer.n_evaluations <= limit, (name, fit.optimizer.n_evaluations)
+
+
+def test_method_one_equals_reml_on_balanced_crossed_data() -> None:
+    # Balanced two-way crossed data: the ANOVA (Method I) estimates are the REML ones.
+    model, reference = _model("penicillin_crossed_reml")
+    ratios = method_one_ratios(model.blocks, model.cross)
+    assert ratios is not None
+    np.testing.assert_allclose(np.sqrt(ratios), reference["theta"], rtol=1e-7)
+
+
+def _unbalanced_crossed(seed: int = 3) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    users = rng.integers(0, 60, 3000)
+    items = rng.zipf(1.6, 3000) % 40
+    keep = ~pd.Series(users * 100 + items).duplicated().to_numpy()
+    users, items = users[keep], items[keep]
+    y = 1.0 + rng.normal(0, 0.5, 60)[users] + rng.normal(0, 0.8, 40)[items]
+    y = y + rng.normal(0, 1.0, users.size)
+    return pd.DataFrame({"y": y, "u": users.astype(str), "i": items.astype(str)})
+
+
+def test_method_one_matches_the_textbook_quadratic_forms() -> None:
+    """Henderson's Method I from the raw rows (T_0, T_u, T_i, T_y), written independently."""
+    data = _unbalanced_crossed()
+    model = mm.LinearMixedModel.from_formula("y ~ 1 + (1 | u) + (1 | i)", data)
+    ratios = method_one_ratios(model.blocks, model.cross)
+    y = data["y"].to_numpy()
+    n = y.size
+    forms, counts = {}, {}
+    for name in ("u", "i"):
+        codes = pd.factorize(data[name])[0]
+        counts[name] = np.bincount(codes)
+        forms[name] = np.sum(np.bincount(codes, y) ** 2 / counts[name])
+    t0 = y.sum() ** 2 / n
+    su, si = (np.sum(counts[name] ** 2) / n for name in ("u", "i"))
+    system = np.array(
+        [
+            [n - su, n - si, n - 1],
+            [n - su, counts["u"].size - si, counts["u"].size - 1],  # unique pairs: k_ui = L_u
+            [counts["i"].size - su, n - si, counts["i"].size - 1],
+        ]
+    )
+    rhs = np.array([np.sum(y * y) - t0, forms["u"] - t0, forms["i"] - t0])
+    variance_u, variance_i, residual = np.linalg.solve(system, rhs)
+    by_name = {block.factor.name: ratio for block, ratio in zip(model.blocks, ratios, strict=True)}
+    np.testing.assert_allclose(
+        [by_name["u"], by_name["i"]], [variance_u / residual, variance_i / residual], rtol=1e-10
+    )
+
+
+def test_large_crossed_start_needs_no_evaluation(monkeypatch) -> None:
+    import mixedmodels.model as model_module
+
+    data = _unbalanced_crossed()
+    model = mm.LinearMixedModel.from_formula("y ~ 1 + (1 | u) + (1 | i)", data)
+    monkeypatch.setattr(model_module, "METHOD_ONE_ORDER", 10)
+    calls = []
+    evaluate = model.state.evaluate
+    monkeypatch.setattr(model.state, "evaluate", lambda *a, **k: calls.append(1) or evaluate(*a))
+    start = model.initial_theta()
+    assert not calls
+    ratios = method_one_ratios(model.blocks, model.cross)
+    np.testing.assert_allclose(start, np.sqrt(np.clip(ratios, 0.01, 100.0)) / model.theta_scale)
+    fit = model.fit(warn=False)
+    monkeypatch.setattr(model_module, "METHOD_ONE_ORDER", 10**9)  # the pure-error start
+    reference = mm.LinearMixedModel.from_formula("y ~ 1 + (1 | u) + (1 | i)", data).fit(warn=False)
+    assert fit.optimizer.converged
+    np.testing.assert_allclose(fit.llf, reference.llf, rtol=1e-10)
+
+
+def test_method_one_declines_slopes_and_weights() -> None:
+    model, _ = _model("sleepstudy_rs_reml")
+    assert method_one_ratios(model.blocks, model.cross) is None
+    data = _unbalanced_crossed()
+    weights = np.linspace(0.5, 2.0, len(data))
+    weighted = mm.LinearMixedModel.from_formula("y ~ 1 + (1 | u) + (1 | i)", data, weights=weights)
+    assert method_one_ratios(weighted.blocks, weighted.cross) is None

@@ -23,6 +23,7 @@ symbol       meaning
 
 from __future__ import annotations
 
+import copy
 import functools
 
 import numpy as np
@@ -200,6 +201,17 @@ class BlockedFactor(Factorization):
         new._buffers = {}
         self._buffers = {}
         return new
+
+    def detach(self, spare: BlockedFactor | None = None) -> BlockedFactor:
+        """A copy holding the last factor; this factor writes its next one elsewhere.
+
+        The copy keeps the dense buffers of the last :meth:`update` (the best
+        point of a fit, kept by :meth:`PLSState.evaluate`); this factor takes
+        the buffers of ``spare`` (a detached copy no longer needed) or new ones.
+        """
+        kept = copy.copy(self)
+        self._buffers = spare._buffers if spare is not None else {}
+        return kept
 
     def _scaled_off_diagonal(self, factors, lambdas, i: int, j: int):
         """``Lambda_i' A_ij Lambda_j``."""

@@ -166,6 +166,7 @@ class PLSState:
         self._logdet_random = 0.0
         self._key: bytes | None = None
         self._value = math.nan
+        self._best: PLSState | None = None
 
     def fork(self, reml: bool | None = None) -> PLSState:
         """An independent state at the same ``theta``, sharing the constant structure.
@@ -177,7 +178,9 @@ class PLSState:
             does not depend on it, so an ML copy of a REML state (for
             profiles) costs no set-up.
         """
+        self._best = None  # its buffers could be handed on while the copy reads them
         new = copy.copy(self)
+        new.keep_best = False
         new.engine = self.engine.fork()
         if reml is not None and reml != self.reml:
             new.reml = bool(reml)
@@ -275,13 +278,47 @@ class PLSState:
         theta = np.asarray(theta, dtype=float)
         key = theta.tobytes()
         if key != self._key:
-            self.set_theta(theta)
-            self.update_L()
-            self._value = self.objective()
-            self._key = key
+            if self._best is not None and self._best._key == key:
+                self._restore_best()
+            else:
+                self.set_theta(theta)
+                self.update_L()
+                self._value = self.objective()
+                self._key = key
+                if self.keep_best:
+                    self._remember_if_best()
         if sigma is None:
             return self._value
         return self.objective(sigma)
+
+    # ------------------------------------------------------------------ the best point
+    #: Keep the lowest evaluation's factor aside (set by the fit when an evaluation is
+    #: costly): the fit ends by asking for its best point, which is often not the
+    #: optimiser's last, and would otherwise factor it again. Costs one more dense buffer.
+    keep_best: bool = False
+
+    def _remember_if_best(self) -> None:
+        best = self._best
+        detach = getattr(self.engine, "detach", None)
+        if detach is None or (best is not None and not self._value < best._value):
+            return
+        snapshot = copy.copy(self)
+        snapshot._best = None
+        # The snapshot holds this evaluation's buffers; the next one writes into the
+        # previous snapshot's (no longer needed) or new ones.
+        snapshot.engine = detach(None if best is None else best.engine)
+        self._best = snapshot
+
+    def _restore_best(self) -> None:
+        best, spare = self._best, self.engine
+        self.__dict__.update(best.__dict__)
+        best.engine = self.engine.detach(spare)
+        self._best = best
+
+    def forget_best(self) -> None:
+        """Stop keeping the best evaluation and free its buffers."""
+        self.keep_best = False
+        self._best = None
 
     # ------------------------------------------------------------------ solutions
     def sigma2(self) -> float:
