@@ -66,3 +66,35 @@ def test_weighted_paths_agree(crossed_data) -> None:
     _compare(
         _model("y ~ x + (x | g1) + (1 | g2)", crossed_data, weights="w"), ("eliminated", "blocked")
     )
+
+
+@pytest.mark.parametrize(
+    "formula",
+    [
+        "y ~ x + (1 | g1) + (1 | g2)",
+        "y ~ x + (x | g1) + (1 | g2)",
+        "y ~ x + (1 | g1) + (x | g2)",
+        "y ~ x + (1 | g1) + (x || g2)",
+    ],
+)
+def test_dense_and_sparse_operators_agree(formula: str, crossed_data) -> None:
+    _compare(_model(formula, crossed_data), ("eliminated_sparse", "eliminated_dense"))
+
+
+def test_small_split_plot_uses_the_dense_operator() -> None:
+    rng = np.random.default_rng(5)
+    block = np.repeat(np.arange(6), 12)
+    variety = np.tile(np.repeat(np.arange(3), 4), 6)
+    date = np.tile(np.arange(4), 18)
+    data = pd.DataFrame(
+        {
+            "y": rng.standard_normal(72) + rng.standard_normal(6)[block],
+            "block": pd.Categorical(block),
+            "variety": pd.Categorical(variety),
+            "date": pd.Categorical(date),
+        }
+    )
+    model = _model("y ~ date * variety + (1 | block/variety)", data)
+    assert model.state.engine.kind == "eliminated"
+    assert type(model.state.engine.operator).__name__ == "DensePairOperator"
+    _compare(model, ("eliminated_sparse", "eliminated", "blocked"))

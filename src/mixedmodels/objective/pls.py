@@ -56,6 +56,7 @@ from scipy.linalg import lapack
 from ..design.crossprod import CrossProducts
 from ..design.terms import RandomEffectsBlock
 from ..linalg.blocks import DenseLower, LowerBlock, as_dense
+from ..linalg.densepairs import dense_pairs_suit
 from ..linalg.memory import fits_in_memory
 from .blocked import BlockedFactor, analyse_structure
 from .cost import eliminated_bytes, prefer_eliminated
@@ -68,6 +69,8 @@ __all__ = ["PLSState", "select_factor"]
 
 #: Remaining systems up to this order are factored densely even when nested.
 SMALL_DENSE = 600
+#: Forced eliminated paths: the operator's form (None: by size).
+_ELIMINATED_OPERATORS = {"eliminated": None, "eliminated_dense": True, "eliminated_sparse": False}
 
 
 def select_factor(
@@ -79,8 +82,11 @@ def select_factor(
     ----------
     blocks : list of RandomEffectsBlock
     cross : CrossProducts
-    path : {"single", "eliminated", "blocked"}, optional
+    path : {"single", "eliminated", "eliminated_dense", "eliminated_sparse", "blocked"}, optional
         Force a path (for tests and benchmarks); ``"single"`` needs one block.
+        ``"eliminated"`` holds the Schur complement's operator densely when it
+        is small (:func:`~mixedmodels.linalg.densepairs.dense_pairs_suit`);
+        the two suffixes force one operator.
     """
     if path == "blocked":
         return BlockedFactor(blocks, cross)
@@ -88,9 +94,13 @@ def select_factor(
         return SingleBlockFactor(cross)
     if path == "single":
         raise ValueError("the single-block path needs exactly one random-effects block")
-    if path == "eliminated":
-        return EliminatedFactor(blocks, cross)
+    if path in _ELIMINATED_OPERATORS:
+        return EliminatedFactor(blocks, cross, dense=_ELIMINATED_OPERATORS[path])
     m = sum(block.n_random for block in blocks[1:]) + cross.xy_xy.shape[0]
+    if dense_pairs_suit(blocks[0].n_levels, blocks[0].n_columns, m):
+        # Small: the eliminated path with its operator held densely costs less to
+        # build than either sparse structure (and its memory is a few hundred KiB).
+        return EliminatedFactor(blocks, cross, dense=True)
     first = first_block_rows(blocks, cross)
     pairs = eliminated_pair_count(first, blocks[0].n_columns)
     if m <= SMALL_DENSE and fits_in_memory(eliminated_bytes(pairs, m)):

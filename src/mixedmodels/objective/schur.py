@@ -49,11 +49,12 @@ from ..linalg.blocks import (
     left_blockdiag_transpose,
     right_blockdiag,
 )
+from ..linalg.densepairs import DensePairOperator, dense_pairs_suit
 from ..linalg.memory import check_dense_block
 from ..linalg.pairs import PairOperator, count_pairs
 from .factorization import BlocksOfL, Factorization
 
-__all__ = ["EliminatedFactor", "eliminated_pair_count", "first_block_rows"]
+__all__ = ["EliminatedFactor", "eliminated_pair_count", "first_block_dense", "first_block_rows"]
 
 
 def first_block_rows(blocks: list[RandomEffectsBlock], cross: CrossProducts) -> sp.csc_matrix:
@@ -77,6 +78,20 @@ def first_block_rows(blocks: list[RandomEffectsBlock], cross: CrossProducts) -> 
     )
 
 
+def first_block_dense(blocks: list[RandomEffectsBlock], cross: CrossProducts) -> np.ndarray:
+    """``A_R0`` as a dense array (as :func:`first_block_rows`, for small systems)."""
+    later = [cross.off_diagonal[(j, 0)] for j in range(1, len(blocks))]
+    n_later = sum(matrix.shape[0] for matrix in later)
+    xy = cross.xy_z[0]
+    dense = np.empty((n_later + xy.shape[0], xy.shape[1]))
+    offset = 0
+    for matrix in later:
+        dense[offset : offset + matrix.shape[0]] = matrix.toarray()
+        offset += matrix.shape[0]
+    dense[offset:] = xy
+    return dense
+
+
 def eliminated_pair_count(first: sp.csc_matrix, p0: int) -> int:
     """Bound on the stored entries of the eliminated path's ``P`` (for the choice of path)."""
     return count_pairs(first, p0)
@@ -97,6 +112,12 @@ class EliminatedFactor(Factorization):
     cross : CrossProducts
     first : scipy.sparse.csc_matrix, optional
         :func:`first_block_rows`, if already built.
+    dense : bool, optional
+        Hold the Schur complement's operator densely
+        (:class:`~mixedmodels.linalg.densepairs.DensePairOperator`) rather than
+        as sparse pairs (:class:`~mixedmodels.linalg.pairs.PairOperator`); by
+        default dense when :func:`~mixedmodels.linalg.densepairs.dense_pairs_suit`
+        says so and no ``first`` is given. Both give the same ``S``.
     """
 
     kind = "eliminated"
@@ -106,6 +127,7 @@ class EliminatedFactor(Factorization):
         blocks: list[RandomEffectsBlock],
         cross: CrossProducts,
         first: sp.csc_matrix | None = None,
+        dense: bool | None = None,
     ) -> None:
         self.blocks = blocks
         self.cross = cross
@@ -127,14 +149,28 @@ class EliminatedFactor(Factorization):
             copies=2,
         )
         groups = self._scale_groups(rest)
-        self.operator = PairOperator(
-            first_block_rows(blocks, cross) if first is None else first,
-            self.p0,
-            groups,
-            self._constant_part(),
-            identity_rows=0 if self.posthoc else self.q_rest,
-            level_class=level_class.ravel(),
-        )
+        identity_rows = 0 if self.posthoc else self.q_rest
+        if dense is None:
+            dense = first is None and dense_pairs_suit(blocks[0].n_levels, self.p0, self.m)
+        self.operator: PairOperator | DensePairOperator
+        if dense:
+            self.operator = DensePairOperator(
+                first_block_dense(blocks, cross),
+                self.p0,
+                groups,
+                self._constant_dense(),
+                identity_rows,
+                level_class.ravel(),
+            )
+        else:
+            self.operator = PairOperator(
+                first_block_rows(blocks, cross) if first is None else first,
+                self.p0,
+                groups,
+                self._constant_part(),
+                identity_rows=identity_rows,
+                level_class=level_class.ravel(),
+            )
         self.logdet = 0.0
         self.info = 0
         self.factor = np.zeros((self.m, self.m))
@@ -211,6 +247,25 @@ class EliminatedFactor(Factorization):
             np.concatenate(cols).astype(np.int64),
             np.concatenate(values).astype(float),
         )
+
+    def _constant_dense(self) -> np.ndarray:
+        """``A_RR`` as a dense ``m x m`` array (its lower triangle is what is read)."""
+        cross, offsets, q = self.cross, self.offsets, self.q_rest
+        dense = np.zeros((self.m, self.m))
+        for j in range(1, len(self.blocks)):
+            start, stop = offsets[j - 1], offsets[j]
+            gram = cross.diagonal[j]
+            levels, p, _ = gram.shape
+            base = start + np.arange(levels)[:, None, None] * p
+            rows = base + np.arange(p)[None, :, None]
+            cols = base + np.arange(p)[None, None, :]
+            dense[rows, cols] = gram
+            for i in range(j + 1, len(self.blocks)):
+                below = cross.off_diagonal[(i, j)].toarray()
+                dense[offsets[i - 1] : offsets[i], start:stop] = below
+            dense[q:, start:stop] = cross.xy_z[j]
+        dense[q:, q:] = cross.xy_xy
+        return dense
 
     # ------------------------------------------------------------------ evaluation
     def _first_block(self, factor_t: np.ndarray) -> np.ndarray:
