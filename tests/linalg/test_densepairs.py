@@ -72,11 +72,13 @@ def test_one_scale_group_and_fork() -> None:
     )
     # The fork has its own buffer: the first operator's last output is intact.
     np.testing.assert_allclose(operator.buffer.reshape(want.shape), want, atol=1e-12)
-    assert operator.nnz == (level_class.max() + 2) * a_rr.size
+    # Rows: one per class (p0 = 1), one for A_RR, one for the identity (G = 1).
+    assert operator.nnz == (level_class.max() + 3) * a_rr.size
 
 
 def test_dense_pairs_suit_bounds_the_entries() -> None:
     assert dense_pairs_suit(18, 1, 19)  # Alfalfa's split plot
     assert not dense_pairs_suit(2972, 1, 1131)  # InstEval
-    m = int(np.sqrt(DENSE_PAIR_ENTRIES // 3))
+    m = int(np.sqrt(DENSE_PAIR_ENTRIES // 4))  # (1 level x 3 packed + A_RR) rows
     assert dense_pairs_suit(1, 2, m) and not dense_pairs_suit(1, 2, m + 1)
+    assert not dense_pairs_suit(1, 2, m, n_groups=2)  # P has G^2 rows per product

@@ -12,6 +12,7 @@ import mixedmodels as mm
 from ._paths import compare as _compare
 from ._paths import make_crossed_data
 from ._paths import model_of as _model
+from ._paths import thetas as _thetas
 
 
 @pytest.fixture(scope="module")
@@ -98,3 +99,16 @@ def test_small_split_plot_uses_the_dense_operator() -> None:
     assert model.state.engine.kind == "eliminated"
     assert type(model.state.engine.operator).__name__ == "DensePairOperator"
     _compare(model, ("eliminated_sparse", "eliminated", "blocked"))
+
+
+@pytest.mark.parametrize("path", ["eliminated_sparse", "eliminated_dense"])
+@pytest.mark.parametrize("formula", ["y ~ x + (1 | g1) + (1 | g2)", "y ~ x + (1 | g1) + (x | g2)"])
+def test_fixed_factor_is_lower_triangular(formula: str, path: str, crossed_data) -> None:
+    from mixedmodels.objective.pls import PLSState
+
+    model = _model(formula, crossed_data)
+    state = PLSState(model.blocks, model.cross, model.reml, path=path)
+    for theta in _thetas(model):
+        state.evaluate(theta)
+        assert not np.triu(state.L_X, 1).any()
+        assert np.all(np.diagonal(state.L_X) > 0)

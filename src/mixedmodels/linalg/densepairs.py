@@ -28,12 +28,15 @@ symbol       meaning
 ``G_c,s``    ``sum_{l: c(l) = c} (a_l,s1 a_l,s2' + a_l,s2 a_l,s1')`` for the
              packed index ``s = (s1, s2)``, ``s1 > s2`` (one term if equal);
              ``a_l,s`` is column ``(l, s)`` of ``A_R0``
-``d``        scale of each row (its group's diagonal entry of ``T``)
+``d_g``      scale of group ``g`` (a diagonal entry of a later block's ``T``)
+``G``        number of scale groups
 ===========  ===============================================================
 
-Row ``c npack + s`` of ``P`` is ``-tril(G_c,s)`` flattened, its last row
-``tril(A_RR)``; with ``w = [W_c[s] ..., 1]`` the lower triangle of ``S`` is
-``(w P) * (d d')`` plus the identity rows.
+Row ``(c npack + s) G^2 + g1 G + g2`` of ``P`` is ``-tril(G_c,s)`` flattened and
+restricted to the entries whose row is in scale group ``g1`` and column in
+``g2``; the next ``G^2`` rows split ``tril(A_RR)`` alike, and the last row is the
+identity on the random rows. With ``w = [W_c[s] d_g1 d_g2 ..., d_g1 d_g2 ..., 1]``
+the lower triangle of ``S`` is ``w P``.
 """
 
 from __future__ import annotations
@@ -44,13 +47,13 @@ import numpy as np
 
 __all__ = ["DENSE_PAIR_ENTRIES", "DensePairOperator", "dense_pairs_suit"]
 
-#: Largest ``l0 * npack * m^2`` held densely: the build's temporary and the
-#: per-evaluation ``dgemv`` stay under 1 MiB, where a dense product costs less
-#: than the sparse operator's Python overhead.
+#: Largest ``(l0 npack + 1) G^2 m^2`` held densely: the operator (a bound on its
+#: size) and the per-evaluation ``dgemv`` stay under 1 MiB, where a dense product
+#: costs less than the sparse operator's Python overhead.
 DENSE_PAIR_ENTRIES = 2**17
 
 
-def dense_pairs_suit(n_levels: int, p0: int, m: int) -> bool:
+def dense_pairs_suit(n_levels: int, p0: int, m: int, n_groups: int = 1) -> bool:
     """Whether the dense operator is the cheaper choice (see :data:`DENSE_PAIR_ENTRIES`).
 
     Parameters
@@ -61,18 +64,27 @@ def dense_pairs_suit(n_levels: int, p0: int, m: int) -> bool:
         Its columns.
     m : int
         Rows of the remaining system.
+    n_groups : int, default 1
+        Scale groups ``G`` (``P`` has ``G^2`` rows per product).
 
     Returns
     -------
     bool
     """
-    return n_levels * (p0 * (p0 + 1) // 2) * m * m <= DENSE_PAIR_ENTRIES
+    n_pack = p0 * (p0 + 1) // 2
+    return (n_levels * n_pack + 1) * n_groups * n_groups * m * m <= DENSE_PAIR_ENTRIES
 
 
 class DensePairOperator:
     """Lower triangle of ``S`` (see the module notes) as one dense ``w P``.
 
-    The interface of :class:`~mixedmodels.linalg.pairs.PairOperator`.
+    The interface of :class:`~mixedmodels.linalg.pairs.PairOperator`. The
+    scales and the identity are folded into ``P`` too: each row of ``-G_c,s``
+    and of ``A_RR`` is split by the scale groups ``(g1, g2)`` of its entries'
+    rows and columns (weight ``d_g1 d_g2``), and a last row holds the identity
+    (weight 1), so an evaluation is two outer products of a few numbers and one
+    ``dgemv``: a small model's evaluation is a few numpy calls, each of which
+    costs as much as the arithmetic.
 
     Parameters
     ----------
@@ -110,18 +122,36 @@ class DensePairOperator:
         self.groups = np.asarray(groups, dtype=np.int64)
         self.n_groups = int(self.groups.max()) + 1 if m else 1
         lower = np.tri(m, dtype=bool)
+        grams = _class_grams(first, p0, level_class, lower)
+        self.n_weighted = grams.shape[0] + 1  # rows of -G_c,s, then A_RR
+        # pair_group[r1, r2] = g(r1) G + g(r2): the scale pair of each entry.
+        pair_group = self.groups[:, None] * self.n_groups + self.groups[None, :]
+        split = pair_group[None] == np.arange(self.n_groups**2)[:, None, None]
+        weighted = np.concatenate([grams, np.where(lower, constant, 0.0)[None]])
+        identity = np.zeros((m, m))
+        identity[np.arange(identity_rows), np.arange(identity_rows)] = 1.0
         self.matrix = np.concatenate(
-            [_class_grams(first, p0, level_class, lower), np.where(lower, constant, 0.0)[None]]
-        ).reshape(-1, m * m)
+            [(weighted[:, None] * split[None]).reshape(-1, m * m), identity.reshape(1, -1)]
+        )
         self.weights = np.ones(self.matrix.shape[0])
         self.buffer = np.zeros(m * m)
-        self.identity = np.arange(identity_rows, dtype=np.int64) * (m + 1)
+        self._views()
+
+    def _views(self) -> None:
+        """Views into this copy's buffers (reused by every :meth:`apply`)."""
+        g2 = self.n_groups**2
+        self._pair_scale = np.empty((self.n_groups, self.n_groups))
+        self._pair_scale_flat = self._pair_scale.reshape(-1)
+        self._pair_weights = self.weights[: (self.n_weighted - 1) * g2].reshape(-1, g2)
+        self._constant_weights = self.weights[(self.n_weighted - 1) * g2 : self.n_weighted * g2]
+        self._square = self.buffer.reshape(self.m, self.m)
 
     def fork(self) -> DensePairOperator:
         """A copy sharing the (constant) operator, with its own output buffers."""
         new = copy.copy(self)
         new.weights = self.weights.copy()
         new.buffer = self.buffer.copy()
+        new._views()
         return new
 
     @property
@@ -144,17 +174,11 @@ class DensePairOperator:
         ndarray, shape (m, m)
             A view of an internal buffer, overwritten by the next call.
         """
-        weights = self.weights
-        weights[:-1] = packed_w.ravel()
-        buffer = self.buffer
-        np.dot(weights, self.matrix, out=buffer)
-        out = buffer.reshape(self.m, self.m)
-        if self.n_groups > 1 or scales[0] != 1.0:
-            row_scale = scales[self.groups]
-            out *= row_scale[:, None]
-            out *= row_scale
-        buffer[self.identity] += 1.0
-        return out
+        np.multiply.outer(scales, scales, out=self._pair_scale)
+        np.multiply.outer(packed_w.reshape(-1), self._pair_scale_flat, out=self._pair_weights)
+        self._constant_weights[...] = self._pair_scale_flat
+        np.dot(self.weights, self.matrix, out=self.buffer)
+        return self._square
 
 
 def _class_grams(

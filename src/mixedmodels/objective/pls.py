@@ -62,7 +62,12 @@ from .blocked import BlockedFactor, analyse_structure
 from .cost import eliminated_bytes, prefer_eliminated
 from .criterion import criterion
 from .factorization import BlocksOfL, Factorization
-from .schur import EliminatedFactor, eliminated_pair_count, first_block_rows
+from .schur import (
+    EliminatedFactor,
+    eliminated_pair_count,
+    first_block_rows,
+    scale_group_count,
+)
 from .single import SingleBlockFactor
 
 __all__ = ["PLSState", "select_factor"]
@@ -97,7 +102,7 @@ def select_factor(
     if path in _ELIMINATED_OPERATORS:
         return EliminatedFactor(blocks, cross, dense=_ELIMINATED_OPERATORS[path])
     m = sum(block.n_random for block in blocks[1:]) + cross.xy_xy.shape[0]
-    if dense_pairs_suit(blocks[0].n_levels, blocks[0].n_columns, m):
+    if dense_pairs_suit(blocks[0].n_levels, blocks[0].n_columns, m, scale_group_count(blocks)):
         # Small: the eliminated path with its operator held densely costs less to
         # build than either sparse structure (and its memory is a few hundred KiB).
         return EliminatedFactor(blocks, cross, dense=True)

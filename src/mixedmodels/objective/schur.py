@@ -35,6 +35,8 @@ symbol         meaning
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import scipy.linalg.lapack as lapack
 import scipy.sparse as sp
@@ -54,7 +56,13 @@ from ..linalg.memory import check_dense_block
 from ..linalg.pairs import PairOperator, count_pairs
 from .factorization import BlocksOfL, Factorization
 
-__all__ = ["EliminatedFactor", "eliminated_pair_count", "first_block_dense", "first_block_rows"]
+__all__ = [
+    "EliminatedFactor",
+    "eliminated_pair_count",
+    "first_block_dense",
+    "first_block_rows",
+    "scale_group_count",
+]
 
 
 def first_block_rows(blocks: list[RandomEffectsBlock], cross: CrossProducts) -> sp.csc_matrix:
@@ -102,6 +110,15 @@ def _is_diagonal(block: RandomEffectsBlock) -> bool:
     return bool(np.all(index[~np.eye(index.shape[0], dtype=bool)] < 0))
 
 
+def scale_group_count(blocks: list[RandomEffectsBlock]) -> int:
+    """Scale groups ``G`` of the eliminated path's operator: one per (later block,
+    column) when every later block has a diagonal ``T``, plus one for ``[X y]``."""
+    rest = blocks[1:]
+    if all(_is_diagonal(block) for block in rest):
+        return 1 + sum(block.n_columns for block in rest)
+    return 1
+
+
 class EliminatedFactor(Factorization):
     """First block eliminated in closed form; the rest factored as one dense matrix.
 
@@ -138,9 +155,6 @@ class EliminatedFactor(Factorization):
         self.q_rest = int(self.offsets[-1])
         self.k = cross.xy_xy.shape[0] - 1
         self.m = self.q_rest + self.k + 1
-        # np.tril builds its mask on every call (~10 us, as much as a small
-        # model's whole evaluation spends elsewhere); this one is built once.
-        self._lower_mask = np.tri(self.k, dtype=bool)
         # S and its factor (in place), plus the pair operator's own output.
         check_dense_block(
             " and ".join(block.factor.name for block in rest),
@@ -151,7 +165,9 @@ class EliminatedFactor(Factorization):
         groups = self._scale_groups(rest)
         identity_rows = 0 if self.posthoc else self.q_rest
         if dense is None:
-            dense = first is None and dense_pairs_suit(blocks[0].n_levels, self.p0, self.m)
+            dense = first is None and dense_pairs_suit(
+                blocks[0].n_levels, self.p0, self.m, len(self._scales)
+            )
         self.operator: PairOperator | DensePairOperator
         if dense:
             self.operator = DensePairOperator(
@@ -191,6 +207,11 @@ class EliminatedFactor(Factorization):
         gram = unique.reshape(-1, self.p0, self.p0)
         self.gram0 = gram
         self.multiplicity = counts.astype(float)
+        self._one_scalar_class = self.p0 == 1 and len(counts) == 1
+        if self._one_scalar_class:
+            self._a_single = float(gram[0, 0, 0])
+            self._count_single = float(counts[0])
+            self._packed_single = np.zeros((1, 1))
         if self.p0 == 1:
             self.a = np.ascontiguousarray(gram[:, 0, 0])
         elif self.p0 == 2:
@@ -270,6 +291,15 @@ class EliminatedFactor(Factorization):
     # ------------------------------------------------------------------ evaluation
     def _first_block(self, factor_t: np.ndarray) -> np.ndarray:
         """Set ``logdet`` of the first block and return the packed ``W``."""
+        if self._one_scalar_class:
+            # One class of a scalar block (a balanced design): plain floats, since
+            # each numpy call on a one-element array costs more than its arithmetic.
+            t2 = float(factor_t[0, 0]) ** 2
+            m = self._a_single * t2 + 1.0
+            self.logdet = self._count_single * math.log(m)
+            packed = self._packed_single
+            packed[0, 0] = t2 / m
+            return packed
         if self.p0 == 1:
             t2 = factor_t[0, 0] ** 2
             m = self.a * t2
@@ -308,13 +338,14 @@ class EliminatedFactor(Factorization):
         self.factor = dense
         self.info = int(info)
         m, q, k = self.m, self.q_rest, self.k
-        diagonal = np.diagonal(dense)
         if info == 0 or info == m:
             if q:
-                self.logdet += 2.0 * float(np.log(diagonal[:q]).sum())
-            self.L_X = np.where(self._lower_mask, dense[q : q + k, q : q + k], 0.0)
+                self.logdet += 2.0 * float(np.log(dense.diagonal()[:q]).sum())
+            # Both operators and the congruence leave the upper triangle zero, and
+            # dpotrf writes only the lower one, so this block is L_X as it is.
+            self.L_X = dense[q : q + k, q : q + k].copy()
             self.c_X = dense[m - 1, q : q + k].copy()
-            self.pwrss = float(diagonal[m - 1] ** 2) if info == 0 else 0.0
+            self.pwrss = float(dense[m - 1, m - 1]) ** 2 if info == 0 else 0.0
         else:
             self.logdet = np.inf
             self.L_X = np.eye(k)
@@ -329,6 +360,8 @@ class EliminatedFactor(Factorization):
         """A copy with its own operator buffers (``update`` factors in place)."""
         new = super().fork()
         new._scales = self._scales.copy()
+        if self._one_scalar_class:
+            new._packed_single = self._packed_single.copy()
         new.operator = self.operator.fork()
         # In place, the factor is the operator's buffer; with a full T in a later block
         # (posthoc) it is a separate array and the buffer holds S before the congruence.
