@@ -251,7 +251,7 @@ class PLSState:
         """``log |L_X|^2``."""
         if not self.n_fixed:
             return 0.0
-        return 2.0 * math.fsum(map(math.log, np.diagonal(self.L_X).tolist()))
+        return 2.0 * math.fsum(map(math.log, self.L_X.diagonal().tolist()))
 
     def logdet(self) -> float:
         """The criterion's log-determinant: ``log|L_Z|^2`` (ML), plus ``log|L_X|^2`` (REML)."""
