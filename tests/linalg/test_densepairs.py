@@ -27,9 +27,15 @@ def _random_case(p0: int, seed: int):
     return first, a_rr, groups, level_class, half @ np.swapaxes(half, 1, 2), rng
 
 
+@pytest.mark.parametrize("classes", ["some shared", "one", "one missing"])
 @pytest.mark.parametrize("p0", [1, 2, 3])
-def test_dense_operator_matches_the_formula(p0: int) -> None:
+def test_dense_operator_matches_the_formula(p0: int, classes: str) -> None:
     first, a_rr, groups, level_class, w_classes, rng = _random_case(p0, seed=10 + p0)
+    if classes == "one":
+        level_class = np.zeros_like(level_class)
+        w_classes = w_classes[:1]
+    elif classes == "one missing":  # class 2 has no level: its rows of P are zero
+        level_class = np.where(level_class == 2, 0, level_class)
     operator = DensePairOperator(first.toarray(), p0, groups, a_rr, 5, level_class)
     scales = rng.uniform(0.2, 2.0, groups.max() + 1)
     r, c = np.tril_indices(p0)

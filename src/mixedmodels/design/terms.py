@@ -190,6 +190,11 @@ class RandomEffectsBlock:
         """Number of random effects ``q = l * p``."""
         return self.n_levels * self.n_columns
 
+    @property
+    def is_diagonal(self) -> bool:
+        """True when ``T`` has no entry off its diagonal (independent columns)."""
+        return all(row == col for row, col, _ in self._entries)
+
     def lambda_factor(self, theta: np.ndarray) -> np.ndarray:
         """The ``p x p`` lower-triangular ``T`` for a global ``theta``."""
         factor = np.zeros(self.theta_index.shape)

@@ -121,18 +121,26 @@ class DensePairOperator:
         self.n_pack = p0 * (p0 + 1) // 2
         self.groups = np.asarray(groups, dtype=np.int64)
         self.n_groups = int(self.groups.max()) + 1 if m else 1
-        lower = np.tri(m, dtype=bool)
-        grams = _class_grams(first, p0, level_class, lower)
-        self.n_weighted = grams.shape[0] + 1  # rows of -G_c,s, then A_RR
-        # pair_group[r1, r2] = g(r1) G + g(r2): the scale pair of each entry.
-        pair_group = self.groups[:, None] * self.n_groups + self.groups[None, :]
-        split = pair_group[None] == np.arange(self.n_groups**2)[:, None, None]
-        weighted = np.concatenate([grams, np.where(lower, constant, 0.0)[None]])
-        identity = np.zeros((m, m))
-        identity[np.arange(identity_rows), np.arange(identity_rows)] = 1.0
-        self.matrix = np.concatenate(
-            [(weighted[:, None] * split[None]).reshape(-1, m * m), identity.reshape(1, -1)]
-        )
+        n_classes = int(level_class.max()) + 1 if self.n_levels else 0
+        n_pairs = n_classes * self.n_pack
+        self.n_weighted = n_pairs + 1  # rows of -G_c,s, then A_RR
+        weighted = np.empty((self.n_weighted, m, m))
+        _class_grams(first, p0, level_class, weighted[:n_pairs].reshape(-1, self.n_pack, m, m))
+        np.negative(weighted[:n_pairs], out=weighted[:n_pairs])
+        weighted[n_pairs] = constant
+        weighted *= np.tri(m, dtype=bool)
+        g2 = self.n_groups**2
+        self.matrix = np.zeros((self.n_weighted * g2 + 1, m * m))
+        if g2 == 1:
+            self.matrix[:-1] = weighted.reshape(self.n_weighted, m * m)
+        else:
+            # Entry (r1, r2) goes to the row of its scale pair g(r1) G + g(r2).
+            pair_group = self.groups[:, None] * self.n_groups + self.groups
+            split = pair_group == np.arange(g2)[:, None, None]
+            np.multiply(
+                weighted[:, None], split, out=self.matrix[:-1].reshape(-1, g2, m, m)
+            )
+        self.matrix[-1, : identity_rows * (m + 1) : m + 1] = 1.0
         self.weights = np.ones(self.matrix.shape[0])
         self.buffer = np.zeros(m * m)
         self._views()
@@ -181,20 +189,27 @@ class DensePairOperator:
         return self._square
 
 
-def _class_grams(
-    first: np.ndarray, p0: int, level_class: np.ndarray, lower: np.ndarray
-) -> np.ndarray:
-    """``-tril(G_c,s)`` for every class ``c`` and packed index ``s``, shape
-    ``(n_classes * npack, m, m)``."""
+def _class_grams(first: np.ndarray, p0: int, level_class: np.ndarray, out: np.ndarray) -> None:
+    """``G_c,s`` (unmasked) for every class ``c`` and packed index ``s`` into ``out``,
+    shape ``(n_classes, npack, m, m)``."""
     m = first.shape[0]
     n_levels = first.shape[1] // p0
+    columns = first.reshape(m, n_levels, p0)
+    if out.shape[0] == 1:  # one class: one product per packed index
+        for s1 in range(p0):
+            for s2 in range(s1 + 1):
+                gram = out[0, s1 * (s1 + 1) // 2 + s2]
+                np.matmul(columns[:, :, s1], columns[:, :, s2].T, out=gram)
+                if s1 != s2:
+                    gram += gram.T.copy()
+        return
+    out[...] = 0.0
+    if n_levels == 0:
+        return
     order = np.argsort(level_class, kind="stable")
     sorted_class = level_class[order]
     starts = np.flatnonzero(np.r_[True, sorted_class[1:] != sorted_class[:-1]])
-    n_classes = int(level_class.max()) + 1 if n_levels else 0
-    columns = first.reshape(m, n_levels, p0)[:, order, :]
-    n_pack = p0 * (p0 + 1) // 2
-    grams = np.zeros((n_classes, n_pack, m, m))
+    columns = columns[:, order, :]
     present = sorted_class[starts]
     for s1 in range(p0):
         for s2 in range(s1 + 1):
@@ -204,7 +219,4 @@ def _class_grams(
             per_level = left[:, :, None] * right[:, None, :]
             if s1 != s2:
                 per_level += np.swapaxes(per_level, 1, 2)
-            if n_levels:
-                grams[present, s1 * (s1 + 1) // 2 + s2] = np.add.reduceat(per_level, starts)
-    grams *= np.where(lower, -1.0, 0.0)
-    return grams.reshape(n_classes * n_pack, m, m)
+            out[present, s1 * (s1 + 1) // 2 + s2] = np.add.reduceat(per_level, starts)

@@ -105,16 +105,11 @@ def eliminated_pair_count(first: sp.csc_matrix, p0: int) -> int:
     return count_pairs(first, p0)
 
 
-def _is_diagonal(block: RandomEffectsBlock) -> bool:
-    index = block.theta_index
-    return bool(np.all(index[~np.eye(index.shape[0], dtype=bool)] < 0))
-
-
 def scale_group_count(blocks: list[RandomEffectsBlock]) -> int:
     """Scale groups ``G`` of the eliminated path's operator: one per (later block,
     column) when every later block has a diagonal ``T``, plus one for ``[X y]``."""
     rest = blocks[1:]
-    if all(_is_diagonal(block) for block in rest):
+    if all(block.is_diagonal for block in rest):
         return 1 + sum(block.n_columns for block in rest)
     return 1
 
@@ -196,7 +191,10 @@ class EliminatedFactor(Factorization):
         ``W_l``: work per distinct block); returns each level's class."""
         self.p0 = head.n_columns
         per_level = cross.diagonal[0].reshape(head.n_levels, -1)
-        if self.p0 == 1:  # the same classes, without numpy's row-wise unique (0.1 ms)
+        if (per_level == per_level[0]).all():  # one class (a balanced design): no sort
+            unique, counts = per_level[:1], np.array([head.n_levels])
+            level_class = np.zeros(head.n_levels, dtype=np.int64)
+        elif self.p0 == 1:  # the same classes, without numpy's row-wise unique (0.1 ms)
             unique, level_class, counts = np.unique(
                 per_level[:, 0], return_inverse=True, return_counts=True
             )
@@ -223,7 +221,7 @@ class EliminatedFactor(Factorization):
     def _scale_groups(self, rest: list[RandomEffectsBlock]) -> np.ndarray:
         """Scale group of each row of ``S``: (block, column) for later blocks with
         diagonal ``T``, then one for ``[X y]``."""
-        self.posthoc = not all(_is_diagonal(block) for block in rest)
+        self.posthoc = not all(block.is_diagonal for block in rest)
         groups = np.zeros(self.m, dtype=np.int64)
         self._scale_source: list[tuple[int, int]] = []
         if not self.posthoc:
