@@ -137,7 +137,9 @@ def test_dense_and_sparse_constructions_agree(weights, monkeypatch) -> None:
     z_a[CODES_A == 2, 1] = 0.0
     blocks = [BlockData(CODES_A, z_a, 7), BlockData(CODES_B, Z_B, 3)]
     small = cross_products(blocks, XY, weights)
+    assert crossprod.DENSE_INDICATOR >= N * 7  # the small build is the dense one
     monkeypatch.setattr(crossprod, "DENSE_ENTRIES", 0)
+    monkeypatch.setattr(crossprod, "DENSE_INDICATOR", 0)
     large = cross_products(blocks, XY, weights)
     _assert_same(small, large)
     for key, matrix in large.off_diagonal.items():

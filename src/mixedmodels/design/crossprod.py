@@ -85,11 +85,14 @@ class CrossProducts:
 #: Rows from which level sums go through a sparse indicator (below: ``np.bincount``,
 #: which has no set-up cost; the two give identical sums).
 INDICATOR_ROWS = 20_000
-#: Entries (levels x rows for level sums, ``l_i p_i x l_j p_j`` for ``A_ij``) up to
-#: which a block is formed densely: one matrix product, or one ``np.bincount`` per
-#: column pair, costs less there than the per-column loop or scipy.sparse's COO
-#: construction and conversion (0.1-0.25 ms for a small split plot's ``A_10``).
+#: Entries ``l_i p_i x l_j p_j`` up to which ``A_ij`` is summed into a dense array
+#: by one ``np.bincount`` per column pair: scipy.sparse's COO construction and
+#: conversion cost more there (0.1-0.25 ms for a small split plot's ``A_10``).
 DENSE_ENTRIES = 2**17
+#: Levels x rows up to which level sums are one product with a dense indicator:
+#: cheaper than a ``np.bincount`` per column only when the indicator is tiny
+#: (measured: Alfalfa's 18 x 72 gains, dietox's 72 x 861 and Sitka's 79 x 395 lose).
+DENSE_INDICATOR = 2**11
 
 
 class _LevelSums:
@@ -104,7 +107,7 @@ class _LevelSums:
     column on million-row chunks, but its set-up costs more than a small
     model's whole sums, so small ``n`` uses ``np.bincount``. Both accumulate
     each level's sum in row order. When ``l x n`` is at most
-    :data:`DENSE_ENTRIES` the indicator is dense and the sums are one matrix
+    :data:`DENSE_INDICATOR` the indicator is dense and the sums are one matrix
     product for all columns (a small model's dozen ``np.bincount`` calls cost
     more).
     """
@@ -114,7 +117,7 @@ class _LevelSums:
         self.indicator: sp.csc_matrix | None = None
         self.dense: np.ndarray | None = None
         n_rows = codes.size
-        if n_rows * n_levels <= DENSE_ENTRIES:
+        if n_rows * n_levels <= DENSE_INDICATOR:
             self.dense = np.zeros((n_levels, n_rows))
             self.dense[codes, np.arange(n_rows)] = 1.0
         elif n_rows >= INDICATOR_ROWS:
