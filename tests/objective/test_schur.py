@@ -112,3 +112,8 @@ def test_fixed_factor_is_lower_triangular(formula: str, path: str, crossed_data)
         state.evaluate(theta)
         assert not np.triu(state.L_X, 1).any()
         assert np.all(np.diagonal(state.L_X) > 0)
+        # The engine's log|L_X|^2, taken with the factor, is the one of L_X.
+        assert state.engine.logdet_fixed is not None
+        assert state.logdet_fixed() == pytest.approx(
+            2.0 * np.log(np.diagonal(state.L_X)).sum(), rel=1e-13
+        )

@@ -179,6 +179,7 @@ class PLSState:
         self.engine: Factorization = select_factor(blocks, cross, path)
         self._blocks: BlocksOfL | None = None
         self._logdet_random = 0.0
+        self._logdet_fixed: float | None = None
         self._key: bytes | None = None
         self._value = math.nan
         self._best: PLSState | None = None
@@ -217,6 +218,7 @@ class PLSState:
         engine.update(self.factors)
         self._blocks = None
         self._logdet_random = engine.logdet
+        self._logdet_fixed = engine.logdet_fixed
         self.L_X, self.c_X, self.pwrss = engine.fixed_factor()
 
     # ------------------------------------------------------------------ blocked factor
@@ -248,7 +250,9 @@ class PLSState:
         return self._logdet_random
 
     def logdet_fixed(self) -> float:
-        """``log |L_X|^2``."""
+        """``log |L_X|^2`` (the engine's, when it gave it with the factor)."""
+        if self._logdet_fixed is not None:
+            return self._logdet_fixed
         if not self.n_fixed:
             return 0.0
         return 2.0 * math.fsum(map(math.log, self.L_X.diagonal().tolist()))

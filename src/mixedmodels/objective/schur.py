@@ -114,6 +114,10 @@ def scale_group_count(blocks: list[RandomEffectsBlock]) -> int:
     return 1
 
 
+#: Order of the dense remainder up to which its pivots' logs are summed in plain floats.
+_FEW_PIVOTS = 64
+
+
 class EliminatedFactor(Factorization):
     """First block eliminated in closed form; the rest factored as one dense matrix.
 
@@ -336,9 +340,17 @@ class EliminatedFactor(Factorization):
         self.factor = dense
         self.info = int(info)
         m, q, k = self.m, self.q_rest, self.k
-        if info == 0 or info == m:
+        self.logdet_fixed = None
+        if (info == 0 or info == m) and m <= _FEW_PIVOTS:
+            # The logs of a few pivots in plain floats, L_X's included (the criterion
+            # needs them every evaluation); numpy calls on them cost more.
+            pivots = dense.diagonal().tolist()
             if q:
-                self.logdet += 2.0 * float(np.log(dense.diagonal()[:q]).sum())
+                self.logdet += 2.0 * math.fsum(map(math.log, pivots[:q]))
+            self.logdet_fixed = 2.0 * math.fsum(map(math.log, pivots[q : q + k]))
+        elif q and (info == 0 or info == m):
+            self.logdet += 2.0 * float(np.log(dense.diagonal()[:q]).sum())
+        if info == 0 or info == m:
             # Both operators and the congruence leave the upper triangle zero, and
             # dpotrf writes only the lower one, so this block is L_X as it is.
             self.L_X = dense[q : q + k, q : q + k].copy()
