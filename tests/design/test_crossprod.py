@@ -126,3 +126,24 @@ def test_partials_add_up_to_the_whole_by_segment_sums() -> None:
     dense, counts = total.with_pending(pending).to_dense()
     _assert_same(dense, whole)
     np.testing.assert_array_equal(counts[1], np.bincount(CODES_B, minlength=3))
+
+
+@pytest.mark.parametrize("weights", [None, WEIGHTS])
+def test_dense_and_sparse_constructions_agree(weights, monkeypatch) -> None:
+    from mixedmodels.design import crossprod
+
+    # A zero covariate on some rows: the pattern keeps the level pairs they meet.
+    z_a = Z_A.copy()
+    z_a[CODES_A == 2, 1] = 0.0
+    blocks = [BlockData(CODES_A, z_a, 7), BlockData(CODES_B, Z_B, 3)]
+    small = cross_products(blocks, XY, weights)
+    assert crossprod.DENSE_INDICATOR >= N * 7  # the small build is the dense one
+    monkeypatch.setattr(crossprod, "DENSE_ENTRIES", 0)
+    monkeypatch.setattr(crossprod, "DENSE_INDICATOR", 0)
+    large = cross_products(blocks, XY, weights)
+    _assert_same(small, large)
+    for key, matrix in large.off_diagonal.items():
+        got = small.off_diagonal[key]
+        assert got.format == "csr" and got.has_canonical_format
+        np.testing.assert_array_equal(got.indptr, matrix.indptr)
+        np.testing.assert_array_equal(got.indices, matrix.indices)

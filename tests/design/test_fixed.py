@@ -107,3 +107,40 @@ def test_term_table_needs_a_formula() -> None:
     bare = type(fixed)(fixed.matrix, fixed.names, fixed.all_names, fixed.dropped, None)
     with pytest.raises(DataError, match="built from a formula"):
         bare.term_table()
+
+
+def _loop_only(matrix: np.ndarray, monkeypatch) -> np.ndarray:
+    from mixedmodels.design import fixed
+
+    with monkeypatch.context() as patch:
+        patch.setattr(fixed, "_clearly_full_rank", lambda matrix: False)
+        return independent_columns(matrix)
+
+
+@pytest.mark.parametrize("gap", [1.0, 1e-1, 1e-3, 1e-6, 1e-9, 0.0])
+def test_full_rank_shortcut_agrees_with_the_loop(gap: float, monkeypatch) -> None:
+    from mixedmodels.design.fixed import CLEAR_PIVOT, _clearly_full_rank
+
+    rng = np.random.default_rng(3)
+    base = np.column_stack([np.ones(40), rng.normal(size=(40, 4))])
+    # The last column is a combination of the others plus ``gap`` of a new direction.
+    last = base @ rng.normal(size=5) + gap * rng.normal(size=40)
+    matrix = np.column_stack([base, last])
+    shortcut = _clearly_full_rank(matrix)
+    residual = np.linalg.qr(matrix / np.linalg.norm(matrix, axis=0), mode="r")[-1, -1]
+    assert shortcut == (abs(residual) > CLEAR_PIVOT)
+    np.testing.assert_array_equal(independent_columns(matrix), _loop_only(matrix, monkeypatch))
+
+
+def test_full_rank_shortcut_declines_zero_and_extreme_columns(monkeypatch) -> None:
+    from mixedmodels.design.fixed import _clearly_full_rank
+
+    rng = np.random.default_rng(4)
+    matrix = rng.normal(size=(10, 3))
+    assert _clearly_full_rank(matrix)
+    for value in (0.0, 1e200, 1e-200):
+        matrix[:, 1] = value * rng.normal(size=10)
+        with np.errstate(over="ignore"):  # squares of 1e200 overflow (as in the loop)
+            assert not _clearly_full_rank(matrix)
+            kept = independent_columns(matrix)
+            np.testing.assert_array_equal(kept, _loop_only(matrix, monkeypatch))

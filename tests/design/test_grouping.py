@@ -58,3 +58,29 @@ def test_interaction_keeps_only_occurring_combinations() -> None:
 def test_unknown_column() -> None:
     with pytest.raises(FormulaError, match="'h'"):
         make_grouping_factor(pd.DataFrame({"g": [1, 2]}), ("h",))
+
+
+@pytest.mark.parametrize(
+    "levels",
+    [
+        pd.Index([1, 2, 10]),
+        pd.Index(["a", "b"], dtype="str"),
+        pd.Index(["x", "y"], dtype=object),
+        pd.Index([1.0, 2.5]),
+    ],
+)
+def test_interaction_labels_one_by_one_equal_the_vectorised_ones(levels, monkeypatch) -> None:
+    from mixedmodels.design import grouping
+
+    few = grouping._labels(levels)
+    monkeypatch.setattr(grouping, "_FEW_LEVELS", 0)
+    many = grouping._labels(levels)
+    assert few.dtype == many.dtype == object
+    assert few.tolist() == many.tolist()
+
+
+def test_categorical_levels_do_not_change_the_data() -> None:
+    data = pd.DataFrame({"g": pd.Categorical(["b", "a", "b"], categories=["a", "b", "c"])})
+    factor = make_grouping_factor(data, ("g",))
+    assert list(factor.levels) == ["a", "b"]
+    assert list(data["g"].cat.categories) == ["a", "b", "c"]

@@ -68,3 +68,29 @@ def test_block_pattern_refuses_masks_no_factor_gives() -> None:
     path = np.array([[1, 1, 0], [1, 1, 1], [0, 1, 1]], dtype=bool)  # 0-1 and 1-2 but not 0-2
     with pytest.raises(StructureError, match="not block diagonal"):
         block_pattern(path)
+
+
+@pytest.mark.parametrize("pattern", ["scalar", "diagonal", "full3"])
+def test_lambda_factor_item_by_item_and_fancy_agree(pattern: str, monkeypatch) -> None:
+    import pickle
+
+    from mixedmodels.design import terms as terms_module
+    from mixedmodels.design.terms import RandomEffectsBlock
+
+    p = {"scalar": 1, "diagonal": 2, "full3": 3}[pattern]
+    index = np.full((p, p), -1)
+    rows, cols = (np.diag_indices(p) if pattern == "diagonal" else np.tril_indices(p))
+    index[rows, cols] = 2 + np.arange(len(rows))
+    factor = make_grouping_factor(pd.DataFrame({"g": [0, 1, 1]}), ("g",))
+    block = RandomEffectsBlock(factor, np.ones((3, p)), tuple("abc"[:p]), index)
+    theta = np.arange(1.0, 3.0 + len(rows))
+    want = np.where(index >= 0, theta[np.maximum(index, 0)], 0.0)
+    np.testing.assert_array_equal(block.lambda_factor(theta), want)
+    monkeypatch.setattr(terms_module, "_FEW_ENTRIES", 0)
+    np.testing.assert_array_equal(block.lambda_factor(theta), want)
+    # A pickle without the derived lookups (an older version's) rebuilds them.
+    state = {k: v for k, v in block.__dict__.items() if k != "_entries"}
+    restored = RandomEffectsBlock.__new__(RandomEffectsBlock)
+    restored.__setstate__(state)
+    np.testing.assert_array_equal(restored.lambda_factor(theta), want)
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(block)).lambda_factor(theta), want)

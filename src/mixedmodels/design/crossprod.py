@@ -85,6 +85,14 @@ class CrossProducts:
 #: Rows from which level sums go through a sparse indicator (below: ``np.bincount``,
 #: which has no set-up cost; the two give identical sums).
 INDICATOR_ROWS = 20_000
+#: Entries ``l_i p_i x l_j p_j`` up to which ``A_ij`` is summed into a dense array
+#: by one ``np.bincount`` per column pair: scipy.sparse's COO construction and
+#: conversion cost more there (0.1-0.25 ms for a small split plot's ``A_10``).
+DENSE_ENTRIES = 2**17
+#: Levels x rows up to which level sums are one product with a dense indicator:
+#: cheaper than a ``np.bincount`` per column only when the indicator is tiny
+#: (measured: Alfalfa's 18 x 72 gains, dietox's 72 x 861 and Sitka's 79 x 395 lose).
+DENSE_INDICATOR = 2**11
 
 
 class _LevelSums:
@@ -98,14 +106,21 @@ class _LevelSums:
     temporary. That is about twice as fast as one ``np.bincount`` per
     column on million-row chunks, but its set-up costs more than a small
     model's whole sums, so small ``n`` uses ``np.bincount``. Both accumulate
-    each level's sum in row order.
+    each level's sum in row order. When ``l x n`` is at most
+    :data:`DENSE_INDICATOR` the indicator is dense and the sums are one matrix
+    product for all columns (a small model's dozen ``np.bincount`` calls cost
+    more).
     """
 
     def __init__(self, codes: np.ndarray, n_levels: int) -> None:
         self.codes, self.n_levels = codes, n_levels
         self.indicator: sp.csc_matrix | None = None
+        self.dense: np.ndarray | None = None
         n_rows = codes.size
-        if n_rows >= INDICATOR_ROWS:
+        if n_rows * n_levels <= DENSE_INDICATOR:
+            self.dense = np.zeros((n_levels, n_rows))
+            self.dense[codes, np.arange(n_rows)] = 1.0
+        elif n_rows >= INDICATOR_ROWS:
             index_dtype = np.int32 if max(n_rows, n_levels) < 2**31 - 1 else np.int64
             self.indicator = sp.csc_matrix(
                 (
@@ -118,6 +133,9 @@ class _LevelSums:
 
     def into(self, out: np.ndarray, row_weights: np.ndarray, matrix: np.ndarray) -> None:
         """Write the ``(l, m)`` level sums of ``row_weights[:, None] * matrix`` into ``out``."""
+        if self.dense is not None:
+            out[...] = self.dense @ (row_weights[:, None] * matrix)
+            return
         if self.indicator is None:
             for j in range(matrix.shape[1]):
                 out[:, j] = np.bincount(
@@ -139,6 +157,9 @@ def _off_diagonal(
         for j in range(i):
             block_j = blocks[j]
             p_j = block_j.z.shape[1]
+            if block_i.n_levels * p_i * block_j.n_levels * p_j <= DENSE_ENTRIES:
+                off_diagonal[(i, j)] = _small_off_diagonal(block_i, z_i, block_j)
+                continue
             rows = (block_i.codes[:, None, None] * p_i + np.arange(p_i)[None, :, None]).astype(
                 np.int64
             )
@@ -151,6 +172,29 @@ def _off_diagonal(
             matrix = sp.coo_matrix((values.ravel(), (rows.ravel(), cols.ravel())), shape=shape)
             off_diagonal[(i, j)] = matrix.tocsr()
     return off_diagonal
+
+
+def _small_off_diagonal(block_i: BlockData, z_i: np.ndarray, block_j: BlockData) -> sp.csr_matrix:
+    """``A_ij`` of a small pair of blocks: sums per level pair by ``np.bincount``.
+
+    The pattern is that of the COO construction: every ``p_i x p_j`` block of a
+    level pair some row has, zeros included.
+    """
+    l_i, l_j = block_i.n_levels, block_j.n_levels
+    p_i, p_j = z_i.shape[1], block_j.z.shape[1]
+    pair = block_i.codes.astype(np.int64) * l_j + block_j.codes
+    present = np.bincount(pair, minlength=l_i * l_j).reshape(l_i, 1, l_j, 1) > 0
+    values = np.empty((l_i, p_i, l_j, p_j))
+    for a in range(p_i):
+        for b in range(p_j):
+            sums = np.bincount(pair, weights=z_i[:, a] * block_j.z[:, b], minlength=l_i * l_j)
+            values[:, a, :, b] = sums.reshape(l_i, l_j)
+    shape = (l_i * p_i, l_j * p_j)
+    rows, cols = np.nonzero(np.broadcast_to(present, values.shape).reshape(shape))
+    indptr = np.zeros(shape[0] + 1, dtype=np.int32)
+    np.cumsum(np.bincount(rows, minlength=shape[0]), out=indptr[1:])
+    data = values.reshape(shape)[rows, cols]
+    return sp.csr_matrix((data, cols.astype(np.int32), indptr), shape=shape)
 
 
 def cross_products(

@@ -39,6 +39,10 @@ class GroupingFactor:
         return len(self.levels)
 
 
+#: Levels up to which an interaction's labels are made one by one (see :func:`_labels`).
+_FEW_LEVELS = 1000
+
+
 def _sort_key(value: object) -> tuple[str, str]:
     return (type(value).__name__, str(value))
 
@@ -66,11 +70,11 @@ def _column_codes(
         used = np.zeros(len(categories), dtype=bool)
         used[codes[present]] = True
         if used.all():
-            levels = pd.Index(categories)
+            levels = categories  # an Index already (immutable, so shared safely)
         else:
             remap = np.cumsum(used) - 1
             codes = np.where(present, remap[np.maximum(codes, 0)], -1)
-            levels = pd.Index(categories[used])
+            levels = categories[used]
     else:
         if rows is not None:
             column = column.iloc[rows]
@@ -89,14 +93,19 @@ def _column_codes(
             f"grouping factor {name!r} has {int((codes < 0).sum())} missing label(s); a missing "
             "label is never a level: drop those rows or give them a label"
         )
-    return codes.reshape(-1), pd.Index(levels)
+    # pd.Index(an Index) is a new object at 20-50 us: only wrap what is not one.
+    return codes.reshape(-1), levels if isinstance(levels, pd.Index) else pd.Index(levels)
 
 
 def _labels(levels: pd.Index) -> np.ndarray:
     """R's labels of levels (``1.0 -> "1"``), so an interaction's labels match by value."""
     kind = levels.dtype.kind if isinstance(levels.dtype, np.dtype) else ""
     if kind in ("i", "u") or (not kind and pd.api.types.is_string_dtype(levels.dtype)):
-        return np.asarray(levels.astype(str), dtype=object)  # str is R's label for these
+        # str is R's label for these. A few labels one by one: levels.astype(str)
+        # builds a pandas string Index first (tens of microseconds).
+        if len(levels) <= _FEW_LEVELS:
+            return np.array([str(level) for level in levels.tolist()], dtype=object)
+        return np.asarray(levels.astype(str), dtype=object)
     return np.array([r_label(level) for level in levels], dtype=object)
 
 

@@ -127,6 +127,11 @@ class TermInfo:
     theta_indices: tuple[int, ...]
 
 
+#: Entries of ``T`` up to which :meth:`RandomEffectsBlock.lambda_factor` sets them one
+#: by one.
+_FEW_ENTRIES = 6
+
+
 @dataclass
 class RandomEffectsBlock:
     """All random-effect columns on one grouping factor.
@@ -147,10 +152,19 @@ class RandomEffectsBlock:
     _rows: np.ndarray = field(init=False, repr=False)
     _cols: np.ndarray = field(init=False, repr=False)
     _idx: np.ndarray = field(init=False, repr=False)
+    _entries: tuple[tuple[int, int, int], ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._rows, self._cols = np.nonzero(self.theta_index >= 0)
         self._idx = self.theta_index[self._rows, self._cols]
+        self._entries = tuple(
+            zip(self._rows.tolist(), self._cols.tolist(), self._idx.tolist(), strict=True)
+        )
+
+    def __setstate__(self, state: dict) -> None:
+        # The derived lookups are rebuilt, so a pickle from an older version loads.
+        self.__dict__.update(state)
+        self.__post_init__()
 
     @property
     def is_intercept_only(self) -> bool:
@@ -176,10 +190,21 @@ class RandomEffectsBlock:
         """Number of random effects ``q = l * p``."""
         return self.n_levels * self.n_columns
 
+    @property
+    def is_diagonal(self) -> bool:
+        """True when ``T`` has no entry off its diagonal (independent columns)."""
+        return all(row == col for row, col, _ in self._entries)
+
     def lambda_factor(self, theta: np.ndarray) -> np.ndarray:
         """The ``p x p`` lower-triangular ``T`` for a global ``theta``."""
         factor = np.zeros(self.theta_index.shape)
-        factor[self._rows, self._cols] = theta[self._idx]
+        if len(self._entries) <= _FEW_ENTRIES:
+            # Item by item: two fancy-indexing calls cost more than a few items, and
+            # this runs twice per block in every evaluation of the criterion.
+            for row, col, index in self._entries:
+                factor[row, col] = theta[index]
+        else:
+            factor[self._rows, self._cols] = theta[self._idx]
         return factor
 
     def diagonal_theta_indices(self) -> np.ndarray:

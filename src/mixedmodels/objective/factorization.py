@@ -62,10 +62,14 @@ class Factorization(ABC):
         ``"blocked"``); nothing dispatches on it.
     logdet : float
         ``log|L_Z|^2`` at the last :meth:`update`.
+    logdet_fixed : float or None
+        ``log|L_X|^2`` at the last :meth:`update` when the factorisation has it
+        at no extra cost, else None (the state takes it from ``L_X``).
     """
 
     kind: str = ""
     logdet: float = 0.0
+    logdet_fixed: float | None = None
     k: int
     schur: np.ndarray
 

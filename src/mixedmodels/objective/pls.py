@@ -56,18 +56,26 @@ from scipy.linalg import lapack
 from ..design.crossprod import CrossProducts
 from ..design.terms import RandomEffectsBlock
 from ..linalg.blocks import DenseLower, LowerBlock, as_dense
+from ..linalg.densepairs import dense_pairs_suit
 from ..linalg.memory import fits_in_memory
 from .blocked import BlockedFactor, analyse_structure
 from .cost import eliminated_bytes, prefer_eliminated
 from .criterion import criterion
 from .factorization import BlocksOfL, Factorization
-from .schur import EliminatedFactor, eliminated_pair_count, first_block_rows
+from .schur import (
+    EliminatedFactor,
+    eliminated_pair_count,
+    first_block_rows,
+    scale_group_count,
+)
 from .single import SingleBlockFactor
 
 __all__ = ["PLSState", "select_factor"]
 
 #: Remaining systems up to this order are factored densely even when nested.
 SMALL_DENSE = 600
+#: Forced eliminated paths: the operator's form (None: by size).
+_ELIMINATED_OPERATORS = {"eliminated": None, "eliminated_dense": True, "eliminated_sparse": False}
 
 
 def select_factor(
@@ -79,8 +87,11 @@ def select_factor(
     ----------
     blocks : list of RandomEffectsBlock
     cross : CrossProducts
-    path : {"single", "eliminated", "blocked"}, optional
+    path : {"single", "eliminated", "eliminated_dense", "eliminated_sparse", "blocked"}, optional
         Force a path (for tests and benchmarks); ``"single"`` needs one block.
+        ``"eliminated"`` holds the Schur complement's operator densely when it
+        is small (:func:`~mixedmodels.linalg.densepairs.dense_pairs_suit`);
+        the two suffixes force one operator.
     """
     if path == "blocked":
         return BlockedFactor(blocks, cross)
@@ -88,9 +99,13 @@ def select_factor(
         return SingleBlockFactor(cross)
     if path == "single":
         raise ValueError("the single-block path needs exactly one random-effects block")
-    if path == "eliminated":
-        return EliminatedFactor(blocks, cross)
+    if path in _ELIMINATED_OPERATORS:
+        return EliminatedFactor(blocks, cross, dense=_ELIMINATED_OPERATORS[path])
     m = sum(block.n_random for block in blocks[1:]) + cross.xy_xy.shape[0]
+    if dense_pairs_suit(blocks[0].n_levels, blocks[0].n_columns, m, scale_group_count(blocks)):
+        # Small: the eliminated path with its operator held densely costs less to
+        # build than either sparse structure (and its memory is a few hundred KiB).
+        return EliminatedFactor(blocks, cross, dense=True)
     first = first_block_rows(blocks, cross)
     pairs = eliminated_pair_count(first, blocks[0].n_columns)
     if m <= SMALL_DENSE and fits_in_memory(eliminated_bytes(pairs, m)):
@@ -164,6 +179,7 @@ class PLSState:
         self.engine: Factorization = select_factor(blocks, cross, path)
         self._blocks: BlocksOfL | None = None
         self._logdet_random = 0.0
+        self._logdet_fixed: float | None = None
         self._key: bytes | None = None
         self._value = math.nan
         self._best: PLSState | None = None
@@ -202,6 +218,7 @@ class PLSState:
         engine.update(self.factors)
         self._blocks = None
         self._logdet_random = engine.logdet
+        self._logdet_fixed = engine.logdet_fixed
         self.L_X, self.c_X, self.pwrss = engine.fixed_factor()
 
     # ------------------------------------------------------------------ blocked factor
@@ -233,10 +250,12 @@ class PLSState:
         return self._logdet_random
 
     def logdet_fixed(self) -> float:
-        """``log |L_X|^2``."""
+        """``log |L_X|^2`` (the engine's, when it gave it with the factor)."""
+        if self._logdet_fixed is not None:
+            return self._logdet_fixed
         if not self.n_fixed:
             return 0.0
-        return 2.0 * math.fsum(map(math.log, np.diagonal(self.L_X).tolist()))
+        return 2.0 * math.fsum(map(math.log, self.L_X.diagonal().tolist()))
 
     def logdet(self) -> float:
         """The criterion's log-determinant: ``log|L_Z|^2`` (ML), plus ``log|L_X|^2`` (REML)."""

@@ -35,6 +35,8 @@ symbol         meaning
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import scipy.linalg.lapack as lapack
 import scipy.sparse as sp
@@ -49,11 +51,18 @@ from ..linalg.blocks import (
     left_blockdiag_transpose,
     right_blockdiag,
 )
+from ..linalg.densepairs import DensePairOperator, dense_pairs_suit
 from ..linalg.memory import check_dense_block
 from ..linalg.pairs import PairOperator, count_pairs
 from .factorization import BlocksOfL, Factorization
 
-__all__ = ["EliminatedFactor", "eliminated_pair_count", "first_block_rows"]
+__all__ = [
+    "EliminatedFactor",
+    "eliminated_pair_count",
+    "first_block_dense",
+    "first_block_rows",
+    "scale_group_count",
+]
 
 
 def first_block_rows(blocks: list[RandomEffectsBlock], cross: CrossProducts) -> sp.csc_matrix:
@@ -77,14 +86,36 @@ def first_block_rows(blocks: list[RandomEffectsBlock], cross: CrossProducts) -> 
     )
 
 
+def first_block_dense(blocks: list[RandomEffectsBlock], cross: CrossProducts) -> np.ndarray:
+    """``A_R0`` as a dense array (as :func:`first_block_rows`, for small systems)."""
+    later = [cross.off_diagonal[(j, 0)] for j in range(1, len(blocks))]
+    n_later = sum(matrix.shape[0] for matrix in later)
+    xy = cross.xy_z[0]
+    dense = np.empty((n_later + xy.shape[0], xy.shape[1]))
+    offset = 0
+    for matrix in later:
+        dense[offset : offset + matrix.shape[0]] = matrix.toarray()
+        offset += matrix.shape[0]
+    dense[offset:] = xy
+    return dense
+
+
 def eliminated_pair_count(first: sp.csc_matrix, p0: int) -> int:
     """Bound on the stored entries of the eliminated path's ``P`` (for the choice of path)."""
     return count_pairs(first, p0)
 
 
-def _is_diagonal(block: RandomEffectsBlock) -> bool:
-    index = block.theta_index
-    return bool(np.all(index[~np.eye(index.shape[0], dtype=bool)] < 0))
+def scale_group_count(blocks: list[RandomEffectsBlock]) -> int:
+    """Scale groups ``G`` of the eliminated path's operator: one per (later block,
+    column) when every later block has a diagonal ``T``, plus one for ``[X y]``."""
+    rest = blocks[1:]
+    if all(block.is_diagonal for block in rest):
+        return 1 + sum(block.n_columns for block in rest)
+    return 1
+
+
+#: Order of the dense remainder up to which its pivots' logs are summed in plain floats.
+_FEW_PIVOTS = 64
 
 
 class EliminatedFactor(Factorization):
@@ -97,6 +128,12 @@ class EliminatedFactor(Factorization):
     cross : CrossProducts
     first : scipy.sparse.csc_matrix, optional
         :func:`first_block_rows`, if already built.
+    dense : bool, optional
+        Hold the Schur complement's operator densely
+        (:class:`~mixedmodels.linalg.densepairs.DensePairOperator`) rather than
+        as sparse pairs (:class:`~mixedmodels.linalg.pairs.PairOperator`); by
+        default dense when :func:`~mixedmodels.linalg.densepairs.dense_pairs_suit`
+        says so and no ``first`` is given. Both give the same ``S``.
     """
 
     kind = "eliminated"
@@ -106,6 +143,7 @@ class EliminatedFactor(Factorization):
         blocks: list[RandomEffectsBlock],
         cross: CrossProducts,
         first: sp.csc_matrix | None = None,
+        dense: bool | None = None,
     ) -> None:
         self.blocks = blocks
         self.cross = cross
@@ -116,9 +154,6 @@ class EliminatedFactor(Factorization):
         self.q_rest = int(self.offsets[-1])
         self.k = cross.xy_xy.shape[0] - 1
         self.m = self.q_rest + self.k + 1
-        # np.tril builds its mask on every call (~10 us, as much as a small
-        # model's whole evaluation spends elsewhere); this one is built once.
-        self._lower_mask = np.tri(self.k, dtype=bool)
         # S and its factor (in place), plus the pair operator's own output.
         check_dense_block(
             " and ".join(block.factor.name for block in rest),
@@ -127,14 +162,30 @@ class EliminatedFactor(Factorization):
             copies=2,
         )
         groups = self._scale_groups(rest)
-        self.operator = PairOperator(
-            first_block_rows(blocks, cross) if first is None else first,
-            self.p0,
-            groups,
-            self._constant_part(),
-            identity_rows=0 if self.posthoc else self.q_rest,
-            level_class=level_class.ravel(),
-        )
+        identity_rows = 0 if self.posthoc else self.q_rest
+        if dense is None:
+            dense = first is None and dense_pairs_suit(
+                blocks[0].n_levels, self.p0, self.m, len(self._scales)
+            )
+        self.operator: PairOperator | DensePairOperator
+        if dense:
+            self.operator = DensePairOperator(
+                first_block_dense(blocks, cross),
+                self.p0,
+                groups,
+                self._constant_dense(),
+                identity_rows,
+                level_class.ravel(),
+            )
+        else:
+            self.operator = PairOperator(
+                first_block_rows(blocks, cross) if first is None else first,
+                self.p0,
+                groups,
+                self._constant_part(),
+                identity_rows=identity_rows,
+                level_class=level_class.ravel(),
+            )
         self.logdet = 0.0
         self.info = 0
         self.factor = np.zeros((self.m, self.m))
@@ -144,7 +195,10 @@ class EliminatedFactor(Factorization):
         ``W_l``: work per distinct block); returns each level's class."""
         self.p0 = head.n_columns
         per_level = cross.diagonal[0].reshape(head.n_levels, -1)
-        if self.p0 == 1:  # the same classes, without numpy's row-wise unique (0.1 ms)
+        if (per_level == per_level[0]).all():  # one class (a balanced design): no sort
+            unique, counts = per_level[:1], np.array([head.n_levels])
+            level_class = np.zeros(head.n_levels, dtype=np.int64)
+        elif self.p0 == 1:  # the same classes, without numpy's row-wise unique (0.1 ms)
             unique, level_class, counts = np.unique(
                 per_level[:, 0], return_inverse=True, return_counts=True
             )
@@ -155,6 +209,11 @@ class EliminatedFactor(Factorization):
         gram = unique.reshape(-1, self.p0, self.p0)
         self.gram0 = gram
         self.multiplicity = counts.astype(float)
+        self._one_scalar_class = self.p0 == 1 and len(counts) == 1
+        if self._one_scalar_class:
+            self._a_single = float(gram[0, 0, 0])
+            self._count_single = float(counts[0])
+            self._packed_single = np.zeros((1, 1))
         if self.p0 == 1:
             self.a = np.ascontiguousarray(gram[:, 0, 0])
         elif self.p0 == 2:
@@ -166,7 +225,7 @@ class EliminatedFactor(Factorization):
     def _scale_groups(self, rest: list[RandomEffectsBlock]) -> np.ndarray:
         """Scale group of each row of ``S``: (block, column) for later blocks with
         diagonal ``T``, then one for ``[X y]``."""
-        self.posthoc = not all(_is_diagonal(block) for block in rest)
+        self.posthoc = not all(block.is_diagonal for block in rest)
         groups = np.zeros(self.m, dtype=np.int64)
         self._scale_source: list[tuple[int, int]] = []
         if not self.posthoc:
@@ -212,9 +271,37 @@ class EliminatedFactor(Factorization):
             np.concatenate(values).astype(float),
         )
 
+    def _constant_dense(self) -> np.ndarray:
+        """``A_RR`` as a dense ``m x m`` array (its lower triangle is what is read)."""
+        cross, offsets, q = self.cross, self.offsets, self.q_rest
+        dense = np.zeros((self.m, self.m))
+        for j in range(1, len(self.blocks)):
+            start, stop = offsets[j - 1], offsets[j]
+            gram = cross.diagonal[j]
+            levels, p, _ = gram.shape
+            base = start + np.arange(levels)[:, None, None] * p
+            rows = base + np.arange(p)[None, :, None]
+            cols = base + np.arange(p)[None, None, :]
+            dense[rows, cols] = gram
+            for i in range(j + 1, len(self.blocks)):
+                below = cross.off_diagonal[(i, j)].toarray()
+                dense[offsets[i - 1] : offsets[i], start:stop] = below
+            dense[q:, start:stop] = cross.xy_z[j]
+        dense[q:, q:] = cross.xy_xy
+        return dense
+
     # ------------------------------------------------------------------ evaluation
     def _first_block(self, factor_t: np.ndarray) -> np.ndarray:
         """Set ``logdet`` of the first block and return the packed ``W``."""
+        if self._one_scalar_class:
+            # One class of a scalar block (a balanced design): plain floats, since
+            # each numpy call on a one-element array costs more than its arithmetic.
+            t2 = float(factor_t[0, 0]) ** 2
+            m = self._a_single * t2 + 1.0
+            self.logdet = self._count_single * math.log(m)
+            packed = self._packed_single
+            packed[0, 0] = t2 / m
+            return packed
         if self.p0 == 1:
             t2 = factor_t[0, 0] ** 2
             m = self.a * t2
@@ -253,13 +340,22 @@ class EliminatedFactor(Factorization):
         self.factor = dense
         self.info = int(info)
         m, q, k = self.m, self.q_rest, self.k
-        diagonal = np.diagonal(dense)
-        if info == 0 or info == m:
+        self.logdet_fixed = None
+        if (info == 0 or info == m) and m <= _FEW_PIVOTS:
+            # The logs of a few pivots in plain floats, L_X's included (the criterion
+            # needs them every evaluation); numpy calls on them cost more.
+            pivots = dense.diagonal().tolist()
             if q:
-                self.logdet += 2.0 * float(np.log(diagonal[:q]).sum())
-            self.L_X = np.where(self._lower_mask, dense[q : q + k, q : q + k], 0.0)
+                self.logdet += 2.0 * math.fsum(map(math.log, pivots[:q]))
+            self.logdet_fixed = 2.0 * math.fsum(map(math.log, pivots[q : q + k]))
+        elif q and (info == 0 or info == m):
+            self.logdet += 2.0 * float(np.log(dense.diagonal()[:q]).sum())
+        if info == 0 or info == m:
+            # Both operators and the congruence leave the upper triangle zero, and
+            # dpotrf writes only the lower one, so this block is L_X as it is.
+            self.L_X = dense[q : q + k, q : q + k].copy()
             self.c_X = dense[m - 1, q : q + k].copy()
-            self.pwrss = float(diagonal[m - 1] ** 2) if info == 0 else 0.0
+            self.pwrss = float(dense[m - 1, m - 1]) ** 2 if info == 0 else 0.0
         else:
             self.logdet = np.inf
             self.L_X = np.eye(k)
@@ -274,6 +370,8 @@ class EliminatedFactor(Factorization):
         """A copy with its own operator buffers (``update`` factors in place)."""
         new = super().fork()
         new._scales = self._scales.copy()
+        if self._one_scalar_class:
+            new._packed_single = self._packed_single.copy()
         new.operator = self.operator.fork()
         # In place, the factor is the operator's buffer; with a full T in a later block
         # (posthoc) it is a separate array and the buffer holds S before the congruence.
