@@ -63,6 +63,7 @@ __all__ = [
     "derivative_checks",
     "forward_gradient",
     "is_positive_definite",
+    "parabola",
     "quadratic_model",
     "theta_labels",
 ]
@@ -84,7 +85,7 @@ CURVATURE_TOLERANCE = 1e-3
 
 def criterion_tolerance(value: float) -> float:
     """Largest ignorable decrease of the criterion ``f`` (see the notation table)."""
-    return 1e-7 * max(1.0, abs(value)) if np.isfinite(value) else 1e-7
+    return 1e-7 * max(1.0, abs(value)) if math.isfinite(value) else 1e-7
 
 
 def theta_labels(blocks: Sequence[RandomEffectsBlock], n_theta: int) -> list[str]:
@@ -205,7 +206,7 @@ def quadratic_model(
     """
     n = center.size
     if n == 1:
-        return _parabola(points[:, 0].tolist(), values.tolist(), float(center[0]), center_value)
+        return parabola(points[:, 0].tolist(), values.tolist(), float(center[0]), center_value)
     n_coef = n + n * (n + 1) // 2
     if not np.isfinite(values).all():
         keep = np.isfinite(values)
@@ -244,8 +245,8 @@ def quadratic_model(
     return coef[:n] / radius, curvature
 
 
-def _parabola(
-    points: list[float], values: list[float], center: float, center_value: float
+def parabola(
+    points: Sequence[float], values: Sequence[float], center: float, center_value: float
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """:func:`quadratic_model` in one dimension, in plain floats (most fits with one
     variance parameter take a few milliseconds, so array-call overhead matters)."""
@@ -339,11 +340,12 @@ def derivative_checks(
     tolerance = criterion_tolerance(value)
     if free_index.size == 1:
         # One free entry (most small models): the spectrum is the number itself.
-        eigenvalues, vectors = np.array([float(curvature[0, 0])]), np.ones((1, 1))
-    else:
-        eigenvalues, vectors, info = lapack.dsyevd(curvature, compute_v=1, lower=1)
-        if info != 0:
-            eigenvalues, vectors = np.linalg.eigh(curvature)  # raises a clear LinAlgError
+        return _derivative_checks_1d(
+            float(gradient[0]), float(curvature[0, 0]), tolerance, labels, int(free_index[0])
+        )
+    eigenvalues, vectors, info = lapack.dsyevd(curvature, compute_v=1, lower=1)
+    if info != 0:
+        eigenvalues, vectors = np.linalg.eigh(curvature)  # raises a clear LinAlgError
     smallest, largest = float(eigenvalues[0]), float(eigenvalues[-1])
     largest = max(abs(smallest), abs(largest), 1.0)
     relative_min = smallest / largest
@@ -376,6 +378,41 @@ def derivative_checks(
     passed = decrement <= tolerance
     gradient_check = Check(
         "gradient", passed, decrement, tolerance, gradient_message, lambda: labels[worst_index]
+    )
+    return [hessian_check, gradient_check]
+
+
+def _derivative_checks_1d(
+    gradient: float, curvature: float, tolerance: float, labels: Sequence[str], index: int
+) -> list[Check]:
+    """:func:`derivative_checks` with one free entry ``index``, in plain floats: the
+    same tests and numbers (the spectrum is ``curvature`` itself, its vector 1)."""
+    largest = max(abs(curvature), 1.0)
+    relative_min = curvature / largest
+    if relative_min < -CURVATURE_TOLERANCE:
+        worst = labels[index]
+        message = (
+            f"degenerate Hessian with 1 negative eigenvalue(s) "
+            f"(smallest/largest {relative_min:.3g}), mostly along {worst}"
+        )
+        hessian_check = Check("hessian", False, relative_min, -CURVATURE_TOLERANCE, message, worst)
+    else:
+        hessian_check = Check(
+            "hessian", True, relative_min, -CURVATURE_TOLERANCE, "no negative curvature"
+        )
+    scaled = gradient / math.sqrt(curvature) if curvature > CURVATURE_TOLERANCE * largest else 0.0
+    decrement = 0.5 * (scaled * scaled)
+    max_scaled = abs(scaled)
+
+    def gradient_message() -> str:
+        return (
+            f"max|scaled gradient| = {max_scaled:.3g}, predicted decrease of -2 log L "
+            f"{decrement:.3g} (tol = {tolerance:.3g}), largest gradient at {labels[index]}"
+        )
+
+    passed = decrement <= tolerance
+    gradient_check = Check(
+        "gradient", passed, decrement, tolerance, gradient_message, lambda: labels[index]
     )
     return [hessian_check, gradient_check]
 

@@ -179,6 +179,11 @@ def _run_checks(
 
 
 def _restricted_model(fit: _Fit, x: np.ndarray, value: float, free_index: np.ndarray):
+    if x.size == 1:
+        # One parameter (most small models): floats, no array of the points.
+        scale = float(fit.scale[0])
+        points = [float(theta[0]) * scale for theta in fit.thetas]
+        return conv.parabola(points, fit.values, float(x[0]), value)
     model = conv.quadratic_model(*fit.points(), x, value)
     if model is None or free_index.size == x.size:
         return model
@@ -266,9 +271,11 @@ def _explore_faces(fit: _Fit, theta0: np.ndarray) -> bool:
     models are skipped: their single face is the point 0, which the boundary
     check already compares. Returns True when a better optimum was found.
     """
+    if fit.scale.size < 2:
+        return False
     x = fit.best.theta * fit.scale
-    at_bound = np.isfinite(fit.lower_x) & (x - fit.lower_x <= conv.BOUND_GAP)
-    if len(x) < 2 or not at_bound.any():
+    at_bound = fit.bounded & (x - fit.lower_x <= conv.BOUND_GAP)
+    if not at_bound.any():
         return False
     before = fit.best.objective
     started = time.perf_counter()
