@@ -138,7 +138,7 @@ def _first_run(fit: _Fit, theta0: np.ndarray, initial_step) -> tuple[np.ndarray,
     checking a start that works.
     """
     theta0 = np.asarray(theta0, dtype=float)
-    if np.all(np.isfinite(theta0)):
+    if np.isfinite(theta0).all():
         fit.run_bobyqa("start", theta0, initial_step)
         if math.isfinite(fit.best.objective):
             return theta0, "start"
@@ -163,9 +163,11 @@ def _run_checks(
     x = fit.best.theta * fit.scale
     value = fit.best.objective
     on_bound = fit.bounded & (x - fit.lower_x <= conv.BOUND_GAP)
-    bound_index = np.flatnonzero(on_bound)
-    free_index = np.flatnonzero(~on_bound)
-    gradient = np.full(len(x), np.nan)
+    # Array methods: numpy's function dispatch costs more than these tiny arrays.
+    bound_index = on_bound.nonzero()[0]
+    free_index = (~on_bound).nonzero()[0]
+    gradient = np.empty(len(x))
+    gradient.fill(np.nan)
     extras: dict = {"source": "none", "gradient": gradient, "escape": None}
     found: list[Check] = []
     if free_index.size and math.isfinite(value):
