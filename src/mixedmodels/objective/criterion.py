@@ -47,14 +47,13 @@ def criterion(
     dof: int,
     sum_log_weights: float = 0.0,
     sigma: float | None = None,
-    logdet_fixed: float = 0.0,
 ) -> float:
     """``-2 log L`` from the parts of the factor (see the module notes).
 
     Parameters
     ----------
     logdet : float
-        ``log|L_Z|^2`` (with ``log|L_X|^2`` for REML, or that given apart).
+        ``log|L_Z|^2``, plus ``log|L_X|^2`` for REML.
     pwrss : float
         Penalised weighted residual sum of squares ``r^2``.
     dof : int
@@ -63,11 +62,6 @@ def criterion(
         ``sum log w`` of the prior weights (0 without weights).
     sigma : float, optional
         Fixed residual standard deviation; profiled out when omitted.
-    logdet_fixed : float
-        ``log|L_X|^2`` of REML, when not in ``logdet``. It is added after the
-        residual term, the order of the sums since the first release: the same
-        floating-point value at every theta keeps the optimiser's path (and so
-        the fitted values, to the last digit) unchanged.
 
     Returns
     -------
@@ -80,13 +74,13 @@ def criterion(
             log_term = math.log(pwrss / dof)
         else:
             log_term = -math.inf if pwrss == 0.0 else math.nan
-        value = logdet + dof * (1.0 + _LOG_2PI + log_term)
-        return float(value + logdet_fixed - sum_log_weights)
+        return float(logdet + dof * (1.0 + _LOG_2PI + log_term) - sum_log_weights)
     if not sigma > 0.0:
         return math.inf
     variance = sigma * sigma
-    value = logdet + dof * (_LOG_2PI + math.log(variance)) + pwrss / variance
-    return float(value + logdet_fixed - sum_log_weights)
+    return float(
+        logdet + dof * (_LOG_2PI + math.log(variance)) + pwrss / variance - sum_log_weights
+    )
 
 
 def criterion_array(

@@ -280,16 +280,13 @@ class PLSState:
 
         See :func:`mixedmodels.objective.criterion.criterion`.
         """
+        logdet = self._logdet_random
+        if self.reml:
+            logdet += self.logdet_fixed()
         if pwrss is None:
             pwrss = self.pwrss
-        if self.reml:
-            dof = self.n_obs - self.n_fixed
-            logdet_fixed = self.logdet_fixed()
-        else:
-            dof, logdet_fixed = self.n_obs, 0.0
-        return criterion(
-            self._logdet_random, pwrss, dof, self.cross.sum_log_weights, sigma, logdet_fixed
-        )
+        dof = self.n_obs - self.n_fixed if self.reml else self.n_obs
+        return criterion(logdet, pwrss, dof, self.cross.sum_log_weights, sigma)
 
     def evaluate(self, theta: np.ndarray, sigma: float | None = None) -> float:
         """``set_theta -> update_L -> objective``.
