@@ -337,11 +337,9 @@ def derivative_checks(
     free_index: np.ndarray,
     labels: Sequence[str],
 ) -> list[Check]:
-    """The Hessian and gradient checks on the free coordinates ``free_index``
-    (see the module notes); ``gradient`` and ``curvature`` are restricted to them.
-
-    The messages and terms are written only when read (:class:`Check`).
-    """
+    """The Hessian and gradient checks on the free coordinates ``free_index`` (see the
+    module notes; ``gradient`` and ``curvature`` restricted to them). The messages and
+    terms are written only when read (:class:`Check`)."""
     if free_index.size == 0:
         return []
     tolerance = criterion_tolerance(value)
