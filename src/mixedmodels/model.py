@@ -465,18 +465,11 @@ def _no_chunked_contrasts(contrasts: object) -> None:
 
 
 def lmer(
-    formula: str,
-    data: pd.DataFrame,
-    REML: bool = True,
-    weights: object = None,
-    offset: object = None,
-    start: np.ndarray | None = None,
-    verbose: int = 0,
-    keep_data: bool = False,
-    correlation: object = None,
-    variance: object = None,
+    formula: str, data: pd.DataFrame, REML: bool = True, weights: object = None,
+    offset: object = None, start: np.ndarray | None = None, verbose: int = 0,
+    keep_data: bool = False, correlation: object = None, variance: object = None,
     contrasts: dict[str, object] | None = None,
-):
+):  # fmt: skip
     """Fit a linear mixed model from an lme4 formula, as lme4's ``lmer``.
 
     Parameters
@@ -484,41 +477,33 @@ def lmer(
     formula : str
         lme4 formula, e.g. ``"Reaction ~ Days + (Days | Subject)"``.
     data : DataFrame, dict, polars DataFrame/LazyFrame, pyarrow Table or Dask DataFrame
-        Any data frame narwhals reads (:mod:`mixedmodels.frames`). A Dask
-        DataFrame is reduced to cross-products partition by partition
-        (:mod:`mixedmodels.dask`, needs ``pip install mixedmodels[dask]``); a
-        pandas DataFrame of more than a million rows is read in chunks
-        (:mod:`mixedmodels.design.chunked`). Either way the fit is the same.
+        Any data frame narwhals reads (:mod:`mixedmodels.frames`). Dask data and pandas
+        data over a million rows are reduced to cross-products chunk by chunk
+        (:mod:`mixedmodels.dask`, :mod:`mixedmodels.design.chunked`); the fit is the same.
     REML : bool, default True
     weights, offset : array-like or column name, optional
         Column names only, for a Dask DataFrame.
     start : array-like, optional
         Starting theta.
     verbose : int, default 0
-        ``>= 1`` prints each criterion evaluation (count, criterion, theta), as lme4's
-        ``verbose``.
+        ``>= 1`` prints each evaluation (count, criterion, theta), as lme4's ``verbose``.
     keep_data : bool, default False
-        Keep ``data`` on the result (``results.data``) and the rows in a saved fit
-        (``fit.save``), as lme4 keeps its model frame. By default a saved fit holds
-        only the cross-products, the fitted values and the residuals.
+        Keep ``data`` on the result (``results.data``) and its rows in a saved fit, as
+        lme4 keeps its model frame (by default a saved fit holds no rows).
     correlation : mm.AR1 or mm.CAR1, optional
-        Serial correlation of the residuals within groups (nlme's
-        ``corAR1``/``corCAR1``); see :mod:`mixedmodels.structures`.
+        Serial correlation of the residuals within groups (nlme's ``corAR1``/``corCAR1``).
     variance : mm.VarIdent, optional
-        Residual SD per level of a factor (nlme's ``varIdent``). With either
-        structure the result is a
-        :class:`~mixedmodels.results.structured.StructuredResults`.
+        Residual SD per level of a factor (nlme's ``varIdent``). With either structure
+        (:mod:`mixedmodels.structures`) the result is a ``StructuredResults``.
     contrasts : dict, optional
-        Contrasts of fixed-effect factors, as R's ``contrasts=``:
-        ``{"Diet": "contr.sum"}``; ``contr.treatment`` by default,
-        ``contr.poly`` for ordered categoricals.
+        Contrasts of fixed-effect factors, as R's ``contrasts=``: ``{"Diet":
+        "contr.sum"}``; ``contr.treatment`` by default, ``contr.poly`` if ordered.
 
     Returns
     -------
     LmerResults
-        For chunked and Dask data, ``fittedvalues`` and ``resid`` are not
-        kept; recompute them with ``results.predict(data)`` or
-        :func:`mixedmodels.results.chunked.fitted_values`.
+        Without ``fittedvalues`` and ``resid`` for chunked and Dask data
+        (:func:`mixedmodels.results.chunked.fitted_values` recomputes them).
 
     Examples
     --------

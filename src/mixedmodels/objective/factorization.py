@@ -82,7 +82,12 @@ class Factorization(ABC):
         """The blocked factor at the last :meth:`update` (for solutions)."""
 
     def fixed_factor(self) -> tuple[np.ndarray, np.ndarray, float]:
-        """``(L_X, c_X, r^2)`` at the last :meth:`update`."""
+        """``(L_X, c_X, r^2)`` at the last :meth:`update` (:func:`fixed_from_schur`)."""
+        # The usual case inline: this runs once per evaluation of the criterion.
+        full, info = _dpotrf(self.schur, lower=1)
+        if info == 0:
+            k = self.k
+            return full[:k, :k], full[k, :k], float(full[k, k] ** 2)
         return fixed_from_schur(self.schur, self.k)
 
     def fork(self) -> Factorization:

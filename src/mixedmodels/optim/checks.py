@@ -63,6 +63,7 @@ __all__ = [
     "derivative_checks",
     "forward_gradient",
     "is_positive_definite",
+    "parabola",
     "quadratic_model",
     "theta_labels",
 ]
@@ -84,7 +85,7 @@ CURVATURE_TOLERANCE = 1e-3
 
 def criterion_tolerance(value: float) -> float:
     """Largest ignorable decrease of the criterion ``f`` (see the notation table)."""
-    return 1e-7 * max(1.0, abs(value)) if np.isfinite(value) else 1e-7
+    return 1e-7 * max(1.0, abs(value)) if math.isfinite(value) else 1e-7
 
 
 def theta_labels(blocks: Sequence[RandomEffectsBlock], n_theta: int) -> list[str]:
@@ -205,38 +206,45 @@ def quadratic_model(
     """
     n = center.size
     if n == 1:
-        return _parabola(points[:, 0].tolist(), values.tolist(), float(center[0]), center_value)
+        return parabola(points[:, 0].tolist(), values.tolist(), float(center[0]), center_value)
     n_coef = n + n * (n + 1) // 2
-    if not np.isfinite(values).all():
+    if not math.isfinite(values.sum()):
         keep = np.isfinite(values)
         points, values = points[keep], values[keep]
+    # Array methods and take() rather than numpy's functions and fancy indexing:
+    # their dispatch costs more than the arithmetic on these few points.
     offsets = points - center
     squared = np.einsum("ij,ij->i", offsets, offsets)
-    order = np.argsort(squared)
-    first = int(np.searchsorted(squared[order], 0.0, side="right"))  # skip the center
-    nearest = order[first : first + 2 * (n_coef + 1)]
-    if nearest.size < n_coef + 2:
+    order = squared.argsort()
+    sorted_squared = squared.take(order).tolist()
+    first = sum(1 for value in sorted_squared if value == 0.0)  # the center itself
+    near_squared = sorted_squared[first : first + 2 * (n_coef + 1)]
+    if len(near_squared) < n_coef + 2:
         return None
     # Points much farther out than the nearest n_coef + 2 (the optimiser's first,
     # wide steps) would set the model's scale where the criterion is no longer
     # quadratic (Penicillin: three points at 0.05 among points within 0.0012 gave a
     # cross term of 42 instead of -0.6, a false saddle, and a finite-difference pass).
-    within = squared[nearest] <= LOCAL_RADIUS**2 * squared[nearest[n_coef + 1]]
-    nearest = nearest[within]
-    radius = math.sqrt(squared[nearest[-1]])
-    unit = offsets[nearest] / radius
+    bound = LOCAL_RADIUS**2 * near_squared[n_coef + 1]
+    n_near = sum(1 for value in near_squared if value <= bound)
+    nearest = order[first : first + n_near]
+    radius = math.sqrt(near_squared[n_near - 1])
     rows, cols, weights = _quadratic_terms(n)
-    design = np.hstack((unit, unit[:, rows] * unit[:, cols] * weights))
-    gram = design.T @ design
+    # [u, (u_i u_j w_ij)] with u the offsets on the unit ball, filled in place.
+    design = np.empty((n_near, n_coef))
+    unit = np.divide(offsets.take(nearest, axis=0), radius, out=design[:, :n])
+    np.multiply(unit.take(rows, axis=1), unit.take(cols, axis=1), out=design[:, n:])
+    design[:, n:] *= weights
     # LAPACK directly: numpy.linalg's cholesky and solve cost 10-40 us each in
     # call overhead on these tiny systems, more than the fit's check itself.
-    factor, info = lapack.dpotrf(gram, lower=1)
+    factor, info = lapack.dpotrf(np.dot(design.T, design), lower=1)
     if info != 0:
         return None
     pivots = factor.diagonal().tolist()
     if not (all(map(math.isfinite, pivots)) and min(pivots) > 1e-5 * max(pivots)):
         return None
-    coef, info = lapack.dpotrs(factor, design.T @ (values[nearest] - center_value), lower=1)
+    rise = values.take(nearest) - center_value
+    coef, info = lapack.dpotrs(factor, np.dot(design.T, rise), lower=1)
     if info != 0:
         return None
     curvature = np.empty((n, n))
@@ -244,8 +252,8 @@ def quadratic_model(
     return coef[:n] / radius, curvature
 
 
-def _parabola(
-    points: list[float], values: list[float], center: float, center_value: float
+def parabola(
+    points: Sequence[float], values: Sequence[float], center: float, center_value: float
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """:func:`quadratic_model` in one dimension, in plain floats (most fits with one
     variance parameter take a few milliseconds, so array-call overhead matters)."""
@@ -329,26 +337,25 @@ def derivative_checks(
     free_index: np.ndarray,
     labels: Sequence[str],
 ) -> list[Check]:
-    """The Hessian and gradient checks on the free coordinates ``free_index``
-    (see the module notes); ``gradient`` and ``curvature`` are restricted to them.
-
-    The messages and terms are written only when read (:class:`Check`).
-    """
+    """The Hessian and gradient checks on the free coordinates ``free_index`` (see the
+    module notes; ``gradient`` and ``curvature`` restricted to them). The messages and
+    terms are written only when read (:class:`Check`)."""
     if free_index.size == 0:
         return []
     tolerance = criterion_tolerance(value)
     if free_index.size == 1:
         # One free entry (most small models): the spectrum is the number itself.
-        eigenvalues, vectors = np.array([float(curvature[0, 0])]), np.ones((1, 1))
-    else:
-        eigenvalues, vectors, info = lapack.dsyevd(curvature, compute_v=1, lower=1)
-        if info != 0:
-            eigenvalues, vectors = np.linalg.eigh(curvature)  # raises a clear LinAlgError
-    smallest, largest = float(eigenvalues[0]), float(eigenvalues[-1])
-    largest = max(abs(smallest), abs(largest), 1.0)
-    relative_min = smallest / largest
+        return _derivative_checks_1d(
+            float(gradient[0]), float(curvature[0, 0]), tolerance, labels, int(free_index[0])
+        )
+    eigenvalues, vectors, info = lapack.dsyevd(curvature, compute_v=1, lower=1)
+    if info != 0:
+        eigenvalues, vectors = np.linalg.eigh(curvature)  # raises a clear LinAlgError
+    spectrum = eigenvalues.tolist()  # plain floats from here: a few numbers only
+    largest = max(abs(spectrum[0]), abs(spectrum[-1]), 1.0)
+    relative_min = spectrum[0] / largest
     if relative_min < -CURVATURE_TOLERANCE:
-        n_negative = int(np.count_nonzero(eigenvalues < -CURVATURE_TOLERANCE * largest))
+        n_negative = sum(1 for value in spectrum if value < -CURVATURE_TOLERANCE * largest)
         worst = labels[int(free_index[int(np.argmax(np.abs(vectors[:, 0])))])]
         message = (
             f"degenerate Hessian with {n_negative} negative eigenvalue(s) "
@@ -361,21 +368,60 @@ def derivative_checks(
         )
     # Newton decrement on the positive part of the spectrum: a flat direction
     # (a redundant parameter at a singular fit) predicts nothing.
-    positive = eigenvalues > CURVATURE_TOLERANCE * largest
-    scaled = (gradient @ vectors)[positive] / np.sqrt(eigenvalues[positive])
-    decrement = 0.5 * float(scaled @ scaled)
-    max_scaled = float(np.abs(scaled).max()) if scaled.size else 0.0
-    worst_index = int(free_index[int(np.argmax(np.abs(gradient)))])
+    cut = CURVATURE_TOLERANCE * largest
+    scaled = [
+        projection / math.sqrt(value)
+        for projection, value in zip(np.dot(gradient, vectors).tolist(), spectrum, strict=True)
+        if value > cut
+    ]
+    decrement = 0.5 * sum(value * value for value in scaled)
+
+    def worst_label() -> str:
+        return labels[int(free_index[int(np.argmax(np.abs(gradient)))])]
+
+    def gradient_message() -> str:
+        max_scaled = max(map(abs, scaled), default=0.0)
+        return (
+            f"max|scaled gradient| = {max_scaled:.3g}, predicted decrease of -2 log L "
+            f"{decrement:.3g} (tol = {tolerance:.3g}), largest gradient at {worst_label()}"
+        )
+
+    passed = decrement <= tolerance
+    gradient_check = Check("gradient", passed, decrement, tolerance, gradient_message, worst_label)
+    return [hessian_check, gradient_check]
+
+
+def _derivative_checks_1d(
+    gradient: float, curvature: float, tolerance: float, labels: Sequence[str], index: int
+) -> list[Check]:
+    """:func:`derivative_checks` with one free entry ``index``, in plain floats: the
+    same tests and numbers (the spectrum is ``curvature`` itself, its vector 1)."""
+    largest = max(abs(curvature), 1.0)
+    relative_min = curvature / largest
+    if relative_min < -CURVATURE_TOLERANCE:
+        worst = labels[index]
+        message = (
+            f"degenerate Hessian with 1 negative eigenvalue(s) "
+            f"(smallest/largest {relative_min:.3g}), mostly along {worst}"
+        )
+        hessian_check = Check("hessian", False, relative_min, -CURVATURE_TOLERANCE, message, worst)
+    else:
+        hessian_check = Check(
+            "hessian", True, relative_min, -CURVATURE_TOLERANCE, "no negative curvature"
+        )
+    scaled = gradient / math.sqrt(curvature) if curvature > CURVATURE_TOLERANCE * largest else 0.0
+    decrement = 0.5 * (scaled * scaled)
+    max_scaled = abs(scaled)
 
     def gradient_message() -> str:
         return (
             f"max|scaled gradient| = {max_scaled:.3g}, predicted decrease of -2 log L "
-            f"{decrement:.3g} (tol = {tolerance:.3g}), largest gradient at {labels[worst_index]}"
+            f"{decrement:.3g} (tol = {tolerance:.3g}), largest gradient at {labels[index]}"
         )
 
     passed = decrement <= tolerance
     gradient_check = Check(
-        "gradient", passed, decrement, tolerance, gradient_message, lambda: labels[worst_index]
+        "gradient", passed, decrement, tolerance, gradient_message, lambda: labels[index]
     )
     return [hessian_check, gradient_check]
 

@@ -138,7 +138,7 @@ def _first_run(fit: _Fit, theta0: np.ndarray, initial_step) -> tuple[np.ndarray,
     checking a start that works.
     """
     theta0 = np.asarray(theta0, dtype=float)
-    if np.all(np.isfinite(theta0)):
+    if np.isfinite(theta0).all():
         fit.run_bobyqa("start", theta0, initial_step)
         if math.isfinite(fit.best.objective):
             return theta0, "start"
@@ -163,9 +163,11 @@ def _run_checks(
     x = fit.best.theta * fit.scale
     value = fit.best.objective
     on_bound = fit.bounded & (x - fit.lower_x <= conv.BOUND_GAP)
-    bound_index = np.flatnonzero(on_bound)
-    free_index = np.flatnonzero(~on_bound)
-    gradient = np.full(len(x), np.nan)
+    # Array methods: numpy's function dispatch costs more than these tiny arrays.
+    bound_index = on_bound.nonzero()[0]
+    free_index = (~on_bound).nonzero()[0]
+    gradient = np.empty(len(x))
+    gradient.fill(np.nan)
     extras: dict = {"source": "none", "gradient": gradient, "escape": None}
     found: list[Check] = []
     if free_index.size and math.isfinite(value):
@@ -179,6 +181,11 @@ def _run_checks(
 
 
 def _restricted_model(fit: _Fit, x: np.ndarray, value: float, free_index: np.ndarray):
+    if x.size == 1:
+        # One parameter (most small models): floats, no array of the points.
+        scale = float(fit.scale[0])
+        points = [float(theta[0]) * scale for theta in fit.thetas]
+        return conv.parabola(points, fit.values, float(x[0]), value)
     model = conv.quadratic_model(*fit.points(), x, value)
     if model is None or free_index.size == x.size:
         return model
@@ -266,9 +273,11 @@ def _explore_faces(fit: _Fit, theta0: np.ndarray) -> bool:
     models are skipped: their single face is the point 0, which the boundary
     check already compares. Returns True when a better optimum was found.
     """
+    if fit.scale.size < 2:
+        return False
     x = fit.best.theta * fit.scale
-    at_bound = np.isfinite(fit.lower_x) & (x - fit.lower_x <= conv.BOUND_GAP)
-    if len(x) < 2 or not at_bound.any():
+    at_bound = fit.bounded & (x - fit.lower_x <= conv.BOUND_GAP)
+    if not at_bound.any():
         return False
     before = fit.best.objective
     started = time.perf_counter()

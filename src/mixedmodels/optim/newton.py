@@ -218,48 +218,62 @@ def batched_newton(
     x = np.array(x0, dtype=float)
     m, n = x.shape
     ids = np.arange(m) if ids is None else np.asarray(ids)
-    h = DIFFERENCE_STEP
-    offsets = _stencil(n, h)
-    objective = np.full(m, np.nan)
-    decrement = np.full(m, np.nan)
-    iterations = np.zeros(m, dtype=int)
-    converged = np.zeros(m, dtype=bool)
+    offsets = _stencil(n, DIFFERENCE_STEP)
+    out = NewtonResult(x, np.full(m, np.nan), np.zeros(m, dtype=bool), np.full(m, np.nan),
+                       np.zeros(m, dtype=int), 0)
     running = np.arange(m)
-    evaluations = 0
     bounded_steps = np.zeros(m, dtype=int)
     for _ in range(MAX_ITERATIONS):
         if not running.size:
             break
         points = (x[running, None, :] + offsets[None]).reshape(-1, n)
         values = function(points, np.repeat(ids[running], len(offsets)))
-        evaluations += len(points)
+        out.evaluations += len(points)
         values = values.reshape(len(running), len(offsets))
-        objective[running] = values[:, 0]
-        iterations[running] += 1
-        gradient, hessian = _derivatives(values, n, h)
-        step, decrement[running], definite = _newton_steps(gradient, hessian)
-        finite = np.isfinite(values).all(axis=1) & np.isfinite(step).all(axis=1)
-        tolerance = DECREMENT_FACTOR * np.array(
-            [criterion_tolerance(value) for value in values[:, 0]]
-        )
-        done = finite & definite & (decrement[running] <= tolerance)
-        done &= np.abs(step).max(axis=1, initial=0.0) <= STEP_TOLERANCE
+        out.objective[running] = values[:, 0]
+        out.iterations[running] += 1
+        gradient, hessian = _derivatives(values, n, DIFFERENCE_STEP)
+        step, out.decrement[running], definite = _newton_steps(gradient, hessian)
+        done, finite = _passed(values, step, definite, out.decrement[running])
         # The last step is below STEP_TOLERANCE: take it, within the bounds.
         x[running[done]] = np.maximum(x[running[done]] + step[done], lower)
-        converged[running[done]] = True
-        moving = finite & ~done
-        bounded_steps[running[moving & _feasible(x[running], step, lower)]] += 1
-        # A replicate that keeps heading for a bound has its optimum there, most
-        # likely (a singular fit): the checked fit handles bounds.
-        moving &= bounded_steps[running] <= MAX_BOUNDED_STEPS
+        out.converged[running[done]] = True
+        moving = _moving(finite & ~done, bounded_steps, running, x, step, lower)
         index = running[moving]
         slope = np.einsum("mi,mi->m", gradient[moving], step[moving])
         new_x, new_value, success, count = _line_search(
-            function, x[index], objective[index], step[moving], slope, ids[index]
+            function, x[index], out.objective[index], step[moving], slope, ids[index]
         )
-        evaluations += count
-        x[index], objective[index] = new_x, new_value
+        out.evaluations += count
+        x[index], out.objective[index] = new_x, new_value
         # Everything else (not finite, heading for a bound, a failed line
         # search) is handed back unconverged.
         running = index[success]
-    return NewtonResult(x, objective, converged, decrement, iterations, evaluations)
+    return out
+
+
+def _moving(
+    moving: np.ndarray,
+    bounded_steps: np.ndarray,
+    running: np.ndarray,
+    x: np.ndarray,
+    step: np.ndarray,
+    lower: np.ndarray,
+) -> np.ndarray:
+    """The replicates that step on: steps crossing a bound are shortened
+    (:func:`_feasible`, counted in ``bounded_steps``), and a replicate that keeps
+    heading for a bound stops, since its optimum is most likely there (a singular
+    fit: the checked fit handles bounds)."""
+    bounded_steps[running[moving & _feasible(x[running], step, lower)]] += 1
+    return moving & (bounded_steps[running] <= MAX_BOUNDED_STEPS)
+
+
+def _passed(
+    values: np.ndarray, step: np.ndarray, definite: np.ndarray, decrement: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Replicates that pass the convergence test (see the module notes), and the finite ones."""
+    finite = np.isfinite(values).all(axis=1) & np.isfinite(step).all(axis=1)
+    tolerance = DECREMENT_FACTOR * np.array([criterion_tolerance(value) for value in values[:, 0]])
+    done = finite & definite & (decrement <= tolerance)
+    done &= np.abs(step).max(axis=1, initial=0.0) <= STEP_TOLERANCE
+    return done, finite

@@ -16,6 +16,7 @@ symbol        meaning
 
 from __future__ import annotations
 
+import math
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -79,13 +80,13 @@ class LmerResults:
         # nothing else evaluates, so later fits, profiles or tests cannot move it (and
         # the model's own state is not touched; at the fit's theta this costs nothing).
         self._state = state = model.state.fork()
-        state.evaluate(optimizer.theta)
+        objective = state.evaluate(optimizer.theta)
         self.model = model
         self.optimizer = optimizer
         self.theta = optimizer.theta.copy()
         self.reml = model.reml
         self.method = "REML" if model.reml else "ML"
-        self.objective = state.objective()
+        self.objective = objective
         self.llf = -0.5 * self.objective
         self.scale = state.sigma2()
         self.nobs = model.n_obs
@@ -96,11 +97,11 @@ class LmerResults:
         n_parameters = model.n_theta + model.n_fixed + 1
         self.df_modelwc = n_parameters
         self.aic = self.objective + 2.0 * n_parameters
-        self.bic = self.objective + np.log(self.nobs) * n_parameters
+        self.bic = self.objective + math.log(self.nobs) * n_parameters
         beta = state.beta()
         self._unscaled_cov_fe = state.fixed_covariance_unscaled()
         self._covariance = covariance = self.scale * self._unscaled_cov_fe
-        estimates, errors = beta, np.sqrt(np.diag(covariance))
+        estimates, errors = beta, np.sqrt(covariance.diagonal())
         all_names = model.fixed_names
         if design is not None and design.fixed.dropped:
             # Columns dropped as collinear are reported as NaN, in their formula position
