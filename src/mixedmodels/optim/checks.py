@@ -357,15 +357,9 @@ def derivative_checks(
     if relative_min < -CURVATURE_TOLERANCE:
         n_negative = sum(1 for value in spectrum if value < -CURVATURE_TOLERANCE * largest)
         worst = labels[int(free_index[int(np.argmax(np.abs(vectors[:, 0])))])]
-        message = (
-            f"degenerate Hessian with {n_negative} negative eigenvalue(s) "
-            f"(smallest/largest {relative_min:.3g}), mostly along {worst}"
-        )
-        hessian_check = Check("hessian", False, relative_min, -CURVATURE_TOLERANCE, message, worst)
+        hessian_check = _curvature_check(relative_min, n_negative, worst)
     else:
-        hessian_check = Check(
-            "hessian", True, relative_min, -CURVATURE_TOLERANCE, "no negative curvature"
-        )
+        hessian_check = _curvature_check(relative_min, 0, None)
     # Newton decrement on the positive part of the spectrum: a flat direction
     # (a redundant parameter at a singular fit) predicts nothing.
     cut = CURVATURE_TOLERANCE * largest
@@ -381,14 +375,30 @@ def derivative_checks(
 
     def gradient_message() -> str:
         max_scaled = max(map(abs, scaled), default=0.0)
-        return (
-            f"max|scaled gradient| = {max_scaled:.3g}, predicted decrease of -2 log L "
-            f"{decrement:.3g} (tol = {tolerance:.3g}), largest gradient at {worst_label()}"
-        )
+        return _gradient_message(max_scaled, decrement, tolerance, worst_label())
 
     passed = decrement <= tolerance
     gradient_check = Check("gradient", passed, decrement, tolerance, gradient_message, worst_label)
     return [hessian_check, gradient_check]
+
+
+def _curvature_check(relative_min: float, n_negative: int, worst: str | None) -> Check:
+    """The Hessian check: passed unless ``n_negative`` eigenvalues are negative."""
+    if not n_negative:
+        return Check("hessian", True, relative_min, -CURVATURE_TOLERANCE, "no negative curvature")
+    message = (
+        f"degenerate Hessian with {n_negative} negative eigenvalue(s) "
+        f"(smallest/largest {relative_min:.3g}), mostly along {worst}"
+    )
+    return Check("hessian", False, relative_min, -CURVATURE_TOLERANCE, message, worst)
+
+
+def _gradient_message(max_scaled: float, decrement: float, tolerance: float, worst: str) -> str:
+    """The gradient check's message (built only when it is read)."""
+    return (
+        f"max|scaled gradient| = {max_scaled:.3g}, predicted decrease of -2 log L "
+        f"{decrement:.3g} (tol = {tolerance:.3g}), largest gradient at {worst}"
+    )
 
 
 def _derivative_checks_1d(
@@ -399,25 +409,15 @@ def _derivative_checks_1d(
     largest = max(abs(curvature), 1.0)
     relative_min = curvature / largest
     if relative_min < -CURVATURE_TOLERANCE:
-        worst = labels[index]
-        message = (
-            f"degenerate Hessian with 1 negative eigenvalue(s) "
-            f"(smallest/largest {relative_min:.3g}), mostly along {worst}"
-        )
-        hessian_check = Check("hessian", False, relative_min, -CURVATURE_TOLERANCE, message, worst)
+        hessian_check = _curvature_check(relative_min, 1, labels[index])
     else:
-        hessian_check = Check(
-            "hessian", True, relative_min, -CURVATURE_TOLERANCE, "no negative curvature"
-        )
+        hessian_check = _curvature_check(relative_min, 0, None)
     scaled = gradient / math.sqrt(curvature) if curvature > CURVATURE_TOLERANCE * largest else 0.0
     decrement = 0.5 * (scaled * scaled)
     max_scaled = abs(scaled)
 
     def gradient_message() -> str:
-        return (
-            f"max|scaled gradient| = {max_scaled:.3g}, predicted decrease of -2 log L "
-            f"{decrement:.3g} (tol = {tolerance:.3g}), largest gradient at {labels[index]}"
-        )
+        return _gradient_message(max_scaled, decrement, tolerance, labels[index])
 
     passed = decrement <= tolerance
     gradient_check = Check(
