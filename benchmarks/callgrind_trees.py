@@ -170,12 +170,11 @@ def run_one(case: Case, tree: Path, data: str, helper: Path, out: Path,
         ``ir`` (total over the counted fits), ``ir_per_fit``, ``fits``, ``loglik``,
         ``file``, or ``error``.
     """
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str((tree / "src").resolve())
+    from compare_trees import tree_env
+
+    env = tree_env(tree, threads=1)
     env["PYTHONHASHSEED"] = "0"
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-                "NUMBA_NUM_THREADS"):
-        env[var] = "1"
+    env["NUMBA_NUM_THREADS"] = "1"
     label = re.sub(r"[^A-Za-z0-9]+", "_", str(tree.resolve())).strip("_")
     outfile = out / f"{case.id}.{label}.callgrind"
     spec = json.dumps({"case": case.to_json(), "data": data, "helper": str(helper),
