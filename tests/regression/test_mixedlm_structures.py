@@ -12,17 +12,21 @@ from mixedmodels.errors import ArgumentError
 from mixedmodels.regression.mixed_linear_model import MixedLM
 
 
-@pytest.mark.parametrize("reml", [True, False], ids=["REML", "ML"])
-def test_mixedlm_car1_matches_nlme(reml: bool):
-    reference = load_residual_case("bodyweight_car1")["REML" if reml else "ML"]["with_structure"]
-    data = load_data("BodyWeight")
-    fit = smf.mixedlm(
+def _bodyweight_car1():
+    """BodyWeight's random slopes with CAR(1) residuals in continuous time."""
+    return smf.mixedlm(
         "weight ~ Time * Diet",
-        data,
+        load_data("BodyWeight"),
         re_formula="~Time",
         groups="Rat",
         correlation=mm.CAR1(time="Time"),
-    ).fit(reml=reml)
+    )
+
+
+@pytest.mark.parametrize("reml", [True, False], ids=["REML", "ML"])
+def test_mixedlm_car1_matches_nlme(reml: bool):
+    reference = load_residual_case("bodyweight_car1")["REML" if reml else "ML"]["with_structure"]
+    fit = _bodyweight_car1().fit(reml=reml)
     assert (fit.llf - reference["logLik"]) / abs(reference["logLik"]) >= -1e-6
     np.testing.assert_allclose(fit.fe_params, list(reference["fixef"].values()), rtol=1e-5)
     np.testing.assert_allclose(fit.bse_fe, list(reference["se"].values()), rtol=1e-5)
@@ -67,12 +71,5 @@ def test_fitted_values_hold_nlmes_random_effects():
 
     extra = json.loads((RESIDUAL_DIR / "extra" / "bodyweight_car1_residuals.json").read_text())
     reference = extra["REML"]  # the fitted values are stored for REML
-    data = load_data("BodyWeight")
-    fit = smf.mixedlm(
-        "weight ~ Time * Diet",
-        data,
-        re_formula="~Time",
-        groups="Rat",
-        correlation=mm.CAR1(time="Time"),
-    ).fit()
+    fit = _bodyweight_car1().fit()
     np.testing.assert_allclose(fit.fittedvalues, reference["fitted"], rtol=1e-5)
