@@ -118,3 +118,27 @@ def test_saddle_point_is_left_by_the_restarts() -> None:
     result = optimize_theta(saddle, np.array([0.0, 0.0]), np.full(2, -np.inf), np.ones(2))
     assert result.objective == pytest.approx(-0.25, abs=1e-8)
     assert result.optsummary.converged
+
+
+def test_newton_step_from_the_checks_derivatives_reaches_a_quadratics_minimum() -> None:
+    """One evaluation; kept only when lower; bounded coordinates stay feasible."""
+    curvature = np.array([[2.0, 0.5], [0.5, 1.0]])
+    optimum = np.array([0.3, -0.2])
+
+    def quadratic(theta: np.ndarray) -> float:
+        delta = theta - optimum
+        return float(delta @ curvature @ delta)
+
+    fit = driver._Fit(quadratic, np.array([0.0, -np.inf]), np.ones(2))
+    fit.run_bobyqa("start", np.array([1.0, 1.0]), 0.5)
+    start = np.array([0.35, -0.1])
+    fit.best = driver.OptimizerResult(start, quadratic(start), 1, True, "", 0, [], None)
+    gradient = 2 * curvature @ (start - optimum)
+    evaluations = fit.evaluations
+    driver._newton_step(fit, {"newton": (np.arange(2), gradient, 2 * curvature)})
+    assert fit.evaluations == evaluations + 1
+    np.testing.assert_allclose(fit.best.theta, optimum, atol=1e-12)
+    # A step that would not lower the criterion is recorded but not kept.
+    before = fit.best
+    driver._newton_step(fit, {"newton": (np.arange(2), -gradient, 2 * curvature)})
+    assert fit.best is before and fit.runs[-1].label.startswith("Newton step")
