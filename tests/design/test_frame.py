@@ -9,6 +9,7 @@ import pytest
 from mixedmodels.design.frame import (
     as_vector,
     check_frame,
+    float_matrix,
     model_variables,
     parse,
     require_columns,
@@ -104,3 +105,16 @@ def test_as_vector() -> None:
         as_vector(3.0, "weights", frame)
     with pytest.raises(ArgumentError, match="shape"):
         as_vector(np.ones(5), "offset", frame)
+
+
+def test_float_matrix_names_and_shapes() -> None:
+    matrix, names = float_matrix(pd.DataFrame({"a": [1, 2], "b": [3.0, 4.0]}), "exog")
+    assert names == ["a", "b"] and matrix.dtype == float and matrix.shape == (2, 2)
+    matrix, names = float_matrix(pd.Series([1.0, None], name="z"), "exog_re")
+    assert names == ["z"] and matrix.shape == (2, 1) and np.isnan(matrix[1, 0])
+    matrix, names = float_matrix(np.arange(3.0), "exog_re")
+    assert names is None and matrix.shape == (3, 1)
+    with pytest.raises(ArgumentTypeError, match="exog must be numeric"):
+        float_matrix(np.array(["a", "b"]), "exog")
+    with pytest.raises(DataError, match="1-D or 2-D"):
+        float_matrix(np.zeros((2, 2, 2)), "exog")

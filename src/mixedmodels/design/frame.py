@@ -31,6 +31,7 @@ from .rformula import R_CONSTANTS, evaluate_group, expression_names, is_plain_na
 __all__ = [
     "as_vector",
     "check_frame",
+    "float_matrix",
     "group_expression_columns",
     "is_real",
     "model_variables",
@@ -135,6 +136,33 @@ def as_vector(value: object, name: str, data: pd.DataFrame) -> np.ndarray | None
     if array.dtype.kind not in "iuf":
         raise ArgumentTypeError(f"{name} must be numeric, got dtype {array.dtype}")
     return array.astype(float)
+
+
+def float_matrix(values: object, argument: str) -> tuple[np.ndarray, list[str] | None]:
+    """An array argument as a 2-D float matrix (1-D is one column) and its column names.
+
+    The names are a DataFrame's columns or a named Series' name, else None.
+    Missing values become NaN; anything that is not numeric is an error naming
+    ``argument``.
+    """
+    names = None
+    if isinstance(values, pd.DataFrame):
+        names = [str(name) for name in values.columns]
+    elif isinstance(values, pd.Series) and values.name is not None:
+        names = [str(values.name)]
+    try:
+        if isinstance(values, pd.DataFrame | pd.Series):
+            matrix = values.to_numpy(dtype=float, na_value=np.nan)
+        else:
+            matrix = np.asarray(values, dtype=float)
+    except (TypeError, ValueError) as error:
+        raise ArgumentTypeError(
+            f"{argument} must be numeric; it could not be converted to float ({error})"
+        ) from error
+    matrix = matrix[:, None] if matrix.ndim == 1 else matrix
+    if matrix.ndim != 2:
+        raise DataError(f"{argument} must be 1-D or 2-D, got shape {matrix.shape}")
+    return matrix, names
 
 
 def is_real(column: pd.Series) -> bool:

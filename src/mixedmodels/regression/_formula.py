@@ -18,11 +18,13 @@ import scipy.sparse as sp
 from formulaic import Formula, model_matrix
 from statsmodels.regression.mixed_linear_model import VCSpec
 
+from ..design.components import level_rows
 from ..design.fixed import FixedDesign, build_fixed, evaluate_matrix
+from ..design.grouping import make_grouping_factor
 from ..errors import DataError, FormulaError, MixedModelsTypeError
 from ..formula.parse import parse_formula
 from ..frames import to_pandas
-from ._design import build_groups, group_values, missing_report, raise_missing
+from ._design import complete_rows, group_labels
 
 __all__ = ["FormulaSpec", "translate"]
 
@@ -95,7 +97,7 @@ def _rows(data: object, groups: object, subset: object) -> tuple[pd.DataFrame, n
         group_name = groups
         labels = np.asarray(data[groups], dtype=object)
     else:
-        labels = group_values(groups, len(data))
+        labels = group_labels(groups, len(data))
     if subset is not None:
         positions = pd.Series(np.arange(len(data)), index=data.index).loc[subset]
         positions = np.asarray(positions, dtype=np.int64).ravel()
@@ -123,13 +125,11 @@ def _complete(
     data: pd.DataFrame, labels: np.ndarray, used: set[str], missing: str
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """The rows without a missing value in a used column or the groups (``missing='drop'``)."""
-    parts = {f"column {c!r}": data[c].isna().to_numpy() for c in data.columns if c in used}
-    parts["groups"] = pd.isna(pd.Series(labels, dtype=object)).to_numpy()
-    bad, culprits = missing_report(parts)
-    if bad.any():
-        if missing != "drop":
-            raise_missing(culprits, missing)
-        data, labels = data.iloc[np.flatnonzero(~bad)], labels[~bad]
+    columns = {f"column {c!r}": data[c] for c in data.columns if c in used}
+    columns["groups"] = pd.Series(labels, dtype=object, index=data.index)
+    keep = complete_rows(columns, missing)
+    if not keep.all():
+        data, labels = data.iloc[np.flatnonzero(keep)], labels[keep]
     if len(data) == 0:
         raise DataError("no rows left to fit")
     return data, labels
@@ -153,7 +153,7 @@ def _vc_spec(
     """Each component's matrix per group, in statsmodels' layout (deviation 11 of
     ``docs/statsmodels.md``: without an intercept one evaluation on all rows, split by
     group, keeping each group's non-zero columns; with one, per group)."""
-    structure = build_groups(labels, group_name)
+    factor = make_grouping_factor({group_name: pd.Series(labels, dtype=object)}, (group_name,))
     names, colnames, mats = [], [], []
     for name in sorted(vc_text):
         argument = f"vc_formula[{name!r}]"
@@ -162,7 +162,7 @@ def _vc_spec(
         whole_csr = sp.csr_matrix(whole, dtype=float)
         whole_csr.eliminate_zeros()
         per_group_names, per_group = [], []
-        for rows in structure.rows:
+        for rows in level_rows(factor.codes, factor.n_levels):
             if "Intercept" in columns:
                 frame = _matrix(vc_text[name], data.iloc[rows], argument, context, sparse=True)
                 per_group_names.append([str(c) for c in frame.model_spec.column_names])

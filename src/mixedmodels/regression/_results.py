@@ -147,17 +147,10 @@ class MixedLMResults(sm_mixed.MixedLMResults):
         offsets, has_re = effect_offsets(engine.blocks), int(self.k_re > 0)
         terms = [(info, None) for info in engine.term_infos[:has_re]]
         terms += list(zip(engine.term_infos[has_re:], model.components, strict=True))
-        scalar = {}  # components on their own (group, column) factor: column -> position
-        for k, (info, component) in enumerate(terms[has_re:]):
-            if not component.on_group(model.group_structure):
-                where = np.full(component.matrix.shape[1], -1 - k)
-                used = np.unique(component.matrix.indices)
-                where[used] = offsets[info.block] + np.arange(len(used))
-                scalar[component.name] = where
         out = []
         for code in range(model.n_groups):
             names, where = [], []
-            for info, component in terms:
+            for k, (info, component) in enumerate(terms):
                 start = offsets[info.block] + code * engine.blocks[info.block].n_columns
                 if component is None:
                     names += list(model.exog_re_names)
@@ -165,10 +158,14 @@ class MixedLMResults(sm_mixed.MixedLMResults):
                     continue
                 own = component.group_columns(code)
                 names += [f"{component.name}[{component.column_names[j]}]" for j in own]
-                if component.name in scalar:
-                    where += list(scalar[component.name][own])
-                else:
+                if component.on_group(model.n_groups):
                     where += [start + column for column in info.columns[: len(own)]]
+                    continue
+                # The scalar form: one level per used column, in column order.
+                level = np.searchsorted(component.used_columns, own)
+                used = component.used_columns[np.minimum(level, len(component.used_columns) - 1)]
+                unused = has_re - 1 - k  # -1 - (the component's index)
+                where += np.where(used == own, offsets[info.block] + level, unused).tolist()
             out.append((names, np.array(where, dtype=np.int64)))
         return out
 
@@ -183,7 +180,7 @@ class MixedLMResults(sm_mixed.MixedLMResults):
         covariances = joint_conditional_covariances(self.lmer, positions)
         result = {}
         for label, (names, where), joint in zip(
-            self.model.group_structure.labels, self._effects, covariances, strict=True
+            self.model.group_labels, self._effects, covariances, strict=True
         ):
             known = where >= 0
             values, covariance = np.zeros(len(where)), np.zeros((len(where), len(where)))

@@ -9,6 +9,7 @@ choice and the deliberate differences from statsmodels: ``docs/statsmodels.md``.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import warnings
 from collections.abc import Mapping
@@ -25,23 +26,21 @@ from statsmodels.regression.mixed_linear_model import (
 )
 from statsmodels.tools.sm_exceptions import SingularMatrixWarning
 
+from ..design.components import GroupComponent, level_rows
 from ..design.fixed import independent_columns
+from ..design.frame import float_matrix
+from ..design.grouping import GroupingFactor, make_grouping_factor
+from ..design.terms import TermSpec
 from ..errors import ConvergenceWarning, DataError, MixedModelsTypeError, SingularFitWarning
 from ..model import LinearMixedModel
 from ..results.lmer import LmerResults
 from . import _formula
 from ._design import (
-    GroupStructure,
     ThetaLayout,
-    VarianceComponent,
-    as_matrix,
-    build_groups,
-    build_terms,
-    group_values,
-    missing_report,
-    raise_missing,
+    complete_rows,
+    component_inputs,
+    group_labels,
     re_pattern_from_free,
-    stack_components,
 )
 from ._likelihood import LikelihoodMixin
 from ._results import MixedLMResults
@@ -69,8 +68,8 @@ class MixedLM(LikelihoodMixin, LikelihoodModel):
     Differences are listed in ``docs/statsmodels.md``. Extensions: ``correlation``
     and ``variance`` take residual structures (:class:`mixedmodels.AR1`,
     :class:`mixedmodels.CAR1`, :class:`mixedmodels.VarIdent`), fitted as nlme's
-    ``lme`` (``results.lmer`` is then a ``StructuredResults``); ``group_structure``
-    (codes and rows of the groups), ``components`` (the variance components'
+    ``lme`` (``results.lmer`` is then a ``StructuredResults``); ``group_factor``
+    (the groups as the engine's factor), ``components`` (the variance components'
     translation) and ``fixed_design`` (a formula model's fixed-effects design).
     """
 
@@ -102,20 +101,23 @@ class MixedLM(LikelihoodMixin, LikelihoodModel):
         self.fixed_design = None
         self.reml = True
         y, X, labels, Z, re_names = _read_arrays(endog, exog, groups, exog_re)
-        keep, components = _complete_rows(y, X, labels, Z, exog_vc, missing)
+        keep, components, known = _complete_rows(y, X, labels, Z, exog_vc, missing)
         y, X, labels = y[keep], X[keep], labels[keep]
         Z = None if Z is None else Z[keep]
-        _check_values(y, X, Z)
+        _check_rank(X)
         super().__init__(_subset(endog, keep), _subset(exog, keep), missing="none")
         self.formula = kwargs.get("formula")
-        self.group_structure: GroupStructure = build_groups(labels, "Group")
-        self.components: list[VarianceComponent] = [
-            component.restricted(keep, self.group_structure) for component in components
+        self.group_factor: GroupingFactor = _group_factor(labels, "Group")
+        rows = level_rows(self.group_factor.codes, self.group_factor.n_levels)
+        # statsmodels' names for the groups (sorted labels, each group's row positions):
+        self.group_labels = [_scalar(label) for label in self.group_factor.levels]
+        self.n_groups = len(self.group_labels)
+        self.row_indices = dict(zip(self.group_labels, rows, strict=True))
+        group_map = self.group_factor.levels.get_indexer(known)  # groups left without rows: -1
+        self.components: list[GroupComponent] = [
+            component.restricted(keep, group_map) for component in components
         ]
         self.endog, self.exog, self.groups = y, X, labels
-        structure = self.group_structure  # statsmodels' names for the groups:
-        self.group_labels, self.n_groups = list(structure.labels), structure.n_groups
-        self.row_indices = dict(zip(structure.labels, structure.rows, strict=True))
         self.endog_li = self.group_list(y)
         self.nobs = self.n_totobs = len(y)
         self.k_fe, self.k_vc = X.shape[1], len(self.components)
@@ -136,14 +138,13 @@ class MixedLM(LikelihoodMixin, LikelihoodModel):
     def exog_vc(self) -> VCSpec:
         """The variance components in statsmodels' layout (per group, dense)."""
         names, colnames, mats = [], [], []
-        structure = self.group_structure
         for component in self.components:
-            per_group = [component.group_columns(code) for code in range(structure.n_groups)]
+            per_group = [component.group_columns(code) for code in range(self.n_groups)]
             names.append(component.name)
             colnames.append([[component.column_names[j] for j in cols] for cols in per_group])
             mats.append([
                 component.matrix[rows][:, cols].toarray()
-                for rows, cols in zip(structure.rows, per_group, strict=True)
+                for rows, cols in zip(self.row_indices.values(), per_group, strict=True)
             ])
         return VCSpec(names, colnames, mats)
 
@@ -202,7 +203,7 @@ class MixedLM(LikelihoodMixin, LikelihoodModel):
     ) -> None:
         """Names, frame and design builder of a model made by :meth:`from_formula`."""
         self.structure_frame = self.data.frame = spec.frame
-        self.group_structure.name = spec.group_name
+        self.group_factor = dataclasses.replace(self.group_factor, name=spec.group_name)
         self.fixed_design = spec.fixed
         if self.k_re and spec.exog_re is None:
             self.set_re_names([spec.group_name])
@@ -222,9 +223,15 @@ class MixedLM(LikelihoodMixin, LikelihoodModel):
             return self._engines[key]
         z = self.exog_re if exog_re is None else exog_re
         names = list(self.exog_re_names) if self.k_re else []
-        terms = build_terms(
-            self.group_structure, z if self.k_re else None, names, pattern, self.components
-        )
+        group = self.group_factor
+        terms = [TermSpec(group, z, tuple(names), pattern, group.name)] if self.k_re else []
+        taken = {self.group_factor.name}
+        for component in self.components:
+            name = f"{self.group_factor.name}:{component.name}"
+            while name in taken:  # the scalar form's factor needs a name of its own
+                name += "'"
+            taken.add(name)
+            terms.append(component.term(self.group_factor, name))
         engine = LinearMixedModel(self.endog, self.exog, terms, list(self.exog_names), reml=reml)
         layout = ThetaLayout.from_engine(engine, bool(self.k_re), self.k_vc)
         if exog_re is None:
@@ -297,10 +304,10 @@ class MixedLM(LikelihoodMixin, LikelihoodModel):
         """The fit with a residual structure (extension of statsmodels; nlme's ``lme``)."""
         from ..structures.model import StructuredModel
 
-        groups = self.group_structure
+        groups = self.group_factor
         structured = StructuredModel.from_engine(
             engine, self.correlation, self.variance, self.structure_frame,
-            (groups.name, np.asarray(groups.codes), pd.Index(groups.labels)),
+            (groups.name, np.asarray(groups.codes), groups.levels),
         )
         return structured.fit(start=theta0, warn=False)
 
@@ -356,51 +363,67 @@ def _read_arrays(
     endog: object, exog: object, groups: object, exog_re: object
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, list[str] | None]:
     """``y``, ``X``, the group labels, ``Z`` and its names, checked for shape."""
-    y, _ = as_matrix(endog, "endog", "y")
+    y, _ = float_matrix(endog, "endog")
     if y.shape[1] != 1:
         raise DataError(f"endog must be one-dimensional, got shape {y.shape}")
     y = y[:, 0]
     n = len(y)
     if n == 0:
         raise DataError("endog has no observations")
-    X, _ = as_matrix(exog, "exog", "x")
+    X, _ = float_matrix(exog, "exog")
     if X.shape[0] != n:
         raise DataError(f"exog has {X.shape[0]} rows; endog has {n}")
-    labels = group_values(groups, n)
+    labels = group_labels(groups, n)
     Z = re_names = None
     if exog_re is not None:
-        Z, re_names = as_matrix(exog_re, "exog_re", "x_re")
+        Z, re_names = float_matrix(exog_re, "exog_re")
+        re_names = re_names or [f"x_re{j}" for j in range(1, Z.shape[1] + 1)]
         if Z.shape[0] != n:
             raise DataError(f"exog_re has {Z.shape[0]} rows; endog has {n}")
     return y, X, labels, Z, re_names
 
 
+def _group_factor(labels: np.ndarray, name: str) -> GroupingFactor:
+    """The groups as the engine's factor: statsmodels' sorted labels."""
+    return make_grouping_factor({name: pd.Series(labels, dtype=object)}, (name,))
+
+
+def _scalar(label: object) -> object:
+    return label.item() if isinstance(label, np.generic) else label
+
+
 def _complete_rows(
     y: np.ndarray, X: np.ndarray, labels: np.ndarray, Z: np.ndarray | None, exog_vc: object,
     missing: str,
-) -> tuple[np.ndarray, list[VarianceComponent]]:
-    """Rows without missing values (raising unless ``missing='drop'``) and the components."""
+) -> tuple[np.ndarray, list[GroupComponent], pd.Index]:
+    """Rows without missing values (raising unless ``missing='drop'``), and the
+    components stacked on the groups of the rows with a group (and those groups)."""
     group_missing = pd.isna(pd.Series(labels, dtype=object)).to_numpy()
-    known = build_groups(labels[~group_missing], "Group")
-    components = stack_components(exog_vc, known, np.flatnonzero(~group_missing), len(y))
-    parts = {"endog": np.isnan(y), "groups": group_missing}
-    parts.update({f"exog column {j}": np.isnan(X[:, j]) for j in range(X.shape[1])})
+    known = _group_factor(labels[~group_missing], "Group")
+    positions = np.flatnonzero(~group_missing)
+    rows = [positions[part] for part in level_rows(known.codes, known.n_levels)]
+    names = [_scalar(label) for label in known.levels]
+    components = [
+        GroupComponent.stack(
+            name, matrices, rows, len(y), [f"exog_vc[{name!r}][{label!r}]" for label in names],
+            colnames,
+        )
+        for name, matrices, colnames in component_inputs(exog_vc, names)
+    ]
+    columns = {"endog": y, **{f"exog column {j}": X[:, j] for j in range(X.shape[1])}}
     if Z is not None:
-        parts.update({f"exog_re column {j}": np.isnan(Z[:, j]) for j in range(Z.shape[1])})
-    parts.update({f"exog_vc[{c.name!r}]": c.missing_rows() for c in components})
-    bad, culprits = missing_report(parts)
-    if bad.any() and missing != "drop":
-        raise_missing(culprits, missing)
-    if bad.all():
-        raise DataError("no complete rows: every row has a missing value")
-    return ~bad, components
+        columns.update({f"exog_re column {j}": Z[:, j] for j in range(Z.shape[1])})
+    columns = {name: pd.Series(values) for name, values in columns.items()}
+    columns["groups"] = pd.Series(labels, dtype=object)
+    for component in components:
+        columns[f"exog_vc[{component.name!r}]"] = pd.Series(
+            np.where(component.missing_rows(), np.nan, 0.0)
+        )
+    return complete_rows(columns, missing), components, known.levels
 
 
-def _check_values(y: np.ndarray, X: np.ndarray, Z: np.ndarray | None) -> None:
-    """Finite values and an ``exog`` of full column rank (see ``docs/statsmodels.md``, 13)."""
-    for name, matrix in (("endog", y[:, None]), ("exog", X), ("exog_re", Z)):
-        if matrix is not None and not np.all(np.isfinite(matrix)):
-            raise DataError(f"{name} holds infinite values; remove or replace them")
+def _check_rank(X: np.ndarray) -> None:
+    """An ``exog`` of full column rank (see ``docs/statsmodels.md``, 13)."""
     kept = set(independent_columns(X).tolist())
     if len(kept) < X.shape[1]:
         dropped = [j for j in range(X.shape[1]) if j not in kept]

@@ -46,7 +46,7 @@ Each profile point is :func:`mixedmodels.optim.profile.profile_minimum`, the
 step shared with statsmodels' ``profile_re``, on an ML copy of the fit's state
 (:meth:`~mixedmodels.results.lmer.LmerResults.criterion_state`): the results
 and the model are never evaluated elsewhere. A parameter's points are kept in a
-:class:`_Trace`: each is warm-started from its evaluated neighbour towards the
+:class:`ProfileTrace`: each is warm-started from its evaluated neighbour towards the
 estimate and never minimised twice, so the outward march, the root search and
 lme4's grid (:mod:`mixedmodels.results.profile_grid`) see one function. A limit
 the profile does not reach before the parameter's bound is the bound, as lme4
@@ -72,7 +72,7 @@ from ..progress import progress
 if TYPE_CHECKING:
     from .lmer import LmerResults
 
-__all__ = ["profile_intervals"]
+__all__ = ["ProfileTrace", "profile_intervals"]
 
 
 class _Profiler:
@@ -188,8 +188,8 @@ class _Profiler:
         upper = np.where(self.is_sd, np.inf, 1.0)
         return np.append(lower, 1e-12 * self.sigma_hat), np.append(upper, np.inf)
 
-    def zeta_v(self, index: int, points: dict | None = None) -> _Trace:
-        """``zeta`` of variance parameter ``v_index`` (a :class:`_Trace` over ``points``)."""
+    def zeta_v(self, index: int, points: dict | None = None) -> ProfileTrace:
+        """``zeta`` of variance parameter ``v_index`` (a :class:`ProfileTrace` over ``points``)."""
         lower, upper = self.v_bounds()
         # Scale sd's and sigma by sigma_hat so BOBYQA sees coordinates of order one.
         scale = 1.0 / np.where(np.append(self.is_sd, True), self.sigma_hat, 1.0)
@@ -200,10 +200,11 @@ class _Profiler:
             )
             return fit.objective, fit.theta
 
-        return _Trace(minimum, float(self.v_hat[index]), self.v_hat, self.deviance_hat, points)
+        estimate = float(self.v_hat[index])
+        return ProfileTrace(minimum, estimate, self.v_hat, self.deviance_hat, points)
 
-    def zeta_beta(self, index: int, points: dict | None = None) -> _Trace:
-        """``zeta`` of fixed effect ``beta_index`` (a :class:`_Trace` over ``points``)."""
+    def zeta_beta(self, index: int, points: dict | None = None) -> ProfileTrace:
+        """``zeta`` of fixed effect ``beta_index`` (a :class:`ProfileTrace` over ``points``)."""
 
         def minimum(value: float, start: np.ndarray) -> tuple[float, np.ndarray]:
             fit = profile_minimum(
@@ -215,10 +216,10 @@ class _Profiler:
             return self.deviance_beta(index, value, fit.theta), fit.theta
 
         estimate = float(self.beta_hat[index])
-        return _Trace(minimum, estimate, self.theta_hat, self.deviance_hat, points)
+        return ProfileTrace(minimum, estimate, self.theta_hat, self.deviance_hat, points)
 
 
-class _Trace:
+class ProfileTrace:
     """``zeta(p)`` of one parameter, remembering every point it has evaluated.
 
     Each new point is warm-started from the evaluated point nearest to it on the
@@ -300,7 +301,7 @@ def _limit(
     ``|target|``, then finds the root in the last step (Brent's method). When
     the profile does not reach ``|target|`` by the parameter's ``bound`` the
     limit is the bound, as lme4 reports it (0 for an sd, -+1 for a
-    correlation). ``zeta`` is a :class:`_Trace`: the root search re-uses the
+    correlation). ``zeta`` is a :class:`ProfileTrace`: the root search re-uses the
     march's values at the bracket ends, so the bracket keeps its signs.
     """
     # Imported here: profile_grid, which shares this module, never needs it

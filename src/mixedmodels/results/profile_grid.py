@@ -99,7 +99,7 @@ def _profile_one(profiler, index: int, cutoff: float, points: int) -> list[tuple
         zeta = profiler.zeta_beta(j)
         step = profiler.sigma_hat * math.sqrt(profiler.cov_unscaled[j, j])
     out = [(estimate, 0.0)]
-    # zeta (a _Trace) warm-starts each point from its neighbour towards the
+    # zeta (a ProfileTrace) warm-starts each point from its neighbour towards the
     # estimate, so the two sides are independent walks.
     for direction, bound in zip((-1.0, 1.0), bounds, strict=True):
         if math.isfinite(bound) and abs(bound - estimate) < 1e-10:
