@@ -12,6 +12,9 @@ from scipy import stats
 
 import mixedmodels.api as sm
 import mixedmodels.formula.api as smf
+from mixedmodels.optim.hessian import hessian
+from mixedmodels.regression._results import variance_covariances
+from mixedmodels.results import inference
 
 
 def _dietox() -> pd.DataFrame:
@@ -138,3 +141,35 @@ def test_random_effects_of_components_match_the_per_group_formulas() -> None:
         )
         want = prior - prior @ z.T @ np.linalg.solve(v, z @ prior)
         np.testing.assert_allclose(fit.random_effects_cov[group], want, atol=1e-10)
+
+
+# ---------------------------------------------------------------------- variance covariances
+def test_profile_covariance_is_the_inverse_information_of_psi() -> None:
+    """Independent check: half the Hessian of the profiled criterion in ``psi`` itself."""
+    fit = fit_rs()
+    engine, layout = fit.engine, fit.layout
+    psi = layout.packed(fit.theta)
+
+    def criterion(point: np.ndarray) -> float:
+        cov = np.array([[point[0], point[1]], [point[1], point[2]]])
+        return engine.objective(layout.theta_from_profile(cov, np.zeros(0)))
+
+    information = hessian(criterion, psi, 1e-3 * np.abs(psi), richardson=True) / 2
+    cov_profile, cov_natural = variance_covariances(fit.lmer, layout)
+    want = np.linalg.inv(information)
+    np.testing.assert_allclose(np.diag(cov_profile), np.diag(want), rtol=2e-3)
+    # Off-diagonal entries on the correlation scale (their own size can be tiny).
+    sd = np.sqrt(np.diag(want))
+    np.testing.assert_allclose(cov_profile / np.outer(sd, sd), want / np.outer(sd, sd), atol=1e-3)
+    assert cov_natural.shape == (3, 3)
+    assert np.all(np.linalg.eigvalsh(cov_natural) > 0)
+    # The natural scale (checked against an independent Hessian for the random intercept in
+    # test_mixedlm_standard_errors.py) is a covariance matrix too.
+
+
+def test_not_positive_definite_gives_none(monkeypatch: pytest.MonkeyPatch) -> None:
+    fit = _dietox_rs()
+    singular = np.zeros((4, 4))
+    singular[0, 0] = 1.0
+    monkeypatch.setattr(inference, "varpar_covariance", lambda lmer: (singular, None))
+    assert variance_covariances(fit.lmer, fit.layout) is None

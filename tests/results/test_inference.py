@@ -47,3 +47,38 @@ def test_satterthwaite_df_do_not_depend_on_the_units_of_the_response() -> None:
     np.testing.assert_allclose(
         scaled.coef_table["Std. Error"], 1e7 * base.coef_table["Std. Error"], rtol=1e-6
     )
+
+
+def test_delta_covariance_is_j_a_jt_with_an_exact_jacobian(monkeypatch: pytest.MonkeyPatch) -> None:
+    """For ``psi = [t0^2, t0 t1, t1^2 + t2^2, sigma^2 t0^2]`` the unit-step differences are
+    exact, so the covariance is ``J A J'`` with the analytic ``J``."""
+    from mixedmodels.results import inference
+
+    sleep = mm.datasets.load("sleepstudy")
+    fit = mm.lmer("Reaction ~ Days + (Days | Subject)", sleep)
+    t0, t1, t2 = fit.theta
+    sigma = fit.sigma
+    covariance = np.diag([1.0, 2.0, 3.0, 4.0]) + 0.1
+    monkeypatch.setattr(
+        inference, "varpar_covariance", lambda results: (covariance, np.append(fit.theta, sigma))
+    )
+
+    def psi(theta: np.ndarray, scale: float) -> np.ndarray:
+        a, b, c = theta
+        return np.array([a * a, a * b, b * b + c * c, scale**2 * a * a])
+
+    analytic = np.array(
+        [
+            [2 * t0, 0, 0, 0],
+            [t1, t0, 0, 0],
+            [0, 2 * t1, 2 * t2, 0],
+            [2 * sigma**2 * t0, 0, 0, 2 * sigma * t0 * t0],
+        ]
+    )
+    got = inference.delta_covariance(fit, psi)
+    np.testing.assert_allclose(got, analytic @ covariance @ analytic.T, rtol=1e-9)
+    # A covariance that is not positive definite gives None.
+    singular = np.zeros((4, 4))
+    singular[0, 0] = 1.0
+    monkeypatch.setattr(inference, "varpar_covariance", lambda results: (singular, None))
+    assert inference.delta_covariance(fit, psi) is None

@@ -23,12 +23,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import optimize
 from statsmodels.base._penalties import Penalty
 from statsmodels.regression.mixed_linear_model import MixedLMParams, MixedLMResultsWrapper
 
 from ..errors import DataError
 from ..optim.hessian import hessian, jacobian
+from ..optim.penalized import l1_descent, smooth_penalty
 
 if TYPE_CHECKING:
     from ._results import MixedLMResults
@@ -101,9 +101,9 @@ class LikelihoodMixin:
         maxit: int = 200,
         **fit_kwargs: object,
     ) -> MixedLMResultsWrapper:
-        """statsmodels' ``MixedLM.fit_regularized``: penalised fixed effects, the variance
-        parameters held at the unpenalised fit (for a ``Penalty`` too: deviation 8 in
-        ``docs/statsmodels.md``)."""
+        """statsmodels' ``MixedLM.fit_regularized``: penalised fixed effects
+        (:mod:`mixedmodels.optim.penalized`), the variance parameters held at the
+        unpenalised fit (for a ``Penalty`` too: deviation 8 in ``docs/statsmodels.md``)."""
         from ._results import MixedLMResults
 
         base: MixedLMResults = self.fit(start_params=start_params, **fit_kwargs)
@@ -112,9 +112,9 @@ class LikelihoodMixin:
         weights = np.broadcast_to(np.asarray(alpha, dtype=float), (self.k_fe,)).copy()
         if isinstance(method, Penalty):
             method.alpha = weights
-            beta = _penalised(precision, beta_hat, method)
+            beta = smooth_penalty(precision, beta_hat, method)
         elif method == "l1":
-            beta = _l1_descent(precision, beta_hat, weights, ceps, ptol, maxit)
+            beta = l1_descent(precision, beta_hat, weights, ceps, ptol, maxit)
         else:
             raise DataError(f"method must be 'l1' or a statsmodels Penalty, got {method!r}")
         keep = np.abs(beta) > ceps
@@ -129,38 +129,3 @@ class LikelihoodMixin:
 def _steps(point: np.ndarray) -> np.ndarray:
     """Central-difference steps: relative to each coordinate, absolute near zero."""
     return 1e-3 * np.maximum(np.abs(point), 0.1)
-
-
-def _l1_descent(
-    precision: np.ndarray, beta_hat: np.ndarray, alpha: np.ndarray, ceps: float, ptol: float,
-    maxit: int,
-) -> np.ndarray:
-    """statsmodels' coordinate descent for ``b'Qb - 2 b'Q beta_hat + sum alpha |b|``."""
-    target = precision @ beta_hat
-    beta = beta_hat.copy()
-    for _ in range(maxit):
-        previous = beta.copy()
-        for j in range(len(beta)):
-            if abs(beta[j]) < ceps:
-                continue
-            beta[j] = 0.0
-            a = precision[j, j]
-            b = -2.0 * (target[j] - precision[j] @ beta)
-            if b > alpha[j]:
-                beta[j] = -(b - alpha[j]) / (2 * a)
-            elif b < -alpha[j]:
-                beta[j] = -(b + alpha[j]) / (2 * a)
-        if np.abs(previous - beta).max() < ptol:
-            break
-    return beta
-
-
-def _penalised(precision: np.ndarray, beta_hat: np.ndarray, penalty: Penalty) -> np.ndarray:
-    """Minimise ``(b - beta_hat)'Q(b - beta_hat)/2 + penalty(b)`` (``-log L`` plus penalty)."""
-
-    def objective(beta: np.ndarray) -> tuple[float, np.ndarray]:
-        delta = beta - beta_hat
-        value = 0.5 * delta @ precision @ delta + float(np.sum(penalty.func(beta)))
-        return value, precision @ delta + penalty.deriv(beta)
-
-    return optimize.minimize(objective, beta_hat, jac=True, method="BFGS").x

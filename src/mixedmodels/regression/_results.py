@@ -19,14 +19,37 @@ from statsmodels.regression import mixed_linear_model as sm_mixed
 
 from ..errors import MixedModelsWarning
 from ..results.condcov import effect_offsets, joint_conditional_covariances
+from ..results.inference import delta_covariance
 from ._design import ThetaLayout
-from ._inference import variance_covariances
 
 if TYPE_CHECKING:
     from ..results.lmer import LmerResults
     from .mixed_linear_model import MixedLM
 
-__all__ = ["MixedLMResults"]
+__all__ = ["MixedLMResults", "variance_covariances"]
+
+
+def variance_covariances(
+    lmer: LmerResults, layout: ThetaLayout
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Covariances of statsmodels' variance parameters ``psi`` (profile scale:
+    ``cov_re / scale``, ``vcomp / scale``) and of ``scale psi`` (natural scale), by the
+    delta method from ``cov(theta, sigma)``
+    (:func:`~mixedmodels.results.inference.delta_covariance`); None when that is not
+    positive definite.
+
+    The profile block is also the inverse Hessian of the criterion with ``scale``
+    profiled out in ``psi``: statsmodels' ``cov_params()`` block for these parameters.
+    """
+
+    def profile_and_natural(theta: np.ndarray, sigma: float) -> np.ndarray:
+        return np.concatenate([layout.packed(theta), sigma**2 * layout.packed(theta)])
+
+    both = delta_covariance(lmer, profile_and_natural)
+    if both is None:
+        return None
+    k = len(both) // 2
+    return both[:k, :k], both[k:, k:]
 
 
 class MixedLMResults(sm_mixed.MixedLMResults):

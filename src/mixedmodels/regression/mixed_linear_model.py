@@ -10,6 +10,7 @@ choice and the deliberate differences from statsmodels: ``docs/statsmodels.md``.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import inspect
 import warnings
 from collections.abc import Mapping
@@ -208,7 +209,7 @@ class MixedLM(LikelihoodMixin, LikelihoodModel):
         if self.k_re and spec.exog_re is None:
             self.set_re_names([spec.group_name])
         # Code that rebuilds the design from new data (marginaleffects) calls this.
-        self.data.design_info = _DesignBuilder(spec.fixed)
+        self.data.design_info = functools.partial(_new_design, spec.fixed)
         self.re_formula = re_formula
         self.vc_formula = dict(vc_formula) if vc_formula is not None else None
 
@@ -312,20 +313,11 @@ class MixedLM(LikelihoodMixin, LikelihoodModel):
         return structured.fit(start=theta0, warn=False)
 
 
-class _DesignBuilder:
-    """``design_info(new_data) -> (None, exog)``: the fixed-effects design of new data.
-
-    The columns are the model's (lme4's written order); patsy would reorder
-    them, so consumers of statsmodels models that rebuild the design
-    (marginaleffects) use this instead when it is present.
-    """
-
-    def __init__(self, fixed: object) -> None:
-        self.fixed = fixed
-
-    def __call__(self, data: object) -> tuple[None, np.ndarray]:
-        frame = data if isinstance(data, pd.DataFrame) else data.to_pandas()
-        return None, self.fixed.new_matrix(frame)
+def _new_design(fixed: object, data: object) -> tuple[None, np.ndarray]:
+    """``design_info(new_data) -> (None, exog)``: the fixed-effects design of new data in
+    the model's columns (lme4's written order; patsy would reorder them), which code
+    that rebuilds the design (marginaleffects) uses when it is present."""
+    return None, fixed.new_matrix(data if isinstance(data, pd.DataFrame) else data.to_pandas())
 
 
 def _caller_namespace(depth: object) -> dict[str, object]:

@@ -31,6 +31,7 @@ them. The tests compare the degrees of freedom with lmerTest's.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -38,10 +39,12 @@ import pandas as pd
 from scipy import stats
 from threadpoolctl import threadpool_limits
 
+from ..optim.hessian import jacobian
+
 if TYPE_CHECKING:
     from .lmer import LmerResults
 
-__all__ = ["satterthwaite_table", "varpar_covariance", "wald_intervals"]
+__all__ = ["delta_covariance", "satterthwaite_table", "varpar_covariance", "wald_intervals"]
 
 
 def varpar_covariance(results: LmerResults) -> tuple[np.ndarray, np.ndarray]:
@@ -61,6 +64,27 @@ def varpar_covariance(results: LmerResults) -> tuple[np.ndarray, np.ndarray]:
             results.model.theta_scale,
         )
     return value, point
+
+
+def delta_covariance(
+    results: LmerResults, function: Callable[[np.ndarray, float], np.ndarray]
+) -> np.ndarray | None:
+    """Covariance of ``function(theta, sigma)`` by the delta method: ``J A J'``.
+
+    ``J`` is the Jacobian at the estimate by central differences with unit
+    steps, exact for a ``function`` quadratic in each coordinate (variances
+    and covariances are). Returns None when ``A`` is not positive definite
+    (rank measured with ``sigma`` in the units of ``sigma^2``).
+    """
+    cov_varpar, point = varpar_covariance(results)
+    units = np.append(np.ones(len(results.theta)), 2.0 * results.sigma)
+    if not np.all(np.isfinite(cov_varpar)) or np.linalg.matrix_rank(
+        cov_varpar / np.outer(units, units)
+    ) < len(units):
+        return None
+    parts = jacobian(lambda p: np.asarray(function(p[:-1], p[-1])), point, np.ones(len(point)))
+    derivative = np.column_stack(parts)
+    return derivative @ cov_varpar @ derivative.T
 
 
 def satterthwaite_table(results: LmerResults) -> pd.DataFrame:
