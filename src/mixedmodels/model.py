@@ -12,6 +12,7 @@ optimiser and returns an immutable :class:`~mixedmodels.results.lmer.LmerResults
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import ThreadpoolController
 
+from .design.arrays import array_design
 from .design.builder import Design, build_design
 from .design.checks import check_flag, check_start, check_structure
 from .design.crossprod import CrossProducts, row_cross_products
@@ -209,6 +211,32 @@ class LinearMixedModel:
             offset=design.offset,
             design=design,
         )
+
+    @classmethod
+    def from_arrays(
+        cls,
+        y: object,
+        X: object,
+        groups: object,
+        Z: object = None,
+        REML: bool = True,
+        missing: str = "raise",
+    ) -> LinearMixedModel:
+        """The model ``y = X beta + Z b_g + e`` of one grouping factor, from arrays.
+
+        ``b_g ~ N(0, Sigma)`` with ``Sigma`` unstructured (lme4's ``(0 + Z | g)``); a
+        random intercept when ``Z`` is None. The arrays get the checks of a formula's
+        data (:mod:`mixedmodels.design.arrays`): a missing value is an error, or
+        drops its row with ``missing="drop"``; ``X`` must have full column rank.
+        Names are a DataFrame's columns, else ``x1``, ... and ``x_re1``, ....
+        """
+        if missing not in ("raise", "drop"):
+            raise ArgumentError(f"missing must be 'raise' or 'drop', got {missing!r}")
+        design = array_design(y, X, groups, Z, missing=missing)
+        if design.Z is None:
+            intercept = np.ones((len(design.y), 1))
+            design = dataclasses.replace(design, Z=intercept, z_names=["(Intercept)"])
+        return cls(design.y, design.X, design.terms(), design.x_names, reml=REML)
 
     @classmethod
     def from_cross_products(

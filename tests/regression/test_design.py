@@ -11,23 +11,13 @@ from statsmodels.regression.mixed_linear_model import VCSpec
 from mixedmodels.design.components import GroupComponent, level_rows
 from mixedmodels.design.grouping import GroupingFactor
 from mixedmodels.design.terms import TermSpec, full_pattern
-from mixedmodels.errors import DataError, MissingDataError, MixedModelsTypeError
+from mixedmodels.errors import DataError, MixedModelsTypeError
 from mixedmodels.model import LinearMixedModel
 from mixedmodels.regression._design import (
     ThetaLayout,
-    complete_rows,
     component_inputs,
-    group_labels,
     re_pattern_from_free,
 )
-
-
-def test_group_labels_checks_length() -> None:
-    assert group_labels(pd.DataFrame({"g": [1, 2]}), 2).tolist() == [1, 2]
-    with pytest.raises(DataError, match="one label per observation"):
-        group_labels([1, 2, 3], 2)
-    with pytest.raises(DataError, match="one column"):
-        group_labels(pd.DataFrame({"g": [1, 2], "h": [1, 2]}), 2)
 
 
 def test_dict_and_vcspec_give_the_same_component_inputs() -> None:
@@ -88,21 +78,6 @@ def test_theta_layout_round_trip_on_an_engine() -> None:
         layout.theta_from_profile(np.array([[1.0, 0.3], [0.3, 1.0]]), vcomp)
     with pytest.raises(DataError, match="variance components"):
         layout.theta_from_profile(cov_re, np.array([1.0, 2.0]))
-
-
-def test_complete_rows_names_columns_and_counts() -> None:
-    columns = {"endog": pd.Series([np.nan, 1.0, 2.0]), "groups": pd.Series(["a", "b", None])}
-    with pytest.raises(MissingDataError, match=r"endog \(1 row\(s\)\), groups \(1 row"):
-        complete_rows(columns, "none")
-    with pytest.raises(MissingDataError, match=r"missing='drop'"):
-        complete_rows(columns, "none")
-    with pytest.raises(MissingDataError, match=r"missing='raise'"):
-        complete_rows(columns, "raise")
-    assert complete_rows(columns, "drop").tolist() == [False, True, False]
-    with pytest.raises(DataError, match="exog column 0 holds 1 infinite"):
-        complete_rows({"exog column 0": pd.Series([1.0, np.inf])}, "drop")
-    with pytest.raises(DataError, match="no complete rows"):
-        complete_rows({"endog": pd.Series([np.nan])}, "drop")
 
 
 def test_components_with_the_same_few_columns_per_group_stay_on_the_group_factor() -> None:

@@ -22,59 +22,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
-from ..design.rows import ChunkStats, complete_mask
 from ..design.terms import block_pattern, full_pattern
-from ..errors import DataError, MissingDataError, MixedModelsTypeError, StructureError
+from ..errors import DataError, MixedModelsTypeError, StructureError
 
-__all__ = [
-    "ThetaLayout",
-    "complete_rows",
-    "component_inputs",
-    "group_labels",
-    "re_pattern_from_free",
-]
-
-
-def group_labels(groups: object, n: int) -> np.ndarray:
-    """``groups`` (array, Series or one-column DataFrame) as ``n`` labels (object array)."""
-    if isinstance(groups, pd.DataFrame):
-        if groups.shape[1] != 1:
-            raise DataError(f"groups must be one column, got {groups.shape[1]}")
-        groups = groups.iloc[:, 0]
-    labels = np.asarray(groups, dtype=object)
-    if labels.shape != (n,):
-        raise DataError(
-            f"groups must be a 1-D array with one label per observation ({n}), got shape "
-            f"{labels.shape}"
-        )
-    return labels
-
-
-def complete_rows(columns: Mapping[str, pd.Series], missing: str) -> np.ndarray:
-    """The rows to use under statsmodels' ``missing`` policy, by the engine's row rules
-    (:func:`~mixedmodels.design.rows.complete_mask`); ``columns`` are keyed by the
-    names the errors give.
-
-    Missing values are an error unless ``missing='drop'`` (statsmodels' default
-    ``'none'`` would fit on misaligned data), and so is an infinite value.
-    """
-    stats = ChunkStats()
-    keep = complete_mask(columns, len(next(iter(columns.values()))), None, None, stats)
-    for name, count in stats.infinite.items():
-        raise DataError(f"{name} holds {count} infinite value(s); remove or replace them")
-    if stats.missing and missing != "drop":
-        where = ", ".join(f"{name} ({count} row(s))" for name, count in stats.missing.items())
-        if missing == "raise":
-            raise MissingDataError(f"missing values found in {where} (missing='raise')")
-        raise MissingDataError(
-            f"missing values found in {where}; pass missing='drop' to drop incomplete rows "
-            "(statsmodels' default missing='none' would fit on misaligned data)"
-        )
-    if not keep.any():
-        raise DataError("no complete rows: every row has a missing value")
-    return keep
+__all__ = ["ThetaLayout", "component_inputs", "re_pattern_from_free"]
 
 
 def component_inputs(exog_vc: object, labels: list) -> list[tuple[str, list, list | None]]:

@@ -18,13 +18,13 @@ import scipy.sparse as sp
 from formulaic import Formula, model_matrix
 from statsmodels.regression.mixed_linear_model import VCSpec
 
+from ..design.arrays import group_labels, used_rows
 from ..design.components import level_rows
 from ..design.fixed import FixedDesign, build_fixed, evaluate_matrix
 from ..design.grouping import make_grouping_factor
 from ..errors import DataError, FormulaError, MixedModelsTypeError
 from ..formula.parse import parse_formula
 from ..frames import to_pandas
-from ._design import complete_rows, group_labels
 
 __all__ = ["FormulaSpec", "translate"]
 
@@ -127,7 +127,7 @@ def _complete(
     """The rows without a missing value in a used column or the groups (``missing='drop'``)."""
     columns = {f"column {c!r}": data[c] for c in data.columns if c in used}
     columns["groups"] = pd.Series(labels, dtype=object, index=data.index)
-    keep = complete_rows(columns, missing)
+    keep = used_rows(columns, missing)
     if not keep.all():
         data, labels = data.iloc[np.flatnonzero(keep)], labels[keep]
     if len(data) == 0:

@@ -27,22 +27,12 @@ from statsmodels.regression.mixed_linear_model import (
 )
 from statsmodels.tools.sm_exceptions import SingularMatrixWarning
 
-from ..design.components import GroupComponent, level_rows
-from ..design.fixed import independent_columns
-from ..design.frame import float_matrix
-from ..design.grouping import GroupingFactor, make_grouping_factor
-from ..design.terms import TermSpec
+from ..design.arrays import array_design
 from ..errors import ConvergenceWarning, DataError, MixedModelsTypeError, SingularFitWarning
 from ..model import LinearMixedModel
 from ..results.lmer import LmerResults
 from . import _formula
-from ._design import (
-    ThetaLayout,
-    complete_rows,
-    component_inputs,
-    group_labels,
-    re_pattern_from_free,
-)
+from ._design import ThetaLayout, component_inputs, re_pattern_from_free
 from ._likelihood import LikelihoodMixin
 from ._results import MixedLMResults
 
@@ -69,9 +59,10 @@ class MixedLM(LikelihoodMixin, LikelihoodModel):
     Differences are listed in ``docs/statsmodels.md``. Extensions: ``correlation``
     and ``variance`` take residual structures (:class:`mixedmodels.AR1`,
     :class:`mixedmodels.CAR1`, :class:`mixedmodels.VarIdent`), fitted as nlme's
-    ``lme`` (``results.lmer`` is then a ``StructuredResults``); ``group_factor``
-    (the groups as the engine's factor), ``components`` (the variance components'
-    translation) and ``fixed_design`` (a formula model's fixed-effects design).
+    ``lme`` (``results.lmer`` is then a ``StructuredResults``); ``array_design``
+    (:class:`~mixedmodels.design.arrays.ArrayDesign`: the checked arrays, the groups as
+    the engine's factor), ``components`` (the variance components' translation) and
+    ``fixed_design`` (a formula model's fixed-effects design).
     """
 
     # statsmodels' own implementations: they read only public attributes of the model.
@@ -101,30 +92,26 @@ class MixedLM(LikelihoodMixin, LikelihoodModel):
         self.structure_frame: pd.DataFrame | None = None
         self.fixed_design = None
         self.reml = True
-        y, X, labels, Z, re_names = _read_arrays(endog, exog, groups, exog_re)
-        keep, components, known = _complete_rows(y, X, labels, Z, exog_vc, missing)
-        y, X, labels = y[keep], X[keep], labels[keep]
-        Z = None if Z is None else Z[keep]
-        _check_rank(X)
-        super().__init__(_subset(endog, keep), _subset(exog, keep), missing="none")
+        inputs = None if exog_vc is None else functools.partial(component_inputs, exog_vc)
+        design = array_design(endog, exog, groups, exog_re, inputs, missing)
+        super().__init__(_subset(endog, design.used), _subset(exog, design.used), missing="none")
         self.formula = kwargs.get("formula")
-        self.group_factor: GroupingFactor = _group_factor(labels, "Group")
-        rows = level_rows(self.group_factor.codes, self.group_factor.n_levels)
+        self.array_design = design
         # statsmodels' names for the groups (sorted labels, each group's row positions):
-        self.group_labels = [_scalar(label) for label in self.group_factor.levels]
-        self.n_groups = len(self.group_labels)
-        self.row_indices = dict(zip(self.group_labels, rows, strict=True))
-        group_map = self.group_factor.levels.get_indexer(known)  # groups left without rows: -1
-        self.components: list[GroupComponent] = [
-            component.restricted(keep, group_map) for component in components
-        ]
-        self.endog, self.exog, self.groups = y, X, labels
-        self.endog_li = self.group_list(y)
-        self.nobs = self.n_totobs = len(y)
-        self.k_fe, self.k_vc = X.shape[1], len(self.components)
-        default_re = Z is None and self.k_vc == 0
+        self.group_labels, self.n_groups = design.labels, design.groups.n_levels
+        self.row_indices = dict(zip(self.group_labels, design.group_rows, strict=True))
+        self.components = design.components
+        self.endog, self.exog = design.y, design.X
+        self.groups = design.group_values
+        self.endog_li = self.group_list(self.endog)
+        self.nobs = self.n_totobs = len(self.endog)
+        self.k_fe, self.k_vc = self.exog.shape[1], len(self.components)
+        default_re = design.Z is None and self.k_vc == 0
         if default_re:
-            Z, re_names = np.ones((self.nobs, 1)), ["Group"]
+            self.array_design = design = dataclasses.replace(
+                design, Z=np.ones((self.nobs, 1)), z_names=["Group"]
+            )
+        Z, re_names = design.Z, design.z_names
         # Without exog_re, no columns rather than None: statsmodels' simulator multiplies it.
         self.exog_re = np.zeros((self.nobs, 0)) if Z is None else Z
         self.k_re = self.exog_re.shape[1]
@@ -204,7 +191,8 @@ class MixedLM(LikelihoodMixin, LikelihoodModel):
     ) -> None:
         """Names, frame and design builder of a model made by :meth:`from_formula`."""
         self.structure_frame = self.data.frame = spec.frame
-        self.group_factor = dataclasses.replace(self.group_factor, name=spec.group_name)
+        groups = dataclasses.replace(self.array_design.groups, name=spec.group_name)
+        self.array_design = dataclasses.replace(self.array_design, groups=groups)
         self.fixed_design = spec.fixed
         if self.k_re and spec.exog_re is None:
             self.set_re_names([spec.group_name])
@@ -222,17 +210,7 @@ class MixedLM(LikelihoodMixin, LikelihoodModel):
         key = (bool(reml), None if pattern is None else pattern.tobytes())
         if exog_re is None and key in self._engines:
             return self._engines[key]
-        z = self.exog_re if exog_re is None else exog_re
-        names = list(self.exog_re_names) if self.k_re else []
-        group = self.group_factor
-        terms = [TermSpec(group, z, tuple(names), pattern, group.name)] if self.k_re else []
-        taken = {self.group_factor.name}
-        for component in self.components:
-            name = f"{self.group_factor.name}:{component.name}"
-            while name in taken:  # the scalar form's factor needs a name of its own
-                name += "'"
-            taken.add(name)
-            terms.append(component.term(self.group_factor, name))
+        terms = self.array_design.terms(pattern, exog_re)
         engine = LinearMixedModel(self.endog, self.exog, terms, list(self.exog_names), reml=reml)
         layout = ThetaLayout.from_engine(engine, bool(self.k_re), self.k_vc)
         if exog_re is None:
@@ -305,7 +283,7 @@ class MixedLM(LikelihoodMixin, LikelihoodModel):
         """The fit with a residual structure (extension of statsmodels; nlme's ``lme``)."""
         from ..structures.model import StructuredModel
 
-        groups = self.group_factor
+        groups = self.array_design.groups
         structured = StructuredModel.from_engine(
             engine, self.correlation, self.variance, self.structure_frame,
             (groups.name, np.asarray(groups.codes), groups.levels),
@@ -348,80 +326,6 @@ def _check_options(kwargs: dict, missing: str, exog_vc: object) -> None:
             "Using deprecated variance components definition.  Please see documentation",
             FutureWarning,
             stacklevel=3,
-        )
-
-
-def _read_arrays(
-    endog: object, exog: object, groups: object, exog_re: object
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, list[str] | None]:
-    """``y``, ``X``, the group labels, ``Z`` and its names, checked for shape."""
-    y, _ = float_matrix(endog, "endog")
-    if y.shape[1] != 1:
-        raise DataError(f"endog must be one-dimensional, got shape {y.shape}")
-    y = y[:, 0]
-    n = len(y)
-    if n == 0:
-        raise DataError("endog has no observations")
-    X, _ = float_matrix(exog, "exog")
-    if X.shape[0] != n:
-        raise DataError(f"exog has {X.shape[0]} rows; endog has {n}")
-    labels = group_labels(groups, n)
-    Z = re_names = None
-    if exog_re is not None:
-        Z, re_names = float_matrix(exog_re, "exog_re")
-        re_names = re_names or [f"x_re{j}" for j in range(1, Z.shape[1] + 1)]
-        if Z.shape[0] != n:
-            raise DataError(f"exog_re has {Z.shape[0]} rows; endog has {n}")
-    return y, X, labels, Z, re_names
-
-
-def _group_factor(labels: np.ndarray, name: str) -> GroupingFactor:
-    """The groups as the engine's factor: statsmodels' sorted labels."""
-    return make_grouping_factor({name: pd.Series(labels, dtype=object)}, (name,))
-
-
-def _scalar(label: object) -> object:
-    return label.item() if isinstance(label, np.generic) else label
-
-
-def _complete_rows(
-    y: np.ndarray, X: np.ndarray, labels: np.ndarray, Z: np.ndarray | None, exog_vc: object,
-    missing: str,
-) -> tuple[np.ndarray, list[GroupComponent], pd.Index]:
-    """Rows without missing values (raising unless ``missing='drop'``), and the
-    components stacked on the groups of the rows with a group (and those groups)."""
-    group_missing = pd.isna(pd.Series(labels, dtype=object)).to_numpy()
-    known = _group_factor(labels[~group_missing], "Group")
-    positions = np.flatnonzero(~group_missing)
-    rows = [positions[part] for part in level_rows(known.codes, known.n_levels)]
-    names = [_scalar(label) for label in known.levels]
-    components = [
-        GroupComponent.stack(
-            name, matrices, rows, len(y), [f"exog_vc[{name!r}][{label!r}]" for label in names],
-            colnames,
-        )
-        for name, matrices, colnames in component_inputs(exog_vc, names)
-    ]
-    columns = {"endog": y, **{f"exog column {j}": X[:, j] for j in range(X.shape[1])}}
-    if Z is not None:
-        columns.update({f"exog_re column {j}": Z[:, j] for j in range(Z.shape[1])})
-    columns = {name: pd.Series(values) for name, values in columns.items()}
-    columns["groups"] = pd.Series(labels, dtype=object)
-    for component in components:
-        columns[f"exog_vc[{component.name!r}]"] = pd.Series(
-            np.where(component.missing_rows(), np.nan, 0.0)
-        )
-    return complete_rows(columns, missing), components, known.levels
-
-
-def _check_rank(X: np.ndarray) -> None:
-    """An ``exog`` of full column rank (see ``docs/statsmodels.md``, 13)."""
-    kept = set(independent_columns(X).tolist())
-    if len(kept) < X.shape[1]:
-        dropped = [j for j in range(X.shape[1]) if j not in kept]
-        raise DataError(
-            f"exog is rank deficient: column(s) {dropped} are constant zero or collinear "
-            "with earlier columns; remove them"
         )
 
 

@@ -1,0 +1,118 @@
+"""The array front end (``design/arrays.py``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import mixedmodels as mm
+from mixedmodels.design.arrays import array_design, group_labels, used_rows
+from mixedmodels.errors import ArgumentTypeError, DataError, MissingDataError
+
+
+def _sleep() -> pd.DataFrame:
+    return mm.datasets.load("sleepstudy")
+
+
+def test_group_labels_checks_length() -> None:
+    assert group_labels(pd.DataFrame({"g": [1, 2]}), 2).tolist() == [1, 2]
+    with pytest.raises(DataError, match="one label per observation"):
+        group_labels([1, 2, 3], 2)
+    with pytest.raises(DataError, match="one column"):
+        group_labels(pd.DataFrame({"g": [1, 2], "h": [1, 2]}), 2)
+
+
+def test_used_rows_names_columns_and_counts() -> None:
+    columns = {"endog": pd.Series([np.nan, 1.0, 2.0]), "groups": pd.Series(["a", "b", None])}
+    with pytest.raises(MissingDataError, match=r"endog \(1 row\(s\)\), groups \(1 row"):
+        used_rows(columns, "none")
+    with pytest.raises(MissingDataError, match=r"missing='drop'"):
+        used_rows(columns, "none")
+    with pytest.raises(MissingDataError, match=r"missing='raise'"):
+        used_rows(columns, "raise")
+    assert used_rows(columns, "drop").tolist() == [False, True, False]
+    with pytest.raises(DataError, match="exog column 0 holds 1 infinite"):
+        used_rows({"exog column 0": pd.Series([1.0, np.inf])}, "drop")
+    with pytest.raises(DataError, match="no complete rows"):
+        used_rows({"endog": pd.Series([np.nan])}, "drop")
+
+
+
+
+def test_array_design_codes_groups_and_names_columns() -> None:
+    y = np.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+    X = pd.DataFrame({"const": 1.0, "x": [0.5, 1.5, 0.1, 2.0, 1.0, 3.0]})
+    design = array_design(y, X, np.array(["b", "a", "b", "a", "c", "c"]), X[["x"]])
+    assert design.x_names == ["const", "x"] and design.z_names == ["x"]
+    assert design.labels == ["a", "b", "c"] and design.groups.codes.tolist() == [1, 0, 1, 0, 2, 2]
+    assert [rows.tolist() for rows in design.group_rows] == [[1, 3], [0, 2], [4, 5]]
+    ((term,),) = [design.terms()]
+    assert term.factor is design.groups and term.column_names == ("x",)
+    plain = array_design(y, X.to_numpy(), np.repeat([1, 2, 3], 2), X.to_numpy())
+    assert plain.x_names == ["x1", "x2"] and plain.z_names == ["x_re1", "x_re2"]
+    assert plain.labels == [1, 2, 3] and type(plain.labels[0]) is int
+
+
+def test_array_design_drops_incomplete_rows_and_their_groups() -> None:
+    y = np.array([1.0, np.nan, 3.0, 4.0, 5.0, 6.0])
+    X = np.column_stack([np.ones(6), [0.5, 1.5, 0.1, 2.0, 1.0, 3.0]])
+    groups = np.array(["a", "b", "a", None, "c", "c"], dtype=object)
+    with pytest.raises(MissingDataError, match=r"endog \(1 row\(s\)\), groups \(1 row"):
+        array_design(y, X, groups)
+    design = array_design(y, X, groups, missing="drop")
+    assert design.used.tolist() == [True, False, True, False, True, True]
+    assert design.labels == ["a", "c"] and design.group_values.tolist() == ["a", "a", "c", "c"]
+    np.testing.assert_array_equal(design.y, [1.0, 3.0, 5.0, 6.0])
+
+
+def test_array_design_errors_name_the_argument() -> None:
+    y, X, groups = np.arange(4.0), np.ones((4, 1)), np.array([1, 1, 2, 2])
+    with pytest.raises(DataError, match="exog has 3 rows; endog has 4"):
+        array_design(y, X[:3], groups)
+    with pytest.raises(DataError, match="endog must be one-dimensional"):
+        array_design(np.ones((4, 2)), X, groups)
+    with pytest.raises(DataError, match="endog has no observations"):
+        array_design(np.zeros(0), np.ones((0, 1)), np.zeros(0))
+    with pytest.raises(DataError, match="exog_re has 3 rows"):
+        array_design(y, X, groups, np.ones((3, 1)))
+    with pytest.raises(ArgumentTypeError, match="exog must be numeric"):
+        array_design(y, np.array([["a"], ["b"], ["c"], ["d"]]), groups)
+    with pytest.raises(DataError, match=r"rank deficient: column\(s\) \[1\]"):
+        array_design(y, np.column_stack([X, 2 * X]), groups)
+    with pytest.raises(DataError, match="exog column 0 holds 1 infinite"):
+        array_design(y, np.array([[1.0], [np.inf], [1.0], [1.0]]), groups)
+
+
+def test_components_are_stacked_on_the_groups_and_recoded() -> None:
+    y = np.arange(5.0)
+    X = np.ones((5, 1))
+    groups = np.array(["g1", "g1", "g2", "g2", "g2"], dtype=object)
+
+    def components(labels: list) -> list:
+        assert labels == ["g1", "g2"]
+        return [("c", [np.eye(2), np.array([[1.0], [np.nan], [1.0]])], None)]
+
+    with pytest.raises(MissingDataError, match=r"exog_vc\['c'\] \(1 row"):
+        array_design(y, X, groups, components=components)
+    design = array_design(y, X, groups, components=components, missing="drop")
+    (component,) = design.components
+    assert component.matrix.shape == (4, 3) and component.column_group.tolist() == [0, 0, 1]
+    assert [term.label for term in design.terms()] == ["c"]
+
+
+def test_from_arrays_fits_as_lmer() -> None:
+    """``(Days | Subject)`` from arrays: lme4's fit of sleepstudy."""
+    sleep = _sleep()
+    X = pd.DataFrame({"(Intercept)": 1.0, "Days": sleep["Days"]})
+    model = mm.LinearMixedModel.from_arrays(sleep["Reaction"], X, sleep["Subject"], X)
+    fit = model.fit()
+    lmer = mm.lmer("Reaction ~ Days + (Days | Subject)", sleep)
+    assert fit.llf == pytest.approx(lmer.llf, abs=1e-6)
+    np.testing.assert_allclose(fit.fe_params, lmer.fe_params, rtol=1e-6)
+    intercept = mm.LinearMixedModel.from_arrays(sleep["Reaction"], X, sleep["Subject"]).fit()
+    assert intercept.llf == pytest.approx(
+        mm.lmer("Reaction ~ Days + (1 | Subject)", sleep).llf, abs=1e-6
+    )
+    with pytest.raises(mm.errors.ArgumentError, match="missing must be"):
+        mm.LinearMixedModel.from_arrays(sleep["Reaction"], X, sleep["Subject"], missing="none")
