@@ -227,3 +227,19 @@ def test_objective_outside_fit_uses_the_thread_policy_for_large_models(monkeypat
     with threadpool_limits(limits=2, user_api="blas"):
         model.objective(np.array([0.5, 0.5]))
     assert seen and all(count == model.blas_threads for count in seen[0])
+
+
+def test_results_at_a_given_theta_do_not_optimise() -> None:
+    """lme4's ``optimizer = NULL``: the results at the start or at a given theta."""
+    sleep = mm.datasets.load("sleepstudy")
+    model = mm.LinearMixedModel.from_formula("Reaction ~ Days + (Days | Subject)", sleep)
+    fit = model.fit()
+    again = model.results_at(fit.theta)
+    assert again.llf == pytest.approx(fit.llf, rel=1e-12)
+    np.testing.assert_allclose(again.fe_params, fit.fe_params, rtol=1e-10)
+    start = model.results_at()
+    np.testing.assert_array_equal(start.theta, model.initial_theta())
+    assert start.llf == pytest.approx(-0.5 * model.objective(model.initial_theta()), rel=1e-12)
+    assert start.llf < fit.llf
+    with pytest.raises(mm.errors.ArgumentError):
+        model.results_at([1.0, 0.0])

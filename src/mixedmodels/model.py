@@ -478,6 +478,16 @@ class LinearMixedModel:
         )
         return bool(terms)
 
+    def results_at(self, theta: np.ndarray | None = None):
+        """The results at ``theta`` (default: the start) without optimising, as lme4's
+        ``lmerControl(optimizer = NULL)``."""
+        from .results.lmer import LmerResults
+
+        with self.thread_policy():  # as in fit: every BLAS call under the policy
+            start = self.initial_theta() if theta is None else theta
+            theta = check_start(start, self.n_theta, self.lower_bounds)
+            return LmerResults(self, self.optimizer_result_at(theta), self.is_singular(theta))
+
     def optimizer_result_at(self, theta: np.ndarray) -> OptimizerResult:
         """An :class:`OptimizerResult` for a given theta (no optimisation)."""
         value = self.objective(theta)

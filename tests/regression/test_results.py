@@ -12,6 +12,7 @@ from scipy import stats
 
 import mixedmodels.api as sm
 import mixedmodels.formula.api as smf
+from mixedmodels.errors import DataError
 from mixedmodels.optim.hessian import hessian
 from mixedmodels.regression._results import variance_covariances
 from mixedmodels.results import inference
@@ -173,3 +174,44 @@ def test_not_positive_definite_gives_none(monkeypatch: pytest.MonkeyPatch) -> No
     singular[0, 0] = 1.0
     monkeypatch.setattr(inference, "varpar_covariance", lambda lmer: (singular, None))
     assert variance_covariances(fit.lmer, fit.layout) is None
+
+
+# ---------------------------------------------------------------------- profile_re
+def test_profile_of_the_second_random_coefficient_peaks_at_the_estimate() -> None:
+    """re_ix=1 permutes exog_re so that its variance is a single entry of T."""
+    fit = fit_rs()
+    variance = fit.cov_re.iloc[1, 1]
+    profile = fit.profile_re(1, "re", num_low=2, dist_low=0.3 * variance, num_high=2,
+                             dist_high=0.3 * variance)
+    assert profile.shape == (5, 2)
+    assert profile[2, 0] == pytest.approx(variance, rel=1e-6)
+    assert profile[2, 1] == pytest.approx(fit.llf, rel=1e-9)
+    assert int(np.argmax(profile[:, 1])) == 2
+    assert np.all(np.diff(profile[:, 0]) > 0)
+    # The fit itself is not moved by the profile.
+    assert fit.cov_re.iloc[1, 1] == variance
+    assert fit.engine.objective(fit.theta) == pytest.approx(-2 * fit.llf, rel=1e-12)
+
+
+def test_profile_points_are_constrained_maxima() -> None:
+    """Each grid point is the maximum over the other parameters with the variance fixed."""
+    fit = fit_rs()
+    variance = fit.cov_re.iloc[0, 0]
+    profile = fit.profile_re(0, "re", num_low=1, dist_low=0.5 * variance, num_high=0)
+    low = profile[0, 1]
+    # Moving only the fixed variance (other theta at the estimate) is no better.
+    cov = np.asarray(fit.cov_re_unscaled).copy()
+    cov[0, 0] *= 0.5  # the grid's low point: (estimate - dist_low) on the profile scale
+    cov[0, 1] = cov[1, 0] = 0.0
+    theta = fit.layout.theta_from_profile(cov, np.zeros(0))
+    assert -0.5 * fit.engine.objective(theta) <= low + 1e-8
+
+
+def test_profile_errors() -> None:
+    fit = _dietox_rs()
+    with pytest.raises(DataError, match="vtype"):
+        fit.profile_re(0, "variance")
+    with pytest.raises(DataError, match="re_ix"):
+        fit.profile_re(2, "re")
+    with pytest.raises(DataError, match="variance component"):
+        fit.profile_re("nope", "vc")

@@ -3,9 +3,10 @@
 Both profile APIs are walks over values of one parameter ``p`` whose every
 point is :func:`profile_minimum`: lme4's ``confint(method="profile")``
 (:mod:`mixedmodels.results.profile`, root-finding on the signed root of the
-deviance) and statsmodels' ``profile_re`` (:mod:`mixedmodels.regression._profile`,
-a grid walked outwards from the estimate). Each point is warm-started from an
-evaluated neighbour (the caller's choice) and minimised by
+deviance) and statsmodels' ``profile_re`` (``MixedLMResults.profile_re`` in
+:mod:`mixedmodels.regression._results`, a grid walked outwards from the
+estimate). Each point is warm-started from an evaluated neighbour (the
+caller's choice) and minimised by
 :func:`~mixedmodels.optim.optimizer.minimize_bounded` with a small first trust
 region (``PROFILE_STEP``).
 

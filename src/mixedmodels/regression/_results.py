@@ -16,11 +16,14 @@ import pandas as pd
 from statsmodels.base.model import LikelihoodModelResults
 from statsmodels.iolib import summary2
 from statsmodels.regression import mixed_linear_model as sm_mixed
+from threadpoolctl import threadpool_limits
 
-from ..errors import MixedModelsWarning
+from ..errors import DataError, MixedModelsError, MixedModelsWarning
+from ..optim.profile import profile_minimum
 from ..results.condcov import effect_offsets, joint_conditional_covariances
 from ..results.inference import delta_covariance
-from ._design import ThetaLayout
+from ..results.profile import ProfileTrace
+from ._design import ThetaLayout, re_pattern_from_free
 
 if TYPE_CHECKING:
     from ..results.lmer import LmerResults
@@ -257,10 +260,49 @@ class MixedLMResults(sm_mixed.MixedLMResults):
         self, re_ix: int | str, vtype: str, num_low: int = 5, dist_low: float = 1.0,
         num_high: int = 5, dist_high: float = 1.0, **fit_kwargs: object,
     ) -> np.ndarray:
-        """statsmodels' ``profile_re``: ``(variance, profile log-likelihood)`` rows on its grid."""
-        from ._profile import profile_variance
+        """statsmodels' ``profile_re``: ``(variance, profile log-likelihood)`` rows on its grid.
 
-        return profile_variance(self, re_ix, vtype, num_low, dist_low, num_high, dist_high)
+        Fixing the profile-scale variance ``v`` of random coefficient ``r``: the
+        columns of ``exog_re`` are permuted so that ``r`` comes first; the first
+        diagonal entry of ``T`` is then the only entry in its row, so
+        ``(T T')_{00} = T_00^2`` and fixing ``T_00 = sqrt(v)`` fixes the variance
+        while every other ``theta`` stays free (a variance component is one
+        ``theta`` already). Each point is the profile step of lme4's profile
+        intervals (:func:`~mixedmodels.optim.profile.profile_minimum`), warm-started
+        from its neighbour towards the estimate
+        (:class:`~mixedmodels.results.profile.ProfileTrace`), on a copy of the state.
+        """
+        engine, theta_start, fixed, estimate = _profile_target(self, re_ix, vtype)
+        if estimate - dist_low <= 0:
+            raise MixedModelsError(
+                f"dist_low={dist_low!r} is too large: the variance estimate is {estimate:.6g}, "
+                "so the grid would reach a negative variance. Use a smaller dist_low."
+            )
+        centre = estimate / self.scale
+        grid = np.concatenate([
+            np.linspace((estimate - dist_low) / self.scale, centre, int(num_low) + 1),
+            np.linspace(centre, (estimate + dist_high) / self.scale, int(num_high) + 1)[1:],
+        ])
+        state, lower = engine.state.fork(), engine.lower_bounds
+
+        def criterion(theta: np.ndarray) -> float:
+            return np.inf if np.any(theta < lower) else state.evaluate(theta)
+
+        def minimum(value: float, start: np.ndarray) -> tuple[float, np.ndarray]:
+            outcome = profile_minimum(
+                criterion, start, lower, scale=engine.theta_scale, fixed=fixed, value=value**0.5
+            )
+            return outcome.objective, outcome.theta
+
+        trace = ProfileTrace(minimum, float(centre), theta_start, state.evaluate(theta_start))
+        rows = []
+        with threadpool_limits(limits=engine.blas_threads, user_api="blas"):
+            for value in sorted(grid, key=lambda value: abs(value - centre)):  # outwards
+                trace(value)
+            for value in grid:
+                objective = state.evaluate(trace.points[float(value)][1])
+                rows.append((value * state.sigma2(), -0.5 * objective))
+        return np.array(rows)
 
     def summary(
         self, yname: str | None = None, xname_fe: list[str] | None = None,
@@ -274,3 +316,29 @@ class MixedLMResults(sm_mixed.MixedLMResults):
 
     def __repr__(self) -> str:
         return f"<MixedLMResults {self.method} llf={self.llf:.4f} nobs={self.nobs}>"
+
+
+def _profile_target(results: MixedLMResults, re_ix: int | str, vtype: str) -> tuple:
+    """For :meth:`MixedLMResults.profile_re`: the engine, start theta, index of the fixed
+    theta entry and the variance's estimate."""
+    model = results.model
+    if vtype not in ("re", "vc"):
+        raise DataError(f"vtype must be 're' or 'vc', got {vtype!r}")
+    if vtype == "vc":
+        names = [component.name for component in model.components]
+        if re_ix not in names:
+            raise DataError(f"re_ix must name a variance component for vtype='vc': one of {names}")
+        k = names.index(re_ix)
+        return results.engine, results.theta, results.layout.vc_indices[k], results.vcomp[k]
+    if not isinstance(re_ix, int | np.integer) or not 0 <= int(re_ix) < results.k_re:
+        raise DataError(
+            f"re_ix must be an integer in [0, {results.k_re}) for vtype='re', got {re_ix!r}"
+        )
+    order = np.arange(results.k_re)
+    order[0], order[int(re_ix)] = int(re_ix), 0
+    free = model.free_pattern(results.freepat) >= 0
+    pattern = re_pattern_from_free((free | free.T)[np.ix_(order, order)], results.k_re)
+    engine, layout = model.engine(results.reml, pattern, exog_re=model.exog_re[:, order])
+    cov = np.asarray(results.cov_re_unscaled)[np.ix_(order, order)]
+    theta = layout.theta_from_profile(cov, results.vcomp / results.scale)
+    return engine, theta, int(layout.re_index[0, 0]), np.asarray(results.cov_re)[re_ix, re_ix]
