@@ -5,8 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.sparse as sp
 
-from mixedmodels.design.fixed import build_fixed, empty_terms, independent_columns, lme4_name
+from mixedmodels.design.fixed import (
+    build_fixed,
+    empty_terms,
+    evaluate_matrix,
+    independent_columns,
+    lme4_name,
+)
 from mixedmodels.errors import DataError, FormulaError, RankDeficiencyWarning
 
 
@@ -144,3 +151,13 @@ def test_full_rank_shortcut_declines_zero_and_extreme_columns(monkeypatch) -> No
             assert not _clearly_full_rank(matrix)
             kept = independent_columns(matrix)
             np.testing.assert_array_equal(kept, _loop_only(matrix, monkeypatch))
+
+
+def test_evaluate_matrix_sparse_equals_dense() -> None:
+    data = pd.DataFrame({"g": ["a", "b", "a", "c"], "x": [1.0, 0.0, 2.0, 3.0]})
+    names, dense, _ = evaluate_matrix("0 + C(g):x", data, "test")
+    sparse_names, sparse, spec = evaluate_matrix("0 + C(g):x", data, "test", sparse=True)
+    assert sparse_names == names and sp.issparse(sparse)
+    np.testing.assert_array_equal(sparse.toarray(), dense)
+    assert sparse.nnz == np.count_nonzero(dense)  # explicit zeros removed
+    assert list(spec.column_names) == names

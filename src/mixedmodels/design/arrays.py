@@ -113,6 +113,8 @@ def _group_factor(labels: np.ndarray, name: str) -> GroupingFactor:
 def used_rows(columns: dict[str, pd.Series], missing: str) -> np.ndarray:
     """The rows to use (see the module notes); ``columns`` are keyed by the names the
     errors give. ``missing``: ``"drop"``, or ``"raise"``/``"none"`` (an error)."""
+    if missing not in ("none", "drop", "raise"):
+        raise DataError(f"missing must be 'none', 'drop' or 'raise', got {missing!r}")
     stats = ChunkStats()
     used = complete_mask(columns, len(next(iter(columns.values()))), None, None, stats)
     for name, count in stats.infinite.items():

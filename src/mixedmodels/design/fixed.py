@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 from formulaic import ModelSpec, model_matrix
 from scipy.linalg import lapack
 
@@ -281,30 +282,39 @@ def simple_spec(rhs: str, data: Mapping[str, pd.Series] | pd.DataFrame) -> Simpl
 
 
 def evaluate_matrix(
-    rhs: str, data: pd.DataFrame, context: str, variables: Mapping[str, object] | None = None
-) -> tuple[list[str], np.ndarray, object]:
+    rhs: str, data: pd.DataFrame, context: str, variables: Mapping[str, object] | None = None,
+    sparse: bool = False,
+) -> tuple[list[str], np.ndarray | sp.csr_matrix, object]:
     """Evaluate a right-hand side with formulaic: column names, matrix and model spec.
 
     Right-hand sides made only of an intercept and numeric columns take a
-    direct path (:class:`SimpleSpec`) with the same result.
+    direct path (:class:`SimpleSpec`) with the same result. With ``sparse``
+    the matrix is a CSR matrix with its explicit zeros removed.
 
     Numpy's floating-point warnings (``log`` of a negative number) are
     silenced: the caller checks the matrix for NaN and Inf and reports them by
     column. Any formulaic error becomes a :class:`FormulaError` naming ``context``.
     ``variables`` are extra names (e.g. the caller's functions) the formula may use.
     """
-    simple = _simple_spec(rhs, data)
+    simple = None if sparse else _simple_spec(rhs, data)
     if simple is not None:
         return list(simple.column_names), simple.matrix(data), simple
     try:
         with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            frame = model_matrix(rhs, data, na_action="ignore", context=dict(variables or {}))
+            frame = model_matrix(
+                rhs, data, na_action="ignore", context=dict(variables or {}),
+                output="sparse" if sparse else "pandas",
+            )
     except Exception as error:  # formulaic raises many types; re-raise as one clear error
         raise FormulaError(
             f"cannot build the {context} from {rhs!r}: {type(error).__name__}: {error}; check "
             "the spelling of the terms and the types of their columns"
         ) from error
+    if sparse:
+        matrix = sp.csr_matrix(frame, dtype=float)
+        matrix.eliminate_zeros()
+        return [str(name) for name in frame.model_spec.column_names], matrix, frame.model_spec
     names = [str(name) for name in frame.columns]
     try:
         matrix = np.asarray(frame, dtype=float)

@@ -32,8 +32,6 @@ __all__ = ["ThetaLayout", "component_inputs", "re_pattern_from_free"]
 def component_inputs(exog_vc: object, labels: list) -> list[tuple[str, list, list | None]]:
     """``(name, one matrix per group in the order of labels, column names or None)`` per
     component of ``exog_vc`` (statsmodels' dict of dicts or ``VCSpec``), sorted by name."""
-    if exog_vc is None:
-        return []
     if isinstance(exog_vc, Mapping):
         items = []
         for name, per_group in exog_vc.items():

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 from formulaic import Formula, model_matrix
 from statsmodels.regression.mixed_linear_model import VCSpec
 
@@ -59,8 +58,6 @@ def translate(
     groups = kwargs.pop("groups")
     if kwargs:
         raise MixedModelsTypeError(f"from_formula got unexpected argument(s) {sorted(kwargs)}")
-    if missing not in ("none", "drop", "raise"):
-        raise DataError(f"missing must be 'none', 'drop' or 'raise', got {missing!r}")
     data, labels, group_name = _rows(data, groups, subset)
     parsed = parse_formula(formula)
     if parsed.bars:
@@ -157,18 +154,15 @@ def _vc_spec(
     names, colnames, mats = [], [], []
     for name in sorted(vc_text):
         argument = f"vc_formula[{name!r}]"
-        whole = _matrix(vc_text[name], data, argument, context, sparse=True)
-        columns = [str(c) for c in whole.model_spec.column_names]
-        whole_csr = sp.csr_matrix(whole, dtype=float)
-        whole_csr.eliminate_zeros()
+        columns, whole, _ = evaluate_matrix(vc_text[name], data, argument, context, sparse=True)
         per_group_names, per_group = [], []
         for rows in level_rows(factor.codes, factor.n_levels):
             if "Intercept" in columns:
-                frame = _matrix(vc_text[name], data.iloc[rows], argument, context, sparse=True)
-                per_group_names.append([str(c) for c in frame.model_spec.column_names])
-                per_group.append(sp.csr_matrix(frame, dtype=float))
+                own = evaluate_matrix(vc_text[name], data.iloc[rows], argument, context, True)
+                per_group_names.append(own[0])
+                per_group.append(own[1])
                 continue
-            block = whole_csr[rows]
+            block = whole[rows]
             used = np.flatnonzero(block.getnnz(axis=0))
             per_group_names.append([columns[j] for j in used])
             per_group.append(block[:, used])
@@ -200,17 +194,6 @@ def _required(text: str, argument: str) -> set[str]:
         raise FormulaError(f"cannot parse {argument} {text!r}: {error}") from error
 
 
-def _matrix(
-    text: str, data: pd.DataFrame, argument: str, context: Mapping[str, object],
-    sparse: bool = False,
-) -> object:
-    try:
-        output = "sparse" if sparse else "pandas"
-        return model_matrix(text, data, na_action="ignore", output=output, context=dict(context))
-    except Exception as error:  # formulaic raises many types
-        raise FormulaError(f"cannot evaluate {argument} {text!r}: {error}") from error
-
-
 def _response(expression: str, data: pd.DataFrame, context: Mapping[str, object]) -> np.ndarray:
     if expression in data.columns:
         column = data[expression]
@@ -219,7 +202,10 @@ def _response(expression: str, data: pd.DataFrame, context: Mapping[str, object]
                 f"response {expression!r} has dtype {column.dtype}; it must be numeric"
             )
         return column.to_numpy(dtype=float)
-    frame = _matrix(f"{expression} ~ 0", data, "the response", context).lhs
+    try:
+        frame = model_matrix(f"{expression} ~ 0", data, na_action="ignore", context=context).lhs
+    except Exception as error:  # formulaic raises many types
+        raise FormulaError(f"cannot evaluate the response {expression!r}: {error}") from error
     if frame.shape[1] != 1:
         raise MixedModelsTypeError(f"response {expression!r} must be one numeric column")
     return np.asarray(frame, dtype=float)[:, 0]

@@ -141,10 +141,10 @@ class MixedLM(LikelihoodModel):
     def set_re_names(self, names: list[str]) -> None:
         """Name the ``exog_re`` columns and derive statsmodels' parameter names."""
         self.exog_re_names = names
-        cov_names = []
-        for i in range(self.k_re):
-            for j in range(i + 1):
-                cov_names.append(f"{names[i]} Var" if i == j else f"{names[j]} x {names[i]} Cov")
+        cov_names = [
+            f"{names[i]} Var" if i == j else f"{names[j]} x {names[i]} Cov"
+            for i in range(self.k_re) for j in range(i + 1)
+        ]
         self.vc_names = [f"{component.name} Var" for component in self.components]
         self.param_names = list(self.data.xnames) + cov_names + self.vc_names
         self.data.param_names = self.param_names
@@ -414,8 +414,6 @@ def _check_options(kwargs: dict, missing: str, exog_vc: object) -> None:
     unknown = sorted(set(kwargs) - _INIT_OPTIONS)
     if unknown:
         raise MixedModelsTypeError(f"MixedLM got unexpected argument(s) {unknown}")
-    if missing not in ("none", "drop", "raise"):
-        raise DataError(f"missing must be 'none', 'drop' or 'raise', got {missing!r}")
     if isinstance(exog_vc, Mapping):
         warnings.warn(
             "Using deprecated variance components definition.  Please see documentation",
