@@ -27,7 +27,7 @@ from .design.checks import check_flag, check_start, check_structure
 from .design.crossprod import CrossProducts, row_cross_products
 from .design.terms import RandomEffectsBlock, TermInfo, TermSpec, assemble_blocks
 from .errors import ArgumentError, ConvergenceWarning, SingularFitWarning
-from .objective.pls import PLSState
+from .objective.pls import KEEP_BEST_ORDER, PLSState
 from .optim.driver import optimize_theta
 from .optim.optimizer import OptimizerResult
 from .optim.singular import singular_terms
@@ -428,7 +428,7 @@ class LinearMixedModel:
 
             criterion = EvaluationPrinter(self.objective)
         # A costly criterion keeps its best evaluation's factor, not to factor it again.
-        self.state.keep_best = self._schur_order() >= METHOD_ONE_ORDER
+        self.state.keep_best = self._schur_order() >= KEEP_BEST_ORDER
         try:
             result = optimize_theta(
                 criterion,

@@ -70,7 +70,7 @@ from .schur import (
 )
 from .single import SingleBlockFactor
 
-__all__ = ["PLSState", "select_factor"]
+__all__ = ["KEEP_BEST_ORDER", "PLSState", "select_factor"]
 
 #: Remaining systems up to this order are factored densely even when nested.
 SMALL_DENSE = 600
@@ -130,6 +130,13 @@ def _triangular_solve(factor: np.ndarray, rhs: np.ndarray, transpose: bool) -> n
         trans = "T" if transpose else "N"
         return scipy.linalg.solve_triangular(factor, rhs, lower=True, trans=trans)
     return solution
+
+
+
+#: Order of a dense Schur complement from which an evaluation is costly enough for the
+#: fit to keep its best factor (``PLSState.keep_best``): its dense Cholesky takes ~0.07 s
+#: on one core, more than copying the factor aside at each new best point.
+KEEP_BEST_ORDER = 2000
 
 
 class PLSState:
@@ -312,8 +319,9 @@ class PLSState:
 
     # ------------------------------------------------------------------ the best point
     #: Keep the lowest evaluation's factor aside (set by the fit when an evaluation is
-    #: costly): the fit ends by asking for its best point, which is often not the
-    #: optimiser's last, and would otherwise factor it again. Costs one more dense buffer.
+    #: costly, :data:`KEEP_BEST_ORDER`): the fit ends by asking for its best point, which
+    #: is often not the optimiser's last, and would otherwise factor it again. Costs one
+    #: more dense buffer.
     keep_best: bool = False
 
     def _remember_if_best(self) -> None:
