@@ -96,3 +96,16 @@ def test_a_component_that_is_zero_everywhere_is_an_error() -> None:
     factor, _ = _groups()
     with pytest.raises(DataError, match="'c' is zero for every observation"):
         _stack("c", [np.zeros((2, 1)), np.zeros((3, 1))]).term(factor, "Group:c")
+
+
+def test_split_keeps_each_groups_nonzero_columns_and_group_blocks_give_them_back() -> None:
+    """statsmodels' ``vc_formula`` without an intercept: one evaluation, split by group."""
+    _, rows = _groups()
+    shared = sp.csr_matrix(np.array([[1, 0, 0], [0, 1, 0], [0, 1, 0], [0, 0, 1], [0, 1, 0.0]]))
+    component = GroupComponent.split("c", shared, ["a", "b", "z"], rows)
+    assert component.column_names == ("a", "b", "b", "z")
+    assert component.column_group.tolist() == [0, 0, 1, 1]
+    (names_1, block_1), (names_2, block_2) = component.group_blocks(rows)
+    assert names_1 == ["a", "b"] and names_2 == ["b", "z"]
+    np.testing.assert_array_equal(block_1.toarray(), [[1, 0], [0, 1]])
+    np.testing.assert_array_equal(block_2.toarray(), [[1, 0], [0, 1], [1, 0]])

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from mixedmodels.optim.penalized import l1_descent, smooth_penalty
+from mixedmodels.errors import ArgumentError
+from mixedmodels.optim.penalized import l1_descent, penalized_estimate, smooth_penalty
 
 
 def test_l1_descent_soft_thresholds_an_orthogonal_problem() -> None:
@@ -55,3 +57,22 @@ def test_smooth_penalty_solves_the_ridge_problem() -> None:
     got = smooth_penalty(precision, beta_hat, _Ridge(0.3))
     want = np.linalg.solve(precision + 0.6 * np.eye(2), precision @ beta_hat)
     np.testing.assert_allclose(got, want, atol=1e-6)
+
+
+def test_penalized_estimate_covariance_covers_the_nonzero_coefficients() -> None:
+    covariance = np.array([[0.5, 0.1, 0.0], [0.1, 1.0, 0.2], [0.0, 0.2, 2.0]])
+    beta_hat = np.array([2.0, 0.01, -1.0])
+    beta, kept = penalized_estimate(beta_hat, covariance, "l1", [0.0, 5.0, 0.0], ceps=1e-4,
+                                    ptol=1e-10, maxit=500)
+    assert beta[1] == 0.0 and beta[0] != 0.0 and beta[2] != 0.0
+    assert np.isnan(kept[1]).all() and np.isnan(kept[:, 1]).all()
+    precision = np.linalg.inv(covariance)
+    np.testing.assert_allclose(
+        kept[np.ix_([0, 2], [0, 2])], np.linalg.inv(precision[np.ix_([0, 2], [0, 2])])
+    )
+    ridge = _Ridge(0.0)
+    beta, kept = penalized_estimate(beta_hat, covariance, ridge, 0.3)
+    np.testing.assert_allclose(ridge.weight, 0.0)  # the weight is the penalty's own
+    assert np.all(np.asarray(ridge.alpha) == 0.3)  # statsmodels' Penalty.alpha is set
+    with pytest.raises(ArgumentError, match="method must be 'l1'"):
+        penalized_estimate(beta_hat, covariance, "l2", 1.0)

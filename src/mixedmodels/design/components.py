@@ -113,6 +113,29 @@ class GroupComponent:
         codes, local = np.array(groups, dtype=np.int64), np.array(local, dtype=np.int64)
         return cls(name, matrix, codes, local, tuple(names))
 
+    @classmethod
+    def split(
+        cls, name: str, matrix: sp.csr_matrix, names: Sequence[str],
+        group_rows: Sequence[np.ndarray],
+    ) -> GroupComponent:
+        """A component from columns shared by the groups (a formula evaluated on every row):
+        each group gets the columns that are not zero on its rows."""
+        blocks = [matrix[rows] for rows in group_rows]
+        used = [np.flatnonzero(block.getnnz(axis=0)) for block in blocks]
+        return cls.stack(
+            name, [block[:, columns] for block, columns in zip(blocks, used, strict=True)],
+            group_rows, matrix.shape[0], [name] * len(group_rows),
+            [[names[j] for j in columns] for columns in used],
+        )
+
+    def group_blocks(self, group_rows: Sequence[np.ndarray]) -> list[tuple[list, sp.csr_matrix]]:
+        """Each group's column names and matrix (its rows and columns), in group order."""
+        blocks = []
+        for code, rows in enumerate(group_rows):
+            columns = self.group_columns(code)
+            blocks.append(([self.column_names[j] for j in columns], self.matrix[rows][:, columns]))
+        return blocks
+
     def missing_rows(self) -> np.ndarray:
         """Rows that hold a NaN."""
         rows = np.repeat(np.arange(self.matrix.shape[0]), np.diff(self.matrix.indptr))

@@ -22,11 +22,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
+from statsmodels.regression.mixed_linear_model import VCSpec
 
 from ..design.terms import block_pattern, full_pattern
 from ..errors import DataError, MixedModelsTypeError, StructureError
 
-__all__ = ["ThetaLayout", "component_inputs", "re_pattern_from_free"]
+__all__ = ["ThetaLayout", "as_vcspec", "component_inputs", "re_pattern_from_free"]
+
+
+def as_vcspec(names: list[str], blocks: list[list[tuple[list, object]]]) -> VCSpec:
+    """statsmodels' ``VCSpec``: per component, each group's ``(column names, matrix)``."""
+    colnames = [[names_ for names_, _ in part] for part in blocks]
+    return VCSpec(names, colnames, [[matrix for _, matrix in part] for part in blocks])
 
 
 def component_inputs(exog_vc: object, labels: list) -> list[tuple[str, list, list | None]]:

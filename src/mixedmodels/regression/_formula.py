@@ -18,12 +18,13 @@ from formulaic import Formula, model_matrix
 from statsmodels.regression.mixed_linear_model import VCSpec
 
 from ..design.arrays import group_labels, used_rows
-from ..design.components import level_rows
+from ..design.components import GroupComponent, level_rows
 from ..design.fixed import FixedDesign, build_fixed, evaluate_matrix
 from ..design.grouping import make_grouping_factor
 from ..errors import DataError, FormulaError, MixedModelsTypeError
 from ..formula.parse import parse_formula
 from ..frames import to_pandas
+from ._design import as_vcspec
 
 __all__ = ["FormulaSpec", "translate"]
 
@@ -151,25 +152,18 @@ def _vc_spec(
     ``docs/statsmodels.md``: without an intercept one evaluation on all rows, split by
     group, keeping each group's non-zero columns; with one, per group)."""
     factor = make_grouping_factor({group_name: pd.Series(labels, dtype=object)}, (group_name,))
-    names, colnames, mats = [], [], []
+    group_rows = level_rows(factor.codes, factor.n_levels)
+    blocks = []
     for name in sorted(vc_text):
-        argument = f"vc_formula[{name!r}]"
-        columns, whole, _ = evaluate_matrix(vc_text[name], data, argument, context, sparse=True)
-        per_group_names, per_group = [], []
-        for rows in level_rows(factor.codes, factor.n_levels):
-            if "Intercept" in columns:
-                own = evaluate_matrix(vc_text[name], data.iloc[rows], argument, context, True)
-                per_group_names.append(own[0])
-                per_group.append(own[1])
-                continue
-            block = whole[rows]
-            used = np.flatnonzero(block.getnnz(axis=0))
-            per_group_names.append([columns[j] for j in used])
-            per_group.append(block[:, used])
-        names.append(name)
-        colnames.append(per_group_names)
-        mats.append(per_group)
-    return VCSpec(names, colnames, mats)
+        text, argument = vc_text[name], f"vc_formula[{name!r}]"
+        columns, whole, _ = evaluate_matrix(text, data, argument, context, sparse=True)
+        if "Intercept" in columns:
+            part = [evaluate_matrix(text, data.iloc[rows], argument, context, True)[:2]
+                    for rows in group_rows]  # fmt: skip
+        else:
+            part = GroupComponent.split(name, whole, columns, group_rows).group_blocks(group_rows)
+        blocks.append(part)
+    return as_vcspec(sorted(vc_text), blocks)
 
 
 def _one_sided(text: str, argument: str) -> str:

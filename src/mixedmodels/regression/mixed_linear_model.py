@@ -31,10 +31,10 @@ from ..design.arrays import array_design
 from ..errors import ConvergenceWarning, DataError, MixedModelsTypeError, SingularFitWarning
 from ..model import LinearMixedModel
 from ..optim.hessian import hessian, jacobian
-from ..optim.penalized import l1_descent, smooth_penalty
+from ..optim.penalized import penalized_estimate
 from ..results.lmer import LmerResults
 from . import _formula
-from ._design import ThetaLayout, component_inputs, re_pattern_from_free
+from ._design import ThetaLayout, as_vcspec, component_inputs, re_pattern_from_free
 from ._results import MixedLMResults
 
 __all__ = ["MixedLM", "MixedLMParams", "MixedLMResults", "SingularCovarianceWarning", "VCSpec"]
@@ -126,16 +126,10 @@ class MixedLM(LikelihoodModel):
     @cached_property
     def exog_vc(self) -> VCSpec:
         """The variance components in statsmodels' layout (per group, dense)."""
-        names, colnames, mats = [], [], []
-        for component in self.components:
-            per_group = [component.group_columns(code) for code in range(self.n_groups)]
-            names.append(component.name)
-            colnames.append([[component.column_names[j] for j in cols] for cols in per_group])
-            mats.append([
-                component.matrix[rows][:, cols].toarray()
-                for rows, cols in zip(self.row_indices.values(), per_group, strict=True)
-            ])
-        return VCSpec(names, colnames, mats)
+        rows = list(self.row_indices.values())
+        blocks = [component.group_blocks(rows) for component in self.components]
+        dense = [[(names, matrix.toarray()) for names, matrix in part] for part in blocks]
+        return as_vcspec([component.name for component in self.components], dense)
 
     # ------------------------------------------------------------------ names
     def set_re_names(self, names: list[str]) -> None:
@@ -367,22 +361,11 @@ class MixedLM(LikelihoodModel):
         (:mod:`mixedmodels.optim.penalized`), the variance parameters held at the
         unpenalised fit (for a ``Penalty`` too: deviation 8 in ``docs/statsmodels.md``)."""
         base: MixedLMResults = self.fit(start_params=start_params, **fit_kwargs)
-        beta_hat = np.asarray(base.fe_params, dtype=float)
-        precision = np.linalg.inv(np.asarray(base.cov_params())[: self.k_fe, : self.k_fe])
-        weights = np.broadcast_to(np.asarray(alpha, dtype=float), (self.k_fe,)).copy()
-        if hasattr(method, "func") and hasattr(method, "deriv"):  # a statsmodels Penalty
-            method.alpha = weights
-            beta = smooth_penalty(precision, beta_hat, method)
-        elif method == "l1":
-            beta = l1_descent(precision, beta_hat, weights, ceps, ptol, maxit)
-        else:
-            raise DataError(f"method must be 'l1' or a statsmodels Penalty, got {method!r}")
-        keep = np.abs(beta) > ceps
-        cov_fe = np.full((self.k_fe, self.k_fe), np.nan)
-        cov_fe[np.ix_(keep, keep)] = np.linalg.inv(precision[np.ix_(keep, keep)])
-        results = MixedLMResults(
-            self, base.lmer, base.layout, base.freepat, fixed_effects=(beta, cov_fe)
+        covariance = np.asarray(base.cov_params())[: self.k_fe, : self.k_fe]
+        estimate = penalized_estimate(
+            np.asarray(base.fe_params, dtype=float), covariance, method, alpha, ceps, ptol, maxit
         )
+        results = MixedLMResults(self, base.lmer, base.layout, base.freepat, fixed_effects=estimate)
         return MixedLMResultsWrapper(results)
 
 
