@@ -21,7 +21,7 @@ from ..design.arrays import group_labels, used_rows
 from ..design.components import GroupComponent, level_rows
 from ..design.fixed import FixedDesign, build_fixed, evaluate_matrix
 from ..design.grouping import make_grouping_factor
-from ..errors import DataError, FormulaError, MixedModelsTypeError
+from ..errors import FormulaError, MixedModelsTypeError
 from ..formula.parse import parse_formula
 from ..frames import to_pandas
 from ._design import as_vcspec
@@ -70,7 +70,11 @@ def translate(
     absent = sorted(name for name in used if name not in data.columns and name not in namespace)
     if absent:
         raise FormulaError(f"the formulas use {absent}, which are not columns of the data")
-    data, labels = _complete(data, labels, used, missing)
+    columns = {f"column {c!r}": data[c] for c in data.columns if c in used}
+    columns["groups"] = pd.Series(labels, dtype=object, index=data.index)
+    keep = used_rows(columns, missing)  # the rows without a missing value, or an error
+    if not keep.all():
+        data, labels = data.iloc[np.flatnonzero(keep)], labels[keep]
     context = {key: value for key, value in namespace.items() if key in used}
     fixed = build_fixed(parsed.fixed_rhs, data, variables=context)
     endog = pd.Series(_response(parsed.response, data, context), index=data.index)
@@ -83,11 +87,7 @@ def translate(
 
 def _rows(data: object, groups: object, subset: object) -> tuple[pd.DataFrame, np.ndarray, str]:
     """The data as pandas, the group labels and the grouping name, restricted to ``subset``."""
-    if isinstance(data, Mapping) and not isinstance(data, pd.DataFrame):
-        data = pd.DataFrame(data)
-    if not isinstance(data, pd.DataFrame):
-        # polars, pyarrow, ...: the whole frame (statsmodels' formulas may use any column)
-        data = to_pandas(data, "data")
+    data = to_pandas(dict(data) if isinstance(data, Mapping) else data, "data")
     group_name = "Group"
     if isinstance(groups, str):
         if groups not in data.columns:
@@ -117,20 +117,6 @@ def _formula_variables(
     for name, text in vc_text.items():
         used |= _required(text, f"vc_formula[{name!r}]")
     return re_text, vc_text, used
-
-
-def _complete(
-    data: pd.DataFrame, labels: np.ndarray, used: set[str], missing: str
-) -> tuple[pd.DataFrame, np.ndarray]:
-    """The rows without a missing value in a used column or the groups (``missing='drop'``)."""
-    columns = {f"column {c!r}": data[c] for c in data.columns if c in used}
-    columns["groups"] = pd.Series(labels, dtype=object, index=data.index)
-    keep = used_rows(columns, missing)
-    if not keep.all():
-        data, labels = data.iloc[np.flatnonzero(keep)], labels[keep]
-    if len(data) == 0:
-        raise DataError("no rows left to fit")
-    return data, labels
 
 
 def _exog_re(

@@ -285,7 +285,6 @@ class MixedLM(LikelihoodModel):
         )
         return structured.fit(start=theta0, warn=False)
 
-
     def _as_params(self, params: object, has_fe: bool | None = None) -> MixedLMParams:
         """``params`` as ``MixedLMParams`` (an array packed as statsmodels packs it;
         ``has_fe=None``: with the fixed effects when its length says so)."""
