@@ -523,3 +523,15 @@ def test_get_distribution_of_a_model_with_only_variance_components() -> None:
     # y = 1 + a_g + e: variance 2 * 3 + 2 = 8, rows of a group correlated by 6 / 8
     np.testing.assert_allclose(draws.var(axis=0).mean(), 8.0, rtol=0.1)
     np.testing.assert_allclose(np.corrcoef(draws[:, 0], draws[:, 1])[0, 1], 0.75, atol=0.1)
+
+
+def test_formula_names_come_from_the_callers_namespace_unless_eval_env_is_minus_one() -> None:
+    data = dietox()
+
+    def times_two(values):
+        return 2 * values
+
+    model = smf.mixedlm("Weight ~ times_two(Time)", data, groups="Pig")
+    assert model.exog_names == ["Intercept", "times_two(Time)"]
+    with pytest.raises(FormulaError, match="times_two"):
+        smf.mixedlm("Weight ~ times_two(Time)", data, groups="Pig", eval_env=-1)

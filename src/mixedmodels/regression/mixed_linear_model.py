@@ -376,7 +376,10 @@ def _new_design(fixed: object, data: object) -> tuple[None, np.ndarray]:
 
 
 def _caller_namespace(depth: object) -> dict[str, object]:
-    """Names visible to the caller of ``from_formula`` (``eval_env`` frames further up)."""
+    """Names visible to the caller of ``from_formula`` (``eval_env`` frames further up;
+    ``-1``: none, statsmodels' clean environment)."""
+    if depth == -1:
+        return {}
     frame = inspect.currentframe().f_back.f_back
     for _ in range(depth if isinstance(depth, int) else 0):
         frame = frame.f_back
