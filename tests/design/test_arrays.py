@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import mixedmodels as mm
 from mixedmodels.design.arrays import array_design, group_labels, used_rows
-from mixedmodels.errors import ArgumentTypeError, DataError, MissingDataError
+from mixedmodels.errors import ArgumentTypeError, DataError, MissingDataError, MixedModelsWarning
 
 
 def _sleep() -> pd.DataFrame:
@@ -116,3 +120,26 @@ def test_from_arrays_fits_as_lmer() -> None:
     )
     with pytest.raises(mm.errors.ArgumentError, match="missing must be"):
         mm.LinearMixedModel.from_arrays(sleep["Reaction"], X, sleep["Subject"], missing="none")
+
+
+@settings(derandomize=True, database=None, max_examples=40, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.booleans())
+def test_from_arrays_is_lmer_whatever_the_row_order_and_labels(seed: int, slope: bool) -> None:
+    """Rows shuffled and groups relabelled (text labels): the fit of the same formula."""
+    rng = np.random.default_rng(seed)
+    n_groups, per_group = int(rng.integers(5, 11)), int(rng.integers(4, 9))
+    g = np.repeat(np.arange(n_groups), per_group)
+    x = rng.normal(size=g.size) * rng.uniform(0.5, 3.0)
+    b0, b1 = rng.normal(size=(2, n_groups)) * [[rng.uniform(0.5, 2.0)], [rng.uniform(0.3, 1.0)]]
+    y = 1.0 + 0.5 * x + b0[g] + (b1[g] * x if slope else 0.0) + rng.normal(size=g.size)
+    data = pd.DataFrame({"y": y, "x": x, "g": g})
+    formula = "y ~ x + (x | g)" if slope else "y ~ x + (1 | g)"
+    order = rng.permutation(len(data))
+    labels = np.array([f"level {code}" for code in rng.permutation(1000)[:n_groups]])[g]
+    X = np.column_stack([np.ones(len(y)), x])[order]
+    model = mm.LinearMixedModel.from_arrays(y[order], X, labels[order], X if slope else None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MixedModelsWarning)
+        ours, lmer = model.fit(), mm.lmer(formula, data)
+    assert ours.llf == pytest.approx(lmer.llf, rel=1e-8)
+    np.testing.assert_allclose(ours.fe_params, lmer.fe_params, atol=1e-4 * lmer.bse_fe.max())
