@@ -56,6 +56,9 @@ def test_array_design_codes_groups_and_names_columns() -> None:
     plain = array_design(y, X.to_numpy(), np.repeat([1, 2, 3], 2), X.to_numpy())
     assert plain.x_names == ["x1", "x2"] and plain.z_names == ["x_re1", "x_re2"]
     assert plain.labels == [1, 2, 3] and type(plain.labels[0]) is int
+    # Labels that cannot be compared are sorted by type name, then text (as statsmodels).
+    mixed = array_design(y[:3], X.to_numpy()[:3], np.array([2, "a", 1], dtype=object))
+    assert mixed.labels == [1, 2, "a"] and mixed.groups.codes.tolist() == [1, 2, 0]
 
 
 def test_array_design_drops_incomplete_rows_and_their_groups() -> None:
