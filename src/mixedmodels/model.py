@@ -232,7 +232,7 @@ class LinearMixedModel:
         """
         if missing not in ("raise", "drop"):
             raise ArgumentError(f"missing must be 'raise' or 'drop', got {missing!r}")
-        design = array_design(y, X, groups, Z, missing=missing)
+        design = array_design(y, X, groups, Z, missing=missing, arguments=("y", "X", "Z"))
         if design.Z is None:
             intercept = np.ones((len(design.y), 1))
             design = dataclasses.replace(design, Z=intercept, z_names=["(Intercept)"])

@@ -146,3 +146,13 @@ def test_from_arrays_is_lmer_whatever_the_row_order_and_labels(seed: int, slope:
         ours, lmer = model.fit(), mm.lmer(formula, data)
     assert ours.llf == pytest.approx(lmer.llf, rel=1e-8)
     np.testing.assert_allclose(ours.fe_params, lmer.fe_params, atol=1e-4 * lmer.bse_fe.max())
+
+
+def test_from_arrays_errors_name_its_own_arguments() -> None:
+    y, groups = np.arange(4.0), np.array([1, 1, 2, 2])
+    with pytest.raises(DataError, match="X has 3 rows; y has 4"):
+        mm.LinearMixedModel.from_arrays(y, np.ones((3, 1)), groups)
+    with pytest.raises(DataError, match=r"X is rank deficient: column\(s\) \[1\]"):
+        mm.LinearMixedModel.from_arrays(y, np.ones((4, 2)), groups)
+    with pytest.raises(MissingDataError, match=r"y \(1 row\(s\)\)"):
+        mm.LinearMixedModel.from_arrays(np.array([1.0, np.nan, 2.0, 3.0]), np.ones((4, 1)), groups)

@@ -160,6 +160,7 @@ def array_design(
     components: ComponentInputs | None = None,
     missing: str = "raise",
     group_name: str = "Group",
+    arguments: tuple[str, str, str] = ("endog", "exog", "exog_re"),
 ) -> ArrayDesign:
     """Check and code array inputs (see the module notes).
 
@@ -176,34 +177,37 @@ def array_design(
         (:data:`ComponentInputs`).
     missing : {"raise", "none", "drop"}
     group_name : str
+    arguments : tuple of str
+        The names of ``endog``, ``exog`` and ``exog_re`` in errors (the caller's).
 
     Returns
     -------
     ArrayDesign
         Column names are a DataFrame's, else ``x1``, ... and ``x_re1``, ....
     """
-    y, _ = float_matrix(endog, "endog")
+    y_name, x_name, z_name = arguments
+    y, _ = float_matrix(endog, y_name)
     if y.shape[1] != 1:
-        raise DataError(f"endog must be one-dimensional, got shape {y.shape}")
+        raise DataError(f"{y_name} must be one-dimensional, got shape {y.shape}")
     y = y[:, 0]
     n = len(y)
     if n == 0:
-        raise DataError("endog has no observations")
-    X, x_names = float_matrix(exog, "exog")
+        raise DataError(f"{y_name} has no observations")
+    X, x_names = float_matrix(exog, x_name)
     x_names = x_names or [f"x{j}" for j in range(1, X.shape[1] + 1)]
     if X.shape[0] != n:
-        raise DataError(f"exog has {X.shape[0]} rows; endog has {n}")
+        raise DataError(f"{x_name} has {X.shape[0]} rows; {y_name} has {n}")
     labels = group_labels(groups, n)
     Z, z_names = None, []
     if exog_re is not None:
-        Z, z_names = float_matrix(exog_re, "exog_re")
+        Z, z_names = float_matrix(exog_re, z_name)
         z_names = z_names or [f"x_re{j}" for j in range(1, Z.shape[1] + 1)]
         if Z.shape[0] != n:
-            raise DataError(f"exog_re has {Z.shape[0]} rows; endog has {n}")
+            raise DataError(f"{z_name} has {Z.shape[0]} rows; {y_name} has {n}")
     stacked, known = _stacked(labels, n, components)
-    columns = {"endog": y, **{f"exog column {j}": X[:, j] for j in range(X.shape[1])}}
+    columns = {y_name: y, **{f"{x_name} column {j}": X[:, j] for j in range(X.shape[1])}}
     if Z is not None:
-        columns.update({f"exog_re column {j}": Z[:, j] for j in range(Z.shape[1])})
+        columns.update({f"{z_name} column {j}": Z[:, j] for j in range(Z.shape[1])})
     columns = {name: pd.Series(values) for name, values in columns.items()}
     columns["groups"] = pd.Series(labels, dtype=object)
     for component in stacked:
@@ -215,7 +219,7 @@ def array_design(
     if len(independent) < X.shape[1]:
         dependent = [j for j in range(X.shape[1]) if j not in independent]
         raise DataError(
-            f"exog is rank deficient: column(s) {dependent} are constant zero or collinear "
+            f"{x_name} is rank deficient: column(s) {dependent} are constant zero or collinear "
             "with earlier columns; remove them"
         )
     factor = _group_factor(labels[used], group_name)
