@@ -156,3 +156,10 @@ def test_from_arrays_errors_name_its_own_arguments() -> None:
         mm.LinearMixedModel.from_arrays(y, np.ones((4, 2)), groups)
     with pytest.raises(MissingDataError, match=r"y \(1 row\(s\)\)"):
         mm.LinearMixedModel.from_arrays(np.array([1.0, np.nan, 2.0, 3.0]), np.ones((4, 1)), groups)
+
+
+def test_no_group_label_at_all_is_a_clear_error_with_components_too() -> None:
+    labels = np.array([None] * 4, dtype=object)
+    with pytest.raises(DataError, match="no complete rows"):
+        array_design(np.arange(4.0), np.ones((4, 1)), labels, missing="drop",
+                     components=lambda names: [("c", [], None)])

@@ -107,8 +107,10 @@ class GroupComponent:
             local += range(coo.shape[1])
             names += found or [str(j) for j in range(coo.shape[1])]
         shape = (n_rows, len(names))
-        data = (np.concatenate(values), (np.concatenate(rows), np.concatenate(cols)))
-        matrix = sp.csr_matrix(data, shape=shape) if names else sp.csr_matrix(shape)
+        matrix = sp.csr_matrix(shape)  # no groups (every group label missing) or no columns
+        if names:
+            data = (np.concatenate(values), (np.concatenate(rows), np.concatenate(cols)))
+            matrix = sp.csr_matrix(data, shape=shape)
         matrix.eliminate_zeros()
         codes, local = np.array(groups, dtype=np.int64), np.array(local, dtype=np.int64)
         return cls(name, matrix, codes, local, tuple(names))
