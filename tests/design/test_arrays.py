@@ -163,3 +163,13 @@ def test_no_group_label_at_all_is_a_clear_error_with_components_too() -> None:
     with pytest.raises(DataError, match="no complete rows"):
         array_design(np.arange(4.0), np.ones((4, 1)), labels, missing="drop",
                      components=lambda names: [("c", [], None)])
+
+
+def test_an_infinite_value_in_a_component_is_an_error() -> None:
+    groups = np.repeat([1, 2, 3], 4)
+
+    def components(labels: list) -> list:
+        return [("a", [np.full((4, 1), np.inf), np.ones((4, 1)), np.ones((4, 1))], None)]
+
+    with pytest.raises(DataError, match=r"exog_vc\['a'\] holds 4 infinite"):
+        array_design(np.arange(12.0), np.ones((12, 1)), groups, components=components)

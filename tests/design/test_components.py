@@ -55,7 +55,7 @@ def test_a_matrix_of_the_wrong_height_is_named() -> None:
 def test_missing_rows_and_restriction_recode_groups() -> None:
     component = _stack("c", [np.array([[np.nan, 1.0], [1.0, 1.0]]), np.ones((3, 2))])
     assert component.tied  # rows with two non-zeros: a tied term on the group factor
-    assert component.missing_rows().tolist() == [True, False, False, False, False]
+    assert np.isnan(component.row_values()).tolist() == [True, False, False, False, False]
     keep = np.array([False, False, True, True, True])
     restricted = component.restricted(keep, np.array([-1, 0]))  # g1 loses its rows
     assert restricted.matrix.shape == (3, 4)
@@ -109,3 +109,9 @@ def test_split_keeps_each_groups_nonzero_columns_and_group_blocks_give_them_back
     assert names_1 == ["a", "b"] and names_2 == ["b", "z"]
     np.testing.assert_array_equal(block_1.toarray(), [[1, 0], [0, 1]])
     np.testing.assert_array_equal(block_2.toarray(), [[1, 0], [0, 1], [1, 0]])
+
+
+def test_row_values_flag_nan_before_inf() -> None:
+    g1 = np.array([[np.inf, 0.0], [np.nan, np.inf]])
+    values = _stack("c", [g1, np.ones((3, 1))]).row_values()
+    assert np.isinf(values[0]) and np.isnan(values[1]) and np.all(values[2:] == 0)

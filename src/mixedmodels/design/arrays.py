@@ -211,8 +211,7 @@ def array_design(
     columns = {name: pd.Series(values) for name, values in columns.items()}
     columns["groups"] = pd.Series(labels, dtype=object)
     for component in stacked:
-        missing_values = np.where(component.missing_rows(), np.nan, 0.0)
-        columns[f"exog_vc[{component.name!r}]"] = pd.Series(missing_values)
+        columns[f"exog_vc[{component.name!r}]"] = pd.Series(component.row_values())
     used = used_rows(columns, missing)
     X = X[used]
     independent = set(independent_columns(X).tolist())

@@ -138,12 +138,14 @@ class GroupComponent:
             blocks.append(([self.column_names[j] for j in columns], self.matrix[rows][:, columns]))
         return blocks
 
-    def missing_rows(self) -> np.ndarray:
-        """Rows that hold a NaN."""
+    def row_values(self) -> np.ndarray:
+        """Per row: NaN where the row holds a NaN, else Inf where it holds an infinite
+        value, else 0 (what the row rules of :func:`~.rows.complete_mask` read)."""
         rows = np.repeat(np.arange(self.matrix.shape[0]), np.diff(self.matrix.indptr))
-        bad = np.zeros(self.matrix.shape[0], dtype=bool)
-        bad[rows[np.isnan(self.matrix.data)]] = True
-        return bad
+        values = np.zeros(self.matrix.shape[0])
+        values[rows[np.isinf(self.matrix.data)]] = np.inf
+        values[rows[np.isnan(self.matrix.data)]] = np.nan
+        return values
 
     def restricted(self, keep: np.ndarray, group_map: np.ndarray) -> GroupComponent:
         """The component on the rows ``keep`` (mask), groups recoded by ``group_map``
