@@ -104,6 +104,8 @@ def test_subset_namespace_and_response_expressions() -> None:
 
 def test_clear_errors() -> None:
     data = _data()
+    with pytest.raises(DataError, match="subset does not select rows"):
+        _translate(data, subset=[10**9])
     with pytest.raises(MixedModelsTypeError, match="groups"):
         translate("y ~ x", data, None, None, None, "none", {}, {})
     with pytest.raises(MixedModelsTypeError, match="unexpected"):

@@ -21,7 +21,7 @@ from ..design.arrays import group_labels, used_rows
 from ..design.components import GroupComponent, level_rows
 from ..design.fixed import FixedDesign, build_fixed, evaluate_matrix
 from ..design.grouping import make_grouping_factor
-from ..errors import FormulaError, MixedModelsTypeError
+from ..errors import DataError, FormulaError, MixedModelsTypeError
 from ..formula.parse import parse_formula
 from ..frames import to_pandas
 from ._design import as_vcspec
@@ -97,7 +97,10 @@ def _rows(data: object, groups: object, subset: object) -> tuple[pd.DataFrame, n
     else:
         labels = group_labels(groups, len(data))
     if subset is not None:
-        positions = pd.Series(np.arange(len(data)), index=data.index).loc[subset]
+        try:
+            positions = pd.Series(np.arange(len(data)), index=data.index).loc[subset]
+        except (KeyError, IndexError, TypeError) as error:
+            raise DataError(f"subset does not select rows of the data: {error}") from error
         positions = np.asarray(positions, dtype=np.int64).ravel()
         data, labels = data.iloc[positions], labels[positions]
     return data, labels, group_name
