@@ -32,7 +32,6 @@ from .optim.driver import optimize_theta
 from .optim.optimizer import OptimizerResult
 from .optim.singular import singular_terms
 from .optim.start import (
-    METHOD_ONE_ORDER,
     PURE_ERROR_THETA,
     initial_steps,
     initial_theta,
@@ -308,16 +307,14 @@ class LinearMixedModel:
     def initial_theta(self) -> np.ndarray:
         """Starting theta; see :func:`mixedmodels.optim.start.initial_theta`.
 
-        With several grouping factors, one evaluation at a very large theta
-        gives the pure-error sum of squares for the intercepts' moment start;
-        when that evaluation is costly (a Schur complement of order
-        ``METHOD_ONE_ORDER`` or more) crossed scalar intercepts start at
-        Henderson's Method I instead, which needs no evaluation.
+        With several grouping factors that are all scalar intercepts (crossed or
+        nested), the start is Henderson's Method I, which needs no evaluation.
+        Otherwise, one evaluation at a very large theta gives the pure-error sum
+        of squares for the intercepts' moment start.
         """
         pure_error = ratios = None
         if len(self.blocks) > 1 and any(block.is_intercept_only for block in self.blocks):
-            if self._schur_order() >= METHOD_ONE_ORDER:
-                ratios = method_one_ratios(self.blocks, self.cross)
+            ratios = method_one_ratios(self.blocks, self.cross)
             if ratios is None:
                 big = np.where(np.isfinite(self.lower_bounds), PURE_ERROR_THETA, 0.0)
                 self.state.evaluate(big / self.theta_scale)
