@@ -28,6 +28,7 @@ symbol        meaning
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import scipy.sparse as sp
@@ -166,9 +167,10 @@ class RandomEffectsBlock:
         self.__dict__.update(state)
         self.__post_init__()
 
-    @property
+    @cached_property
     def is_intercept_only(self) -> bool:
-        """True for a scalar random intercept (``z`` is a column of ones)."""
+        """True for a scalar random intercept (``z`` is a column of ones); cached, as the
+        test reads every row and a fit asks several times."""
         return (
             self.n_columns == 1
             and self.theta_index[0, 0] >= 0
