@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from mixedmodels.design.components import GroupComponent, level_rows
-from mixedmodels.design.grouping import GroupingFactor
+from mixedmodels.design.components import GroupComponent
+from mixedmodels.design.grouping import GroupingFactor, level_rows
 from mixedmodels.design.terms import full_pattern
 from mixedmodels.errors import DataError
 
@@ -23,11 +23,6 @@ def _stack(name: str, matrices: list, column_names: list | None = None) -> Group
     _, rows = _groups()
     arguments = [f"{name}[{label!r}]" for label in ("g1", "g2")]
     return GroupComponent.stack(name, matrices, rows, 5, arguments, column_names)
-
-
-def test_level_rows_lists_each_levels_rows_in_order() -> None:
-    rows = level_rows(np.array([1, 0, 1, 2, 0]), 4)
-    assert [part.tolist() for part in rows] == [[1, 4], [0, 2], [3], []]
 
 
 def test_dense_sparse_and_pandas_matrices_stack_alike() -> None:

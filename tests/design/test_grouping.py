@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mixedmodels.design.grouping import make_grouping_factor
+from mixedmodels.design.grouping import level_rows, make_grouping_factor
 from mixedmodels.errors import FormulaError, MissingDataError
 
 
@@ -84,3 +84,8 @@ def test_categorical_levels_do_not_change_the_data() -> None:
     factor = make_grouping_factor(data, ("g",))
     assert list(factor.levels) == ["a", "b"]
     assert list(data["g"].cat.categories) == ["a", "b", "c"]
+
+
+def test_level_rows_lists_each_levels_rows_in_order() -> None:
+    rows = level_rows(np.array([1, 0, 1, 2, 0]), 4)
+    assert [part.tolist() for part in rows] == [[1, 4], [0, 2], [3], []]

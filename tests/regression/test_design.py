@@ -8,8 +8,8 @@ import pytest
 import scipy.sparse as sp
 from statsmodels.regression.mixed_linear_model import VCSpec
 
-from mixedmodels.design.components import GroupComponent, level_rows
-from mixedmodels.design.grouping import GroupingFactor
+from mixedmodels.design.components import GroupComponent
+from mixedmodels.design.grouping import GroupingFactor, level_rows
 from mixedmodels.design.terms import TermSpec, full_pattern
 from mixedmodels.errors import DataError, MixedModelsTypeError
 from mixedmodels.model import LinearMixedModel

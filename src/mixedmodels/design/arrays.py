@@ -28,10 +28,10 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError, MissingDataError
-from .components import GroupComponent, level_rows
+from .components import GroupComponent
 from .fixed import independent_columns
 from .frame import float_matrix
-from .grouping import GroupingFactor, make_grouping_factor
+from .grouping import GroupingFactor, level_rows, make_grouping_factor
 from .rows import ChunkStats, complete_mask
 from .terms import TermSpec, full_pattern
 

@@ -46,17 +46,10 @@ from .frame import float_matrix
 from .grouping import GroupingFactor
 from .terms import TermSpec, full_pattern
 
-__all__ = ["SMALL_WIDTH", "GroupComponent", "level_rows"]
+__all__ = ["SMALL_WIDTH", "GroupComponent"]
 
 #: Most columns per group for which a one-non-zero-per-row component stays on the group factor.
 SMALL_WIDTH = 8
-
-
-def level_rows(codes: np.ndarray, n_levels: int) -> list[np.ndarray]:
-    """Row positions (ascending) of each level of a factor with ``codes``."""
-    order = np.argsort(codes, kind="stable")
-    bounds = np.searchsorted(np.asarray(codes)[order], np.arange(n_levels + 1))
-    return [order[bounds[i] : bounds[i + 1]] for i in range(n_levels)]
 
 
 def _as_coo(matrix: object, argument: str) -> tuple[sp.coo_matrix, list[str] | None]:

@@ -11,7 +11,7 @@ import pandas as pd
 from ..errors import FormulaError, MissingDataError
 from ..formula.rvalues import r_label
 
-__all__ = ["GroupingFactor", "make_grouping_factor"]
+__all__ = ["GroupingFactor", "level_rows", "make_grouping_factor"]
 
 
 @dataclass(frozen=True)
@@ -155,3 +155,10 @@ def make_grouping_factor(
         remainder = remainder // len(part_labels)
     joined = [":".join(items) for items in zip(*reversed(parts), strict=True)]
     return GroupingFactor(name, compact.astype(np.int32).reshape(-1), pd.Index(joined))
+
+
+def level_rows(codes: np.ndarray, n_levels: int) -> list[np.ndarray]:
+    """Row positions (ascending) of each level of a factor with ``codes``."""
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(np.asarray(codes)[order], np.arange(n_levels + 1))
+    return [order[bounds[i] : bounds[i + 1]] for i in range(n_levels)]

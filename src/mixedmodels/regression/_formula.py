@@ -18,9 +18,9 @@ from formulaic import Formula, model_matrix
 from statsmodels.regression.mixed_linear_model import VCSpec
 
 from ..design.arrays import group_labels, used_rows
-from ..design.components import GroupComponent, level_rows
+from ..design.components import GroupComponent
 from ..design.fixed import FixedDesign, build_fixed, evaluate_matrix
-from ..design.grouping import make_grouping_factor
+from ..design.grouping import level_rows, make_grouping_factor
 from ..errors import DataError, FormulaError, MixedModelsTypeError
 from ..formula.parse import parse_formula
 from ..frames import to_pandas
