@@ -3,7 +3,9 @@
 The fixed part goes through the same design code as :func:`mixedmodels.lmer`
 (:func:`mixedmodels.design.fixed.build_fixed`: formulaic, collinear columns
 dropped with a warning). ``re_formula`` and ``vc_formula`` are evaluated with
-formulaic, the latter within each group, as statsmodels evaluates them.
+formulaic; a ``vc_formula`` with an intercept within each group, as statsmodels
+evaluates it, one without once on all rows and split by group (deviation 11 of
+``docs/statsmodels.md``).
 Names that are not columns of the data are looked up in the caller's namespace.
 """
 

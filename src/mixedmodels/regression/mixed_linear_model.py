@@ -1,10 +1,13 @@
 """statsmodels-compatible linear mixed models: ``MixedLM``, ``MixedLMParams``, ``MixedLMResults``.
 
 ``MixedLM`` takes statsmodels' arguments and translates them into the engine's
-design inputs (:mod:`._design`, :mod:`._formula`); it is a statsmodels
-``LikelihoodModel``, so ``model.data`` is statsmodels' data handler and
-results come back numpy for numpy input, pandas for pandas input. The design
-choice and the deliberate differences from statsmodels: ``docs/statsmodels.md``.
+design inputs: arrays through :mod:`mixedmodels.design.arrays` (the row rules,
+groups and variance components of every design build), formulas through
+:mod:`._formula`, ``exog_vc`` forms and ``free`` masks through :mod:`._design`.
+It is a statsmodels ``LikelihoodModel``, so ``model.data`` is statsmodels' data
+handler and results come back numpy for numpy input, pandas for pandas input.
+The design choice and the deliberate differences from statsmodels:
+``docs/statsmodels.md``.
 """
 
 from __future__ import annotations
