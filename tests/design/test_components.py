@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from mixedmodels.design.components import GroupComponent
+from mixedmodels.design.components import GroupComponent, split_by_group
 from mixedmodels.design.grouping import GroupingFactor, level_rows
 from mixedmodels.design.terms import full_pattern
 from mixedmodels.errors import DataError
@@ -97,10 +97,16 @@ def test_split_keeps_each_groups_nonzero_columns_and_group_blocks_give_them_back
     """statsmodels' ``vc_formula`` without an intercept: one evaluation, split by group."""
     _, rows = _groups()
     shared = sp.csr_matrix(np.array([[1, 0, 0], [0, 1, 0], [0, 1, 0], [0, 0, 1], [0, 1, 0.0]]))
-    component = GroupComponent.split("c", shared, ["a", "b", "z"], rows)
+    blocks = split_by_group(shared, ["a", "b", "z"], rows)
+    component = GroupComponent.stack(
+        "c", [block for _, block in blocks], rows, 5, ["c"] * 2, [names for names, _ in blocks]
+    )
     assert component.column_names == ("a", "b", "b", "z")
     assert component.column_group.tolist() == [0, 0, 1, 1]
-    (names_1, block_1), (names_2, block_2) = component.group_blocks(rows)
+    for (names, block), split in zip(component.group_blocks(rows), blocks, strict=True):
+        assert names == split[0]
+        np.testing.assert_array_equal(block.toarray(), split[1].toarray())
+    (names_1, block_1), (names_2, block_2) = blocks
     assert names_1 == ["a", "b"] and names_2 == ["b", "z"]
     np.testing.assert_array_equal(block_1.toarray(), [[1, 0], [0, 1]])
     np.testing.assert_array_equal(block_2.toarray(), [[1, 0], [0, 1], [1, 0]])

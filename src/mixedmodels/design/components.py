@@ -46,10 +46,23 @@ from .frame import float_matrix
 from .grouping import GroupingFactor
 from .terms import TermSpec, full_pattern
 
-__all__ = ["SMALL_WIDTH", "GroupComponent"]
+__all__ = ["SMALL_WIDTH", "GroupComponent", "split_by_group"]
 
 #: Most columns per group for which a one-non-zero-per-row component stays on the group factor.
 SMALL_WIDTH = 8
+
+
+def split_by_group(
+    matrix: sp.csr_matrix, names: Sequence[str], group_rows: Sequence[np.ndarray]
+) -> list[tuple[list[str], sp.csr_matrix]]:
+    """Columns shared by the groups (a formula evaluated on every row) as each group's
+    ``(column names, matrix)``: its rows, and the columns not zero on them."""
+    blocks = []
+    for rows in group_rows:
+        block = matrix[rows]
+        used = np.flatnonzero(block.getnnz(axis=0))
+        blocks.append(([names[j] for j in used], block[:, used]))
+    return blocks
 
 
 def _as_coo(matrix: object, argument: str) -> tuple[sp.coo_matrix, list[str] | None]:
@@ -107,21 +120,6 @@ class GroupComponent:
         matrix.eliminate_zeros()
         codes, local = np.array(groups, dtype=np.int64), np.array(local, dtype=np.int64)
         return cls(name, matrix, codes, local, tuple(names))
-
-    @classmethod
-    def split(
-        cls, name: str, matrix: sp.csr_matrix, names: Sequence[str],
-        group_rows: Sequence[np.ndarray],
-    ) -> GroupComponent:
-        """A component from columns shared by the groups (a formula evaluated on every row):
-        each group gets the columns that are not zero on its rows."""
-        blocks = [matrix[rows] for rows in group_rows]
-        used = [np.flatnonzero(block.getnnz(axis=0)) for block in blocks]
-        return cls.stack(
-            name, [block[:, columns] for block, columns in zip(blocks, used, strict=True)],
-            group_rows, matrix.shape[0], [name] * len(group_rows),
-            [[names[j] for j in columns] for columns in used],
-        )
 
     def group_blocks(self, group_rows: Sequence[np.ndarray]) -> list[tuple[list, sp.csr_matrix]]:
         """Each group's column names and matrix (its rows and columns), in group order."""

@@ -20,7 +20,7 @@ from formulaic import Formula, model_matrix
 from statsmodels.regression.mixed_linear_model import VCSpec
 
 from ..design.arrays import group_labels, used_rows
-from ..design.components import GroupComponent
+from ..design.components import split_by_group
 from ..design.fixed import FixedDesign, build_fixed, evaluate_matrix
 from ..design.grouping import level_rows, make_grouping_factor
 from ..errors import DataError, FormulaError, MixedModelsTypeError
@@ -152,7 +152,7 @@ def _vc_spec(
             part = [evaluate_matrix(text, data.iloc[rows], argument, context, True)[:2]
                     for rows in group_rows]  # fmt: skip
         else:
-            part = GroupComponent.split(name, whole, columns, group_rows).group_blocks(group_rows)
+            part = split_by_group(whole, columns, group_rows)
         blocks.append(part)
     return as_vcspec(sorted(vc_text), blocks)
 
