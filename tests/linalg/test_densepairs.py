@@ -13,24 +13,13 @@ from mixedmodels.linalg.densepairs import (
 )
 from mixedmodels.linalg.pairs import PairOperator
 
-
-def _random_case(p0: int, seed: int):
-    rng = np.random.default_rng(seed)
-    m, levels = 9, 7
-    first = sp.random(m, levels * p0, density=0.4, random_state=seed, format="csr")
-    first.data = rng.standard_normal(first.nnz)
-    a_rr = rng.standard_normal((m, m))
-    a_rr = a_rr @ a_rr.T
-    groups = np.array([0, 0, 1, 1, 1, 2, 2, 3, 3])
-    level_class = np.array([0, 1, 0, 2, 1, 3, 0])  # some levels share W
-    half = rng.standard_normal((level_class.max() + 1, p0, p0))
-    return first, a_rr, groups, level_class, half @ np.swapaxes(half, 1, 2), rng
+from ._cases import random_case
 
 
 @pytest.mark.parametrize("classes", ["some shared", "one", "one missing"])
 @pytest.mark.parametrize("p0", [1, 2, 3])
 def test_dense_operator_matches_the_formula(p0: int, classes: str) -> None:
-    first, a_rr, groups, level_class, w_classes, rng = _random_case(p0, seed=10 + p0)
+    first, a_rr, groups, level_class, w_classes, rng = random_case(p0, seed=10 + p0)
     if classes == "one":
         level_class = np.zeros_like(level_class)
         w_classes = w_classes[:1]
@@ -51,7 +40,7 @@ def test_dense_operator_matches_the_formula(p0: int, classes: str) -> None:
 
 @pytest.mark.parametrize("p0", [1, 2])
 def test_dense_and_sparse_operators_agree(p0: int) -> None:
-    first, a_rr, groups, level_class, w_classes, rng = _random_case(p0, seed=20 + p0)
+    first, a_rr, groups, level_class, w_classes, rng = random_case(p0, seed=20 + p0)
     rows, cols = np.tril_indices(a_rr.shape[0])
     sparse = PairOperator(first, p0, groups, (rows, cols, a_rr[rows, cols]), 3, level_class)
     dense = DensePairOperator(first.toarray(), p0, groups, a_rr, 3, level_class)
@@ -66,7 +55,7 @@ def test_dense_and_sparse_operators_agree(p0: int) -> None:
 
 
 def test_one_scale_group_and_fork() -> None:
-    first, a_rr, _, level_class, w_classes, _ = _random_case(1, seed=3)
+    first, a_rr, _, level_class, w_classes, _ = random_case(1, seed=3)
     groups = np.zeros(a_rr.shape[0], dtype=int)
     operator = DensePairOperator(first.toarray(), 1, groups, a_rr, 0, level_class)
     twin = operator.fork()

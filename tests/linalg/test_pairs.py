@@ -8,25 +8,12 @@ import scipy.sparse as sp
 
 from mixedmodels.linalg.pairs import PairOperator, count_pairs, pack_index
 
-
-def _random_case(p0: int, seed: int):
-    rng = np.random.default_rng(seed)
-    m, levels = 9, 7
-    first = sp.random(m, levels * p0, density=0.4, random_state=seed, format="csr")
-    first.data = rng.standard_normal(first.nnz)
-    a_rr = rng.standard_normal((m, m))
-    a_rr = a_rr @ a_rr.T
-    groups = np.array([0, 0, 1, 1, 1, 2, 2, 3, 3])
-    level_class = np.array([0, 1, 0, 2, 1, 3, 0])  # some levels share W
-    n_classes = level_class.max() + 1
-    half = rng.standard_normal((n_classes, p0, p0))
-    w_classes = half @ np.swapaxes(half, 1, 2)
-    return first, a_rr, groups, level_class, w_classes, rng
+from ._cases import random_case
 
 
 @pytest.mark.parametrize("p0", [1, 2, 3])
 def test_pair_operator_matches_dense(p0: int) -> None:
-    first, a_rr, groups, level_class, w_classes, rng = _random_case(p0, seed=p0)
+    first, a_rr, groups, level_class, w_classes, rng = random_case(p0, seed=p0)
     m = a_rr.shape[0]
     rows, cols = np.tril_indices(m)
     operator = PairOperator(
@@ -50,7 +37,7 @@ def test_pair_operator_matches_dense(p0: int) -> None:
 
 
 def test_merged_classes_shrink_the_operator() -> None:
-    first, a_rr, groups, level_class, _, _ = _random_case(1, seed=4)
+    first, a_rr, groups, level_class, _, _ = random_case(1, seed=4)
     m = a_rr.shape[0]
     rows, cols = np.tril_indices(m)
     constant = (rows, cols, a_rr[rows, cols])
