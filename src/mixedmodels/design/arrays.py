@@ -133,13 +133,14 @@ def used_rows(columns: dict[str, pd.Series], missing: str) -> np.ndarray:
 
 
 def _stacked(
-    labels: np.ndarray, n: int, components: ComponentInputs | None
-) -> tuple[list[GroupComponent], pd.Index]:
-    """The components stacked on the groups of the rows that have a group label."""
+    labels: np.ndarray, n: int, components: ComponentInputs | None, group_name: str
+) -> tuple[list[GroupComponent], GroupingFactor | None]:
+    """The components stacked on the groups of the rows that have a group label, and
+    those groups (None without components)."""
     if components is None:
-        return [], pd.Index([], dtype=object)
+        return [], None
     labelled = np.flatnonzero(~pd.isna(pd.Series(labels, dtype=object)).to_numpy())
-    known = _group_factor(labels[labelled], "Group")
+    known = _group_factor(labels[labelled], group_name)
     rows = [labelled[part] for part in level_rows(known.codes, known.n_levels)]
     names = [_scalar(label) for label in known.levels]
     stacked = [
@@ -149,7 +150,7 @@ def _stacked(
         )
         for name, matrices, colnames in components(names)
     ]
-    return stacked, known.levels
+    return stacked, known
 
 
 def array_design(
@@ -204,7 +205,7 @@ def array_design(
         z_names = z_names or [f"x_re{j}" for j in range(1, Z.shape[1] + 1)]
         if Z.shape[0] != n:
             raise DataError(f"{z_name} has {Z.shape[0]} rows; {y_name} has {n}")
-    stacked, known = _stacked(labels, n, components)
+    stacked, known = _stacked(labels, n, components, group_name)
     columns = {y_name: y, **{f"{x_name} column {j}": X[:, j] for j in range(X.shape[1])}}
     if Z is not None:
         columns.update({f"{z_name} column {j}": Z[:, j] for j in range(Z.shape[1])})
@@ -221,8 +222,12 @@ def array_design(
             f"{x_name} is rank deficient: column(s) {dependent} are constant zero or collinear "
             "with earlier columns; remove them"
         )
-    factor = _group_factor(labels[used], group_name)
-    group_map = factor.levels.get_indexer(known)  # a group left without rows: -1
-    stacked = [component.restricted(used, group_map) for component in stacked]
+    if known is not None and used.all():
+        factor = known  # every row labelled and used: the components' groups are final
+    else:
+        factor = _group_factor(labels[used], group_name)
+        if known is not None:
+            group_map = factor.levels.get_indexer(known.levels)  # left without rows: -1
+            stacked = [component.restricted(used, group_map) for component in stacked]
     Z = None if Z is None else Z[used]
     return ArrayDesign(y[used], X, x_names, Z, z_names, factor, labels[used], stacked, used)
