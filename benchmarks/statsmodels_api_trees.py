@@ -16,11 +16,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from compare_trees import tree_env
 
 CASES = ("dietox_ri_formula", "dietox_rs_formula", "vc_nested_formula", "arrays_1e6")
 
@@ -81,8 +84,7 @@ print(json.dumps({"build": best_build, "fit": best_fit, "llf": float(fit.llf)}))
 
 
 def run(tree: Path, case: str, reps: int) -> dict:
-    env = dict(os.environ, PYTHONPATH=str(tree / "src"), OMP_NUM_THREADS="1",
-               OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    env = tree_env(tree, threads=1)
     output = subprocess.run([sys.executable, "-c", WORKER, case, str(reps)], env=env,
                             capture_output=True, text=True, check=True).stdout
     return json.loads(output.strip().splitlines()[-1])
